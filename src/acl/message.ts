@@ -1,0 +1,89 @@
+import type { Performative } from './performatives.js';
+
+/**
+ * A FIPA-ACL message. `type` repeats the performative so that the message itself is the
+ * XState event the receiving machine sees: `on: { request: ... }` and `event.content`.
+ *
+ * Addresses are tree paths. `senderIncarnation`/`receiverIncarnation` pin a message to one
+ * incarnation of an agent: a reply meant for an agent that has since restarted is a dead
+ * letter, never a surprise for the new incarnation.
+ */
+export interface AclMessage<P extends Performative = Performative, C = unknown> {
+  readonly type: P;
+  readonly performative: P;
+  readonly sender: string;
+  readonly senderIncarnation: string | undefined;
+  readonly receiver: string;
+  readonly receiverIncarnation: string | undefined;
+  /** Where answers go instead of the sender (FIPA reply-to). */
+  readonly replyTo: string | undefined;
+  readonly content: C;
+  readonly language: string | undefined;
+  readonly encoding: string | undefined;
+  readonly ontology: string | undefined;
+  readonly protocol: string | undefined;
+  readonly conversationId: string;
+  /** Set when the sender expects an answer; the answer carries it as `inReplyTo`. */
+  readonly replyWith: string | undefined;
+  readonly inReplyTo: string | undefined;
+  /** Deadline for the answer, epoch milliseconds. */
+  readonly replyBy: number | undefined;
+  /** Lamport timestamp of the send. */
+  readonly lamport: number;
+}
+
+/** The optional FIPA parameters a sender may set. */
+export interface MessageOptions {
+  readonly conversationId?: string;
+  readonly replyWith?: string;
+  readonly inReplyTo?: string;
+  readonly replyTo?: string;
+  readonly replyBy?: number;
+  readonly protocol?: string;
+  readonly ontology?: string;
+  readonly language?: string;
+  readonly encoding?: string;
+}
+
+export interface MessageFields extends MessageOptions {
+  readonly performative: Performative;
+  readonly sender: string;
+  readonly senderIncarnation?: string;
+  readonly receiver: string;
+  readonly receiverIncarnation?: string;
+  readonly content: unknown;
+  readonly conversationId: string;
+  readonly lamport: number;
+}
+
+/** Builds a frozen message with every field present, so all messages share one shape. */
+export function createMessage(fields: MessageFields): AclMessage {
+  return Object.freeze({
+    type: fields.performative,
+    performative: fields.performative,
+    sender: fields.sender,
+    senderIncarnation: fields.senderIncarnation,
+    receiver: fields.receiver,
+    receiverIncarnation: fields.receiverIncarnation,
+    replyTo: fields.replyTo,
+    content: fields.content,
+    language: fields.language,
+    encoding: fields.encoding,
+    ontology: fields.ontology,
+    protocol: fields.protocol,
+    conversationId: fields.conversationId,
+    replyWith: fields.replyWith,
+    inReplyTo: fields.inReplyTo,
+    replyBy: fields.replyBy,
+    lamport: fields.lamport,
+  });
+}
+
+/** Where the answer to `message` goes. */
+export function answerAddress(message: AclMessage): string {
+  return message.replyTo ?? message.sender;
+}
+
+export function isAclMessage(value: unknown): value is AclMessage {
+  return typeof value === 'object' && value !== null && 'performative' in value && 'conversationId' in value && 'lamport' in value;
+}

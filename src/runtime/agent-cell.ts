@@ -1,0 +1,475 @@
+import { nanoid } from 'nanoid';
+import { createActor, type AnyActorRef, type AnyStateNode, type EventObject } from 'xstate';
+import type { Logger } from 'pino';
+import { validateContent } from '../acl/content-schemas.js';
+import { freezeContent } from '../acl/content.js';
+import { answerAddress, createMessage, type AclMessage } from '../acl/message.js';
+import { closesConversation, expectsReply, type Performative } from '../acl/performatives.js';
+import { accepts, acceptedEvents } from '../agent/accepted-events.js';
+import { OUTBOUND, type OutboundEvent } from '../agent/actions.js';
+import { ASK_HOST, type AskHost, type AskInput } from '../agent/ask.js';
+import type { AgentDefinition } from '../agent/define-agent.js';
+import { ConfigurationError, TroupeError } from './errors.js';
+import { Mailbox } from './mailbox.js';
+import { normalizePath } from './path.js';
+import type { Runtime } from './runtime.js';
+import type { Runnable } from './scheduler.js';
+import { describeExit, type ExitReason, type NodeStatus, type ParentLink, type RestartableNode, type Shutdown } from './tree.js';
+
+/** The parts of an XState actor the cell uses beyond the public API (pinned xstate 5.33). */
+interface HostedActor {
+  send(event: EventObject): void;
+  start(): void;
+  on(type: string, handler: (event: OutboundEvent) => void): unknown;
+  getSnapshot(): { status: string; _nodes: AnyStateNode[]; children: Record<string, unknown>; hasTag?(tag: string): boolean; value: unknown };
+  subscribe(observer: { next: () => void; error: () => void; complete: () => void }): { unsubscribe(): void };
+  _stop(): void;
+}
+
+export interface AgentMetrics {
+  readonly queueDepth: number;
+  readonly processed: number;
+  /** Milliseconds spent handling messages, all incarnations together. */
+  readonly processingMs: number;
+  readonly restarts: number;
+}
+
+/** An agent failed to start (its initial state threw). */
+export class StartError extends TroupeError {
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    super('start-failed', `agent ${path} failed to start: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+const DEFAULT_ASK_TIMEOUT_MS = 5_000;
+
+/**
+ * The process slot of one agent at one path. It outlives restarts: the mailbox, metrics and
+ * address stay, while each start makes a new XState actor with a new incarnation id. The
+ * cell is also the actor's XState parent, which is how it hears of crashes and final states
+ * without subscribing an observer per agent.
+ */
+export class AgentCell implements RestartableNode, Runnable, AskHost {
+  readonly kind = 'agent';
+  readonly [ASK_HOST]: AskHost = this;
+  queued = false;
+  status: NodeStatus = 'stopped';
+  incarnation: string | undefined;
+  restarts = 0;
+  readonly mailbox: Mailbox<AclMessage>;
+  private processed = 0;
+  private processingMs = 0;
+  private actor: HostedActor | undefined;
+  /** Requests this incarnation accepted and has not answered yet, by reply-with tag. */
+  private open: Map<string, AclMessage> | undefined;
+  private lamport = 0;
+  private inTurn = false;
+  private failure: { error: unknown } | undefined;
+  /** Sends of this agent parked at a full `backpressure` mailbox; the agent pauses meanwhile. */
+  private blockedOn = 0;
+  private acceptNodes: AnyStateNode[] | undefined;
+  private acceptSet: ReadonlySet<string> = new Set();
+  private logger: Logger | undefined;
+  private stopping: Promise<void> | undefined;
+  /** Snapshot before the message being handled: what `onRestart: 'resume'` restarts from. */
+  private lastGoodSnapshot: unknown;
+  /** `resume` keeps the machine's last good state across restarts; `reset` (default) starts fresh. */
+  onRestart: 'reset' | 'resume' = 'reset';
+  /** Input given to the machine, when the child spec overrides the definition's. */
+  input: unknown;
+  // Liveness, as last seen by a heartbeat: progress of the mailbox and of a busy state.
+  private seenProcessed = -1;
+  private stalledSince = 0;
+  private busySnapshot: unknown;
+  private busySince = 0;
+
+  constructor(
+    private readonly runtime: Runtime,
+    readonly path: string,
+    readonly id: string,
+    readonly definition: AgentDefinition,
+    private readonly parent: ParentLink,
+  ) {
+    this.mailbox = new Mailbox(definition.mailbox.capacity, definition.mailbox.overflow);
+    this.input = definition.input;
+  }
+
+  get log(): Logger {
+    return (this.logger ??= this.runtime.logger.child({ path: this.path, agent: this.definition.name }));
+  }
+
+  get metrics(): AgentMetrics {
+    return { queueDepth: this.mailbox.length, processed: this.processed, processingMs: this.processingMs, restarts: this.restarts };
+  }
+
+  /** The running actor's snapshot, for queries and tests. */
+  snapshot(): unknown {
+    return this.actor?.getSnapshot();
+  }
+
+  // ---- XState parent protocol -------------------------------------------------------
+
+  /** Read by XState when it creates the actor: every agent of a system shares one XState system. */
+  get system(): unknown {
+    return this.runtime.xsystem;
+  }
+
+  /** XState relays the actor's own done and error events to its parent, here. */
+  _send(event: EventObject): void {
+    if (event.type.startsWith('xstate.error.actor')) this.noteFailure((event as { error?: unknown }).error);
+    else if (event.type.startsWith('xstate.done.actor')) this.noteFinalState();
+    else this.log.warn({ event: event.type }, 'sendParent is not part of Troupe messaging; use tell() or reply()');
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------
+
+  /** Starts a new incarnation. Throws StartError when the machine fails in its initial state. */
+  start(resumeFrom?: unknown): void {
+    this.incarnation = nanoid();
+    this.stopping = undefined;
+    this.failure = undefined;
+    this.acceptNodes = undefined;
+    this.open = undefined;
+    this.busySnapshot = undefined;
+    this.seenProcessed = -1;
+    const machine = this.definition.machine;
+    const actor = createActor(machine, {
+      parent: this as unknown as AnyActorRef,
+      input: this.input,
+      id: this.path,
+      snapshot: resumeFrom === undefined ? undefined : machine.getPersistedSnapshot(resumeFrom as ReturnType<typeof machine.getInitialSnapshot>),
+    }) as unknown as HostedActor;
+    actor.on(OUTBOUND, this.onOutbound);
+    this.actor = actor;
+    this.status = 'running';
+    this.runtime.register(this);
+    this.inTurn = true;
+    try {
+      actor.start();
+    } finally {
+      this.inTurn = false;
+    }
+    if (this.failure !== undefined) {
+      const { error } = this.failure;
+      this.failure = undefined;
+      this.stopActor();
+      this.status = 'restarting';
+      throw new StartError(this.path, error);
+    }
+    this.runtime.emit({ type: 'started', path: this.path, kind: 'agent', incarnation: this.incarnation, at: Date.now() });
+    if (this.mailbox.length > 0) this.runtime.scheduler.schedule(this);
+  }
+
+  /** Starts again after an exit; the mailbox carries over to the new incarnation. */
+  restart(): void {
+    this.restarts++;
+    const resumeFrom = this.onRestart === 'resume' ? this.lastGoodSnapshot : undefined;
+    this.lastGoodSnapshot = undefined;
+    this.start(resumeFrom);
+    this.runtime.emit({ type: 'restarted', path: this.path, kind: 'agent', incarnation: this.incarnation as string, restarts: this.restarts, at: Date.now() });
+  }
+
+  /** Marks the cell as waiting for its supervisor to restart it (messages keep queueing). */
+  markRestarting(): void {
+    if (this.status === 'stopped') this.status = 'restarting';
+  }
+
+  /**
+   * Stops for good. With time to spare, an agent in a state tagged `busy` may finish first;
+   * then the actor stops (aborting its invoked work), open requests and queued messages are
+   * answered with `failure`, and watchers hear `terminated`.
+   */
+  stop(shutdown: Shutdown, reason: ExitReason): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping;
+    if (this.status === 'running' && shutdown !== 'brutal' && shutdown !== 0 && this.isBusy()) {
+      this.status = 'stopping';
+      this.stopping = this.waitUntilIdle(shutdown).then(() => this.finish(reason));
+    } else {
+      this.finish(reason);
+      this.stopping = Promise.resolve();
+    }
+    return this.stopping;
+  }
+
+  private finish(reason: ExitReason): void {
+    const incarnation = this.incarnation ?? '';
+    this.stopActor();
+    this.status = 'stopped';
+    this.answerOpen('agent-stopped', `agent ${this.path} stopped (${describeExit(reason)})`, incarnation);
+    for (const message of this.mailbox.takeAll()) this.runtime.reject(message, 'agent-stopped', 'agent-stopped', `agent ${this.path} stopped before handling the message`);
+    this.runtime.unregister(this);
+    this.runtime.emit({ type: 'stopped', path: this.path, kind: 'agent', incarnation, reason: describeExit(reason), at: Date.now() });
+    this.runtime.notifyTerminated(this.path, incarnation, reason);
+  }
+
+  /**
+   * Stops this incarnation for a restart (a bystander of a group restart): open requests
+   * are answered with `failure`, queued messages stay for the next incarnation.
+   */
+  async halt(shutdown: Shutdown, reason: ExitReason): Promise<void> {
+    if (this.status !== 'running') return;
+    if (shutdown !== 'brutal' && shutdown !== 0 && this.isBusy()) {
+      this.status = 'stopping';
+      await this.waitUntilIdle(shutdown);
+    }
+    const incarnation = this.incarnation ?? '';
+    this.stopActor();
+    this.status = 'restarting';
+    this.answerOpen('agent-restarting', `agent ${this.path} was restarted (${describeExit(reason)})`, incarnation);
+  }
+
+  /**
+   * A heartbeat: returns why the agent is hung, or undefined while it is alive. Hung means
+   * no progress for `timeoutMs` while it had work: messages waiting and none handled, or
+   * the same state tagged `busy` held (no transition at all) the whole time.
+   */
+  checkLiveness(now: number, timeoutMs: number): string | undefined {
+    if (this.status !== 'running' || this.actor === undefined) return undefined;
+    if (this.mailbox.length === 0 || this.processed !== this.seenProcessed) {
+      this.seenProcessed = this.processed;
+      this.stalledSince = now;
+    } else if (now - this.stalledSince >= timeoutMs) {
+      return `no message handled for ${now - this.stalledSince} ms while ${this.mailbox.length} waited`;
+    }
+    const snapshot = this.actor.getSnapshot();
+    if (snapshot.status !== 'active' || snapshot.hasTag?.('busy') !== true) {
+      this.busySnapshot = undefined;
+    } else if (snapshot !== this.busySnapshot) {
+      this.busySnapshot = snapshot;
+      this.busySince = now;
+    } else if (now - this.busySince >= timeoutMs) {
+      return `state ${JSON.stringify(snapshot.value)} tagged busy held for ${now - this.busySince} ms`;
+    }
+    return undefined;
+  }
+
+  /** The agent is hung: its work is aborted, its open requests fail with `hung`, its supervisor decides. */
+  hang(detail: string): void {
+    if (this.status !== 'running') return;
+    this.runtime.emit({ type: 'hung', path: this.path, incarnation: this.incarnation ?? '', detail, at: Date.now() });
+    this.exit({ kind: 'hung', detail }, 'hung');
+  }
+
+  private isBusy(): boolean {
+    const snapshot = this.actor?.getSnapshot();
+    return snapshot !== undefined && snapshot.status === 'active' && snapshot.hasTag?.('busy') === true;
+  }
+
+  private waitUntilIdle(shutdown: Shutdown): Promise<void> {
+    return new Promise((resolve) => {
+      const actor = this.actor as HostedActor;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = (): void => {
+        subscription.unsubscribe();
+        if (timer !== undefined) clearTimeout(timer);
+        resolve();
+      };
+      const subscription = actor.subscribe({ next: () => (this.isBusy() ? undefined : done()), error: done, complete: done });
+      if (typeof shutdown === 'number') timer = setTimeout(done, shutdown);
+    });
+  }
+
+  /** Stops the XState actor and whatever it invoked, which fires their AbortSignals. */
+  private stopActor(): void {
+    const actor = this.actor;
+    if (actor === undefined) return;
+    this.actor = undefined;
+    const snapshot = actor.getSnapshot();
+    if (snapshot.status === 'active') {
+      actor._stop();
+      return;
+    }
+    // A machine in error status has stopped itself but not its children.
+    for (const child of Object.values(snapshot.children ?? {})) (child as HostedActor | undefined)?._stop();
+  }
+
+  private noteFailure(error: unknown): void {
+    if (this.status !== 'running' && this.status !== 'stopping') return;
+    this.failure ??= { error };
+    if (!this.inTurn) queueMicrotask(() => this.settleFailure());
+  }
+
+  private settleFailure(): void {
+    const failure = this.failure;
+    if (failure === undefined) return;
+    this.failure = undefined;
+    this.exit({ kind: 'crash', error: failure.error }, 'agent-failed');
+  }
+
+  private noteFinalState(): void {
+    if (this.status !== 'running') return;
+    queueMicrotask(() => this.exit({ kind: 'normal' }, 'agent-stopped'));
+  }
+
+  /**
+   * The agent ended on its own: crash, hang or final state. Every request it had accepted is
+   * answered with `failure` now, and its supervisor decides what comes next; queued
+   * messages wait in the mailbox for the next incarnation.
+   */
+  exit(reason: ExitReason, failureReason: string): void {
+    if (this.status !== 'running' && this.status !== 'stopping') return;
+    const incarnation = this.incarnation ?? '';
+    this.stopActor();
+    this.status = 'restarting';
+    const detail = `agent ${this.path} ${reason.kind === 'normal' ? 'reached a final state' : `failed: ${describeExit(reason)}`}`;
+    this.answerOpen(failureReason, detail, incarnation);
+    if (reason.kind !== 'normal') {
+      this.log.error({ incarnation, err: reason.kind === 'crash' ? reason.error : undefined }, detail);
+      this.runtime.emit({ type: 'failed', path: this.path, kind: 'agent', incarnation, reason: describeExit(reason), at: Date.now() });
+    }
+    if (this.stopping === undefined) this.parent.childExited(this, reason);
+  }
+
+  private answerOpen(reason: string, detail: string, incarnation: string): void {
+    const open = this.open;
+    this.open = undefined;
+    if (open === undefined) return;
+    for (const request of open.values()) this.runtime.answerFailure(request, reason, detail, this.path, incarnation);
+  }
+
+  // ---- message handling ------------------------------------------------------------------
+
+  /** Takes a message into the mailbox, applying the overflow policy. */
+  enqueue(message: AclMessage, admitted?: () => void): 'queued' | 'waiting' | 'refused' {
+    const outcome = this.mailbox.offer(message, admitted);
+    switch (outcome.kind) {
+      case 'queued':
+        break;
+      case 'evicted':
+        this.runtime.reject(outcome.evicted, 'dropped-oldest', 'mailbox-full', `mailbox of ${this.path} is full (capacity ${this.mailbox.capacity}); the oldest message was dropped`);
+        break;
+      case 'waiting':
+        return 'waiting';
+      case 'refused': {
+        const deadReason = this.mailbox.overflow === 'drop-newest' ? 'dropped-newest' : 'mailbox-full';
+        this.runtime.reject(message, deadReason, 'mailbox-full', `mailbox of ${this.path} is full (capacity ${this.mailbox.capacity})`);
+        return 'refused';
+      }
+    }
+    if (this.status === 'running') this.runtime.scheduler.schedule(this);
+    return 'queued';
+  }
+
+  hasWork(): boolean {
+    return this.status === 'running' && this.blockedOn === 0 && this.mailbox.length > 0;
+  }
+
+  runTurn(max: number): number {
+    if (!this.hasWork()) return 0;
+    const started = performance.now();
+    let handled = 0;
+    this.inTurn = true;
+    try {
+      while (handled < max && this.status === 'running' && this.blockedOn === 0) {
+        const message = this.mailbox.shift();
+        if (message === undefined) break;
+        handled++;
+        this.handle(message);
+        if (this.failure !== undefined) break;
+      }
+    } finally {
+      this.inTurn = false;
+      this.processingMs += performance.now() - started;
+    }
+    if (this.failure !== undefined) this.settleFailure();
+    return handled;
+  }
+
+  private handle(message: AclMessage): void {
+    if (message.receiverIncarnation !== undefined && message.receiverIncarnation !== this.incarnation) {
+      this.runtime.reject(message, 'stale-incarnation', 'stale-incarnation', `${this.path} has restarted since incarnation ${message.receiverIncarnation}`);
+      return;
+    }
+    if (message.replyBy !== undefined && message.replyBy < Date.now()) {
+      this.runtime.reject(message, 'expired', 'deadline', `the reply-by deadline passed before ${this.path} could handle the message`);
+      return;
+    }
+    const actor = this.actor as HostedActor;
+    if (!this.accepts(actor, message.type)) {
+      this.runtime.notUnderstood(message, 'unhandled-performative', `${this.path} does not handle ${message.type} in state ${JSON.stringify(actor.getSnapshot().value)}`);
+      return;
+    }
+    let event = message;
+    if (this.definition.content !== undefined) {
+      const checked = validateContent(this.definition.content, message);
+      if (!checked.ok) {
+        this.runtime.notUnderstood(message, 'invalid-content', `content of ${message.type} to ${this.path} is invalid: ${checked.issues}`);
+        return;
+      }
+      if (checked.content !== message.content) event = createMessage({ ...message, content: checked.content });
+    }
+    this.lamport = (this.lamport > message.lamport ? this.lamport : message.lamport) + 1;
+    if (message.replyWith !== undefined) (this.open ??= new Map()).set(message.replyWith, message);
+    this.processed++;
+    if (this.onRestart === 'resume') this.lastGoodSnapshot = actor.getSnapshot();
+    actor.send(event);
+  }
+
+  private accepts(actor: HostedActor, type: string): boolean {
+    const nodes = actor.getSnapshot()._nodes;
+    if (nodes !== this.acceptNodes) {
+      this.acceptNodes = nodes;
+      this.acceptSet = acceptedEvents(nodes);
+    }
+    return accepts(this.acceptSet, type);
+  }
+
+  /** Routes what the machine emitted. A bad send is a crash of this agent, never a silent loss. */
+  private readonly onOutbound = (event: OutboundEvent): void => {
+    try {
+      this.runtime.deliver(this.buildOutbound(event), this);
+    } catch (error) {
+      this.noteFailure(error);
+    }
+  };
+
+  private buildOutbound(event: OutboundEvent): AclMessage {
+    const options = event.options;
+    const performative: Performative = event.performative;
+    const original = event.inReplyTo;
+    let receiver: string;
+    let conversationId: string;
+    let receiverIncarnation: string | undefined;
+    let inReplyTo = options?.inReplyTo;
+    if (original !== undefined) {
+      receiver = answerAddress(original);
+      receiverIncarnation = original.senderIncarnation;
+      conversationId = original.conversationId;
+      inReplyTo = original.replyWith;
+      if (inReplyTo !== undefined && closesConversation(performative)) this.open?.delete(inReplyTo);
+    } else {
+      if (typeof event.to !== 'string') throw new ConfigurationError('invalid-receiver', `tell() from ${this.path} needs a receiver path, got ${String(event.to)}`);
+      receiver = normalizePath(event.to);
+      conversationId = options?.conversationId ?? this.runtime.newConversationId();
+    }
+    return createMessage({
+      ...options,
+      performative,
+      sender: this.path,
+      senderIncarnation: this.incarnation,
+      receiver,
+      receiverIncarnation,
+      content: freezeContent(event.content),
+      conversationId,
+      inReplyTo,
+      replyWith: options?.replyWith ?? (expectsReply(performative) ? this.runtime.newReplyTag() : undefined),
+      lamport: ++this.lamport,
+    });
+  }
+
+  /** Called by the runtime when a send of this agent waits for room / gets it. */
+  blockSender(): () => void {
+    this.blockedOn++;
+    return () => {
+      this.blockedOn--;
+      if (this.hasWork()) this.runtime.scheduler.schedule(this);
+    };
+  }
+
+  askFromAgent(input: AskInput, signal: AbortSignal): Promise<AclMessage> {
+    return this.runtime.ask(input, { sender: this.path, senderIncarnation: this.incarnation, lamport: ++this.lamport, signal }, this, DEFAULT_ASK_TIMEOUT_MS);
+  }
+}

@@ -1,0 +1,57 @@
+import type { AclMessage } from '../acl/message.js';
+import { Listeners } from './listeners.js';
+
+/** Why a message was not delivered. */
+export type DeadLetterReason =
+  | 'no-such-agent'
+  | 'not-an-agent'
+  | 'mailbox-full'
+  | 'dropped-oldest'
+  | 'dropped-newest'
+  | 'agent-stopped'
+  | 'stale-incarnation'
+  | 'expired'
+  | 'unhandled'
+  | 'invalid-content'
+  | 'no-waiting-request'
+  | 'system-stopped';
+
+export interface DeadLetter {
+  readonly message: AclMessage;
+  readonly reason: DeadLetterReason;
+  readonly at: number;
+}
+
+/** Every undelivered message, with its reason: counted, kept (the most recent), and streamed. */
+export class DeadLetters {
+  private recentLetters: DeadLetter[] = [];
+  private total = 0;
+  private readonly listeners = new Listeners<DeadLetter>();
+
+  constructor(
+    private readonly keep: number,
+    private readonly onListenerError: (error: unknown) => void,
+  ) {}
+
+  get count(): number {
+    return this.total;
+  }
+
+  /** The most recent dead letters, oldest first. */
+  recent(): readonly DeadLetter[] {
+    return this.recentLetters.slice(-this.keep);
+  }
+
+  subscribe(listener: (letter: DeadLetter) => void): () => void {
+    return this.listeners.add(listener);
+  }
+
+  record(message: AclMessage, reason: DeadLetterReason): DeadLetter {
+    const letter: DeadLetter = { message, reason, at: Date.now() };
+    this.total++;
+    this.recentLetters.push(letter);
+    if (this.recentLetters.length > this.keep * 2) this.recentLetters = this.recentLetters.slice(-this.keep);
+    this.listeners.emit(letter, this.onListenerError);
+    return letter;
+  }
+}

@@ -1,0 +1,89 @@
+import type { AclMessage } from '../acl/message.js';
+import { DeadlineError, errorForReply } from './errors.js';
+
+export const ASK_PREFIX = '/$ask/';
+
+interface Pending {
+  readonly resolve: (reply: AclMessage) => void;
+  readonly reject: (error: Error) => void;
+  readonly acceptAgree: boolean;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  cleanup: (() => void) | undefined;
+}
+
+export interface AskRegistration {
+  readonly address: string;
+  readonly promise: Promise<AclMessage>;
+}
+
+/**
+ * The requests waiting for an answer. Each gets a temporary address (`/$ask/<n>`) used as
+ * the message's reply-to, so the answer settles the waiting promise directly instead of
+ * passing through anybody's mailbox.
+ */
+export class PendingAsks {
+  private readonly waiting = new Map<string, Pending>();
+  private next = 0;
+
+  get size(): number {
+    return this.waiting.size;
+  }
+
+  /** Registers a waiter. `onDeadline` runs if no answer comes within `timeoutMs`. */
+  register(receiver: string, conversationId: string, timeoutMs: number, acceptAgree: boolean, signal?: AbortSignal): AskRegistration {
+    const id = (this.next++).toString(36);
+    const address = ASK_PREFIX + id;
+    const promise = new Promise<AclMessage>((resolve, reject) => {
+      const pending: Pending = { resolve, reject, acceptAgree, timer: undefined, cleanup: undefined };
+      if (Number.isFinite(timeoutMs)) {
+        pending.timer = setTimeout(() => this.fail(id, new DeadlineError(receiver, conversationId, timeoutMs)), timeoutMs);
+      }
+      if (signal !== undefined) {
+        const onAbort = (): void => this.fail(id, signal.reason instanceof Error ? signal.reason : new Error('request aborted'));
+        signal.addEventListener('abort', onAbort, { once: true });
+        pending.cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.waiting.set(id, pending);
+    });
+    return { address, promise };
+  }
+
+  /** Settles the waiter an answer is addressed to; false when nobody waits there any more. */
+  settle(reply: AclMessage): boolean {
+    const id = reply.receiver.slice(ASK_PREFIX.length);
+    const pending = this.waiting.get(id);
+    if (pending === undefined) return false;
+    switch (reply.performative) {
+      case 'refuse':
+      case 'failure':
+      case 'not-understood':
+        this.finish(id, pending);
+        pending.reject(errorForReply(reply));
+        return true;
+      case 'agree':
+        if (!pending.acceptAgree) return true; // FIPA: agree is followed by the result
+        break;
+    }
+    this.finish(id, pending);
+    pending.resolve(reply);
+    return true;
+  }
+
+  /** Rejects every waiter (the system is stopping). */
+  failAll(error: Error): void {
+    for (const id of [...this.waiting.keys()]) this.fail(id, error);
+  }
+
+  private fail(id: string, error: Error): void {
+    const pending = this.waiting.get(id);
+    if (pending === undefined) return;
+    this.finish(id, pending);
+    pending.reject(error);
+  }
+
+  private finish(id: string, pending: Pending): void {
+    this.waiting.delete(id);
+    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    pending.cleanup?.();
+  }
+}

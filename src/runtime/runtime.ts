@@ -1,0 +1,258 @@
+import { nanoid } from 'nanoid';
+import { createActor, fromCallback } from 'xstate';
+import type { Logger } from 'pino';
+import { freezeContent } from '../acl/content.js';
+import { answerAddress, createMessage, type AclMessage, type MessageOptions } from '../acl/message.js';
+import { isPerformative, type Performative } from '../acl/performatives.js';
+import type { AskInput } from '../agent/ask.js';
+import type { AgentDefinition } from '../agent/define-agent.js';
+import { AgentCell } from './agent-cell.js';
+import { DeadLetters, type DeadLetterReason } from './dead-letters.js';
+import { ConfigurationError, type RuntimeReason } from './errors.js';
+import { Listeners } from './listeners.js';
+import { normalizePath } from './path.js';
+import { ASK_PREFIX, PendingAsks } from './pending-asks.js';
+import { Scheduler, type SchedulerOptions } from './scheduler.js';
+import type { SystemEvent } from './system-events.js';
+import type { ExitReason, ParentLink, TreeNode } from './tree.js';
+
+/** The signal a watcher gets when the agent at a path stops for good. */
+export interface Terminated {
+  readonly type: 'terminated';
+  readonly path: string;
+  readonly incarnation: string;
+  readonly reason: ExitReason;
+}
+
+export interface RuntimeOptions {
+  readonly name: string;
+  readonly logger: Logger;
+  readonly scheduler?: SchedulerOptions;
+  /** How many recent dead letters to keep for inspection (default 1,000). */
+  readonly keepDeadLetters?: number;
+}
+
+/** Who sends a message from outside an agent's machine. */
+export interface SendOrigin {
+  readonly sender: string;
+  readonly senderIncarnation: string | undefined;
+  readonly lamport: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * One system's kernel: the registry of paths, delivery, dead letters, waiting requests,
+ * the scheduler and the lifecycle event stream. Several runtimes in one process share nothing.
+ */
+export class Runtime {
+  readonly name: string;
+  readonly logger: Logger;
+  readonly scheduler: Scheduler;
+  readonly deadLetters: DeadLetters;
+  readonly asks = new PendingAsks();
+  readonly events = new Listeners<SystemEvent>();
+  /** One XState actor system shared by every agent of this runtime (an actor system per agent costs ~1.6 KB). */
+  readonly xsystem: unknown;
+  private readonly agents = new Map<string, AgentCell>();
+  private readonly nodes = new Map<string, TreeNode>();
+  private readonly watchers = new Map<string, Listeners<Terminated>>();
+  private readonly idPrefix = nanoid(8);
+  private conversations = 0;
+  private replyTags = 0;
+  /** The Lamport clock of messages sent from outside any agent. */
+  clock = 0;
+  stopped = false;
+
+  constructor(options: RuntimeOptions) {
+    this.name = options.name;
+    this.logger = options.logger;
+    this.scheduler = new Scheduler(options.scheduler);
+    this.deadLetters = new DeadLetters(options.keepDeadLetters ?? 1_000, this.reportListenerError);
+    this.xsystem = createActor(fromCallback(() => undefined)).system;
+  }
+
+  readonly reportListenerError = (error: unknown): void => {
+    this.logger.error({ err: error }, 'a Troupe event listener threw; the event was still delivered to the others');
+  };
+
+  emit(event: SystemEvent): void {
+    if (this.events.active) this.events.emit(event, this.reportListenerError);
+  }
+
+  newConversationId(): string {
+    return `${this.idPrefix}-${(this.conversations++).toString(36)}`;
+  }
+
+  newReplyTag(): string {
+    return `${this.idPrefix}.${(this.replyTags++).toString(36)}`;
+  }
+
+  // ---- registry --------------------------------------------------------------------------
+
+  /** Creates the cell of an agent at `path`; `cell.start()` starts it. */
+  createAgent(path: string, id: string, definition: AgentDefinition, parent: ParentLink): AgentCell {
+    return new AgentCell(this, path, id, definition, parent);
+  }
+
+  register(node: TreeNode): void {
+    const existing = this.nodes.get(node.path);
+    if (existing !== undefined && existing !== node) throw new ConfigurationError('path-taken', `path ${node.path} is already taken by a running ${existing.kind}`);
+    this.nodes.set(node.path, node);
+    if (node instanceof AgentCell) this.agents.set(node.path, node);
+  }
+
+  unregister(node: TreeNode): void {
+    if (this.nodes.get(node.path) !== node) return;
+    this.nodes.delete(node.path);
+    this.agents.delete(node.path);
+  }
+
+  lookup(path: string): TreeNode | undefined {
+    return this.nodes.get(path);
+  }
+
+  agentAt(path: string): AgentCell | undefined {
+    return this.agents.get(path);
+  }
+
+  // ---- delivery --------------------------------------------------------------------------
+
+  /**
+   * Delivers a message to its receiver's mailbox, or records it as a dead letter (and
+   * answers its sender with `failure` if it expected an answer). `admitted` is called when
+   * a message parked by backpressure finally enters the mailbox.
+   */
+  deliver(message: AclMessage, from?: AgentCell, admitted?: () => void): 'queued' | 'waiting' | 'refused' {
+    const receiver = message.receiver;
+    if (receiver.startsWith(ASK_PREFIX)) {
+      if (!this.asks.settle(message)) this.deadLetters.record(message, 'no-waiting-request');
+      return 'queued';
+    }
+    if (this.stopped) {
+      this.reject(message, 'system-stopped', 'system-stopped', `system ${this.name} is stopped`);
+      return 'refused';
+    }
+    const cell = this.agents.get(receiver);
+    if (cell === undefined) {
+      const node = this.nodes.get(receiver);
+      const reason = node === undefined ? 'no-such-agent' : 'not-an-agent';
+      this.reject(message, reason, reason, node === undefined ? `no agent at ${receiver}` : `${receiver} is a ${node.kind}, which does not take messages`);
+      return 'refused';
+    }
+    if (from === undefined || cell.mailbox.overflow !== 'backpressure') return cell.enqueue(message, admitted);
+    // An agent sending into a full backpressure mailbox pauses until its message gets in.
+    let release: (() => void) | undefined;
+    const outcome = cell.enqueue(message, () => release?.());
+    if (outcome === 'waiting') release = from.blockSender();
+    return outcome;
+  }
+
+  /** Dead-letters a message and, if its sender expects an answer, answers `failure`. */
+  reject(message: AclMessage, deadReason: DeadLetterReason, reason: string, detail: string): void {
+    this.deadLetters.record(message, deadReason);
+    this.answerFailure(message, reason, detail, message.receiver, undefined);
+  }
+
+  /** Answers `message` with `failure` if its sender expects an answer. */
+  answerFailure(message: AclMessage, reason: string, detail: string, from: string, fromIncarnation: string | undefined): void {
+    this.answer(message, 'failure', { reason, detail }, from, fromIncarnation);
+  }
+
+  /** Answers `not-understood` (or dead-letters a message nobody waits an answer for). */
+  notUnderstood(message: AclMessage, reason: string, detail: string): void {
+    if (message.replyWith === undefined) {
+      this.deadLetters.record(message, reason === 'invalid-content' ? 'invalid-content' : 'unhandled');
+      return;
+    }
+    this.answer(message, 'not-understood', { reason, detail }, message.receiver, undefined);
+  }
+
+  private answer(message: AclMessage, performative: Performative, content: RuntimeReason, from: string, fromIncarnation: string | undefined): void {
+    if (message.replyWith === undefined) return;
+    this.deliver(
+      createMessage({
+        performative,
+        sender: from,
+        senderIncarnation: fromIncarnation,
+        receiver: answerAddress(message),
+        receiverIncarnation: message.senderIncarnation,
+        content: Object.freeze(content),
+        conversationId: message.conversationId,
+        inReplyTo: message.replyWith,
+        protocol: message.protocol,
+        ontology: message.ontology,
+        lamport: ++this.clock,
+      }),
+    );
+  }
+
+  /**
+   * Sends a message that expects an answer and waits for it (FIPA request). Used by
+   * `system.request` and, through `ask`, by agents.
+   */
+  ask(input: AskInput, origin: SendOrigin, from: AgentCell | undefined, defaultTimeoutMs: number): Promise<AclMessage> {
+    const receiver = normalizePath(input.to);
+    const performative = input.performative ?? 'request';
+    if (!isPerformative(performative)) throw new ConfigurationError('invalid-performative', `${String(performative)} is not a FIPA performative`);
+    const timeoutMs = input.timeoutMs ?? defaultTimeoutMs;
+    if (!(timeoutMs > 0)) throw new ConfigurationError('invalid-timeout', `timeoutMs must be a positive number of milliseconds or Infinity, got ${String(timeoutMs)}`);
+    const content = freezeContent(input.content);
+    const conversationId = input.options?.conversationId ?? this.newConversationId();
+    const waiting = this.asks.register(receiver, conversationId, timeoutMs, input.acceptAgree === true, origin.signal);
+    this.deliver(
+      createMessage({
+        ...input.options,
+        performative,
+        sender: origin.sender,
+        senderIncarnation: origin.senderIncarnation,
+        receiver,
+        replyTo: waiting.address,
+        content,
+        conversationId,
+        replyWith: input.options?.replyWith ?? this.newReplyTag(),
+        replyBy: Number.isFinite(timeoutMs) ? Date.now() + timeoutMs : undefined,
+        lamport: origin.lamport,
+      }),
+      from,
+    );
+    return waiting.promise;
+  }
+
+  /** Sends a message nobody waits an answer for; resolves once it is in a mailbox (or dead). */
+  send(to: string, performative: Performative, content: unknown, options: MessageOptions | undefined, origin: SendOrigin): Promise<'queued' | 'refused'> {
+    const receiver = normalizePath(to);
+    if (!isPerformative(performative)) throw new ConfigurationError('invalid-performative', `${String(performative)} is not a FIPA performative`);
+    const message = createMessage({
+      ...options,
+      performative,
+      sender: origin.sender,
+      senderIncarnation: origin.senderIncarnation,
+      receiver,
+      content: freezeContent(content),
+      conversationId: options?.conversationId ?? this.newConversationId(),
+      lamport: origin.lamport,
+    });
+    return new Promise((resolve) => {
+      const outcome = this.deliver(message, undefined, () => resolve('queued'));
+      if (outcome !== 'waiting') resolve(outcome);
+    });
+  }
+
+  // ---- watching --------------------------------------------------------------------------
+
+  watch(path: string, listener: (signal: Terminated) => void): () => void {
+    let listeners = this.watchers.get(path);
+    if (listeners === undefined) {
+      listeners = new Listeners();
+      this.watchers.set(path, listeners);
+    }
+    return listeners.add(listener);
+  }
+
+  notifyTerminated(path: string, incarnation: string, reason: ExitReason): void {
+    const listeners = this.watchers.get(path);
+    if (listeners === undefined) return;
+    this.watchers.delete(path);
+    listeners.emit({ type: 'terminated', path, incarnation, reason }, this.reportListenerError);
+  }
+}

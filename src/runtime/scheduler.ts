@@ -1,0 +1,94 @@
+/** Something with a mailbox the scheduler can drain. */
+export interface Runnable {
+  /** True while the runnable sits in the ready queue; owned by the scheduler. */
+  queued: boolean;
+  /** Handles at most `max` queued items and returns how many it handled. */
+  runTurn(max: number): number;
+  /** True when it has queued items it can handle now. */
+  hasWork(): boolean;
+}
+
+export interface SchedulerOptions {
+  /** Most messages one agent handles per turn before the next ready agent goes (default 16). */
+  readonly throughput?: number;
+  /** Most messages handled per macrotask before yielding to I/O and timers (default 4,096). */
+  readonly budget?: number;
+}
+
+/**
+ * Drains ready mailboxes round-robin: each ready agent gets a turn of at most `throughput`
+ * messages, then goes to the back of the queue; after `budget` messages the scheduler
+ * yields to the event loop with setImmediate. The order depends only on what was sent and
+ * when, never on randomness or wall-clock time, so runs are reproducible.
+ */
+export class Scheduler {
+  readonly throughput: number;
+  readonly budget: number;
+  private ready: Runnable[] = [];
+  private head = 0;
+  private pending = false;
+  private draining = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(options: SchedulerOptions = {}) {
+    this.throughput = options.throughput ?? 16;
+    this.budget = options.budget ?? 4_096;
+  }
+
+  /** Puts a runnable in the ready queue (once) and makes sure a drain is coming. */
+  schedule(runnable: Runnable): void {
+    if (runnable.queued) return;
+    runnable.queued = true;
+    this.ready.push(runnable);
+    if (!this.pending && !this.draining) {
+      this.pending = true;
+      setImmediate(this.drain);
+    }
+  }
+
+  /** Resolves once no agent has work left (messages still arriving may start a new drain). */
+  whenIdle(): Promise<void> {
+    if (!this.pending && !this.draining && this.head === this.ready.length) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private readonly drain = (): void => {
+    this.pending = false;
+    this.draining = true;
+    let left = this.budget;
+    try {
+      while (left > 0 && this.head < this.ready.length) {
+        const runnable = this.ready[this.head++] as Runnable;
+        runnable.queued = false;
+        left -= runnable.runTurn(Math.min(this.throughput, left));
+        if (runnable.hasWork()) this.schedule(runnable);
+      }
+    } finally {
+      this.draining = false;
+      this.compact();
+    }
+    if (this.head < this.ready.length) {
+      this.pending = true;
+      setImmediate(this.drain);
+    } else {
+      this.notifyIdle();
+    }
+  };
+
+  private compact(): void {
+    if (this.head === this.ready.length) {
+      this.ready.length = 0;
+      this.head = 0;
+    } else if (this.head > 1_024 && this.head * 2 > this.ready.length) {
+      this.ready = this.ready.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private notifyIdle(): void {
+    if (this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

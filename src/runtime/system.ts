@@ -1,0 +1,236 @@
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { AclMessage, MessageOptions } from '../acl/message.js';
+import type { Performative } from '../acl/performatives.js';
+import type { AgentMetrics } from './agent-cell.js';
+import type { DeadLetter } from './dead-letters.js';
+import { ConfigurationError, SystemStoppedError, TroupeError } from './errors.js';
+import { resolveLogger } from './logger.js';
+import { normalizePath } from './path.js';
+import { Runtime, type Terminated } from './runtime.js';
+import type { SchedulerOptions } from './scheduler.js';
+import type { SystemEvent } from './system-events.js';
+import { describeExit, type ChildInfo, type ChildSpec, type DynamicChild, type ExitReason, type NodeSpec, type SupervisorControl, type TreeNode } from './tree.js';
+
+export interface SystemOptions {
+  /** The root supervisor, from `supervisor({...})`; it lives at path `/`. */
+  readonly root: NodeSpec;
+  /** A name for logs (default `troupe`). */
+  readonly name?: string;
+  readonly logger?: Logger;
+  readonly scheduler?: SchedulerOptions;
+  /** How many recent dead letters `system.deadLetters.recent()` keeps (default 1,000). */
+  readonly keepDeadLetters?: number;
+}
+
+export interface RequestOptions<R> {
+  /** Deadline for the answer (default 5,000 ms; `Infinity` waits for ever). Sets the message's reply-by. */
+  readonly timeoutMs?: number;
+  /** Default `request`; `query-if`, `query-ref`, `cfp`, ... also wait for an answer. */
+  readonly performative?: Performative;
+  /** Resolve on `agree` instead of waiting for the final `inform`. */
+  readonly acceptAgree?: boolean;
+  /** A zod schema the answer's content must match; the answer is typed by it. */
+  readonly expect?: z.ZodType<R>;
+  readonly signal?: AbortSignal;
+  readonly options?: MessageOptions;
+}
+
+export interface TellOptions extends MessageOptions {
+  /** Sender path to show the receiver (default `/$system`). */
+  readonly sender?: string;
+}
+
+/** What happened to a told message: in a mailbox, or a dead letter (see `system.deadLetters`). */
+export type TellOutcome = 'queued' | 'refused';
+
+/** The content an answer must match (from `expect`) did not match. */
+export class UnexpectedReplyError extends TroupeError {
+  constructor(
+    readonly reply: AclMessage,
+    issues: string,
+  ) {
+    super('unexpected-reply', `${reply.sender} answered ${reply.performative} with content that does not match \`expect\`: ${issues}`);
+  }
+}
+
+const EXTERNAL_SENDER = '/$system';
+
+/** The handle on a running system. */
+export class System {
+  private readonly runtime: Runtime;
+  private root: SupervisorControl | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly terminated: Promise<ExitReason>;
+  private settleTerminated!: (reason: ExitReason) => void;
+
+  constructor(options: SystemOptions) {
+    const name = options.name ?? 'troupe';
+    this.runtime = new Runtime({ name, logger: resolveLogger(options.logger, name), scheduler: options.scheduler, keepDeadLetters: options.keepDeadLetters });
+    this.terminated = new Promise((resolve) => {
+      this.settleTerminated = resolve;
+    });
+  }
+
+  /** @internal Started by createSystem. */
+  startRoot(spec: NodeSpec): void {
+    this.root = spec.start(this.runtime, '/', 'root', {
+      childExited: (_child, reason) => this.onRootExit(reason),
+    });
+  }
+
+  get name(): string {
+    return this.runtime.name;
+  }
+
+  get logger(): Logger {
+    return this.runtime.logger;
+  }
+
+  /** Resolves with the reason when the system has stopped (by `stop()`, or because the root gave up). */
+  get whenTerminated(): Promise<ExitReason> {
+    return this.terminated;
+  }
+
+  /**
+   * Sends `content` to the agent at `path` and resolves with its answer (`inform`, or
+   * `agree` with `acceptAgree`). Rejects with RefusedError, FailureError, NotUnderstoodError
+   * or DeadlineError; every request ends in exactly one of these.
+   */
+  request<R = unknown>(path: string, content?: unknown, options: RequestOptions<R> = {}): Promise<AclMessage<Performative, R>> {
+    if (this.runtime.stopped) return Promise.reject(new SystemStoppedError(`request to ${path}`));
+    const answer = this.runtime.ask(
+      { to: path, content, performative: options.performative, timeoutMs: options.timeoutMs, acceptAgree: options.acceptAgree, options: options.options },
+      { sender: EXTERNAL_SENDER, senderIncarnation: undefined, lamport: ++this.runtime.clock, signal: options.signal },
+      undefined,
+      5_000,
+    );
+    const schema = options.expect;
+    if (schema === undefined) return answer as Promise<AclMessage<Performative, R>>;
+    return answer.then((reply) => {
+      const parsed = schema.safeParse(reply.content);
+      if (!parsed.success) throw new UnexpectedReplyError(reply, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(content)'}: ${issue.message}`).join('; '));
+      return { ...reply, content: parsed.data } as AclMessage<Performative, R>;
+    });
+  }
+
+  /**
+   * Sends a message nobody waits an answer for. Resolves `queued` once it is in the
+   * receiver's mailbox (under `backpressure`, once there is room) or `refused` when it became
+   * a dead letter. Never rejects for delivery problems; bad input throws at once.
+   */
+  tell(path: string, performative: Performative, content?: unknown, options?: TellOptions): Promise<TellOutcome> {
+    if (this.runtime.stopped) throw new SystemStoppedError(`tell to ${path}`);
+    const sender = options?.sender === undefined ? EXTERNAL_SENDER : normalizePath(options.sender);
+    return this.runtime.send(path, performative, content, options, { sender, senderIncarnation: undefined, lamport: ++this.runtime.clock });
+  }
+
+  /** What lives at `path`: an agent or a supervisor, with its incarnation and status. */
+  lookup(path: string): ChildInfo | undefined {
+    const node = this.runtime.lookup(normalizePath(path));
+    if (node === undefined) return undefined;
+    return { id: node.id, path: node.path, kind: node.kind, incarnation: node.incarnation, status: node.status, restarts: 'restarts' in node ? (node.restarts as number) : 0 };
+  }
+
+  /** The children of the supervisor at `path` (default the root), in start order. */
+  whichChildren(path = '/'): ChildInfo[] {
+    return this.control(path).whichChildren();
+  }
+
+  /** Calls `listener` once when the agent at `path` stops for good (not on restarts). */
+  watch(path: string, listener: (signal: Terminated) => void): () => void {
+    return this.runtime.watch(normalizePath(path), listener);
+  }
+
+  /** Queue depth, processed count, processing time and restarts of the agent at `path`. */
+  metrics(path: string): AgentMetrics | undefined {
+    return this.runtime.agentAt(normalizePath(path))?.metrics;
+  }
+
+  /** The XState snapshot of the agent at `path`, for inspection and tests. */
+  snapshot(path: string): unknown {
+    return this.runtime.agentAt(normalizePath(path))?.snapshot();
+  }
+
+  get deadLetters(): { readonly count: number; recent(): readonly DeadLetter[]; subscribe(listener: (letter: DeadLetter) => void): () => void } {
+    return this.runtime.deadLetters;
+  }
+
+  /** Lifecycle and supervision events; returns the unsubscribe function. */
+  subscribe(listener: (event: SystemEvent) => void): () => void {
+    return this.runtime.events.add(listener);
+  }
+
+  /** Resolves when no agent has queued work left. */
+  whenIdle(): Promise<void> {
+    return this.runtime.scheduler.whenIdle();
+  }
+
+  /** @internal The node at a path, for the supervision API. */
+  node(path: string): TreeNode | undefined {
+    return this.runtime.lookup(normalizePath(path));
+  }
+
+  /** Starts a child under the supervisor at `path` (OTP start_child); `{ id, input }` uses its template. */
+  startChild(path: string, spec: ChildSpec | DynamicChild): Promise<ChildInfo> {
+    return this.control(path).startChild(spec);
+  }
+
+  /** Stops a child for good; its spec stays (unless temporary) for restartChild (OTP terminate_child). */
+  terminateChild(path: string, id: string): Promise<void> {
+    return this.control(path).terminateChild(id);
+  }
+
+  /** Starts a terminated child again (OTP restart_child). */
+  restartChild(path: string, id: string): Promise<ChildInfo> {
+    return this.control(path).restartChild(id);
+  }
+
+  /** Removes a terminated child's spec (OTP delete_child). */
+  deleteChild(path: string, id: string): Promise<void> {
+    return this.control(path).deleteChild(id);
+  }
+
+  countChildren(path = '/'): { specs: number; active: number; supervisors: number; workers: number } {
+    return this.control(path).countChildren();
+  }
+
+  private control(path: string): SupervisorControl {
+    const node = this.runtime.lookup(normalizePath(path));
+    if (node === undefined || !('startChild' in node)) {
+      throw new ConfigurationError('not-a-supervisor', `${path} is ${node === undefined ? 'not in the tree' : `an ${node.kind}`}; this call needs a supervisor path`);
+    }
+    return node as SupervisorControl;
+  }
+
+  /**
+   * Stops the system gracefully: the root stops its children in reverse start order, each
+   * within its shutdown time; requests still waiting then fail with SystemStoppedError.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown({ kind: 'shutdown' });
+    return this.stopping;
+  }
+
+  private async shutdown(reason: ExitReason): Promise<void> {
+    await this.root?.stop('infinity', reason);
+    this.runtime.stopped = true;
+    this.runtime.asks.failAll(new SystemStoppedError('request'));
+    this.settleTerminated(reason);
+  }
+
+  private onRootExit(reason: ExitReason): void {
+    this.runtime.logger.error({ reason: describeExit(reason) }, `the root supervisor exited (${describeExit(reason)}); the system stops`);
+    this.stopping ??= this.shutdown(reason);
+  }
+}
+
+/** Starts a system: the root supervisor and its children, in order. */
+export async function createSystem(options: SystemOptions): Promise<System> {
+  if (typeof options !== 'object' || options === null || options.root === undefined || options.root.kind !== 'supervisor') {
+    throw new ConfigurationError('invalid-root', 'createSystem needs { root: supervisor({...}) }');
+  }
+  const system = new System(options);
+  system.startRoot(options.root);
+  return system;
+}

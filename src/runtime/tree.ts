@@ -1,0 +1,125 @@
+/**
+ * The contract between the kernel and supervision. The kernel runs agents (AgentCell) and
+ * knows nothing about strategies; a supervisor (in supervisors/) is a TreeNode that owns
+ * children and is told, through ParentLink, when one of them exits.
+ */
+
+/** Why a node exited. `normal` and `shutdown` are normal exits in the OTP sense. */
+export type ExitReason =
+  | { readonly kind: 'normal' }
+  | { readonly kind: 'shutdown' }
+  | { readonly kind: 'crash'; readonly error: unknown }
+  | { readonly kind: 'hung'; readonly detail: string }
+  | { readonly kind: 'restart-limit'; readonly detail: string }
+  | { readonly kind: 'killed'; readonly detail: string };
+
+export function isNormalExit(reason: ExitReason): boolean {
+  return reason.kind === 'normal' || reason.kind === 'shutdown';
+}
+
+export function describeExit(reason: ExitReason): string {
+  switch (reason.kind) {
+    case 'normal':
+    case 'shutdown':
+      return reason.kind;
+    case 'crash':
+      return reason.error instanceof Error ? reason.error.message : String(reason.error);
+    default:
+      return `${reason.kind}: ${reason.detail}`;
+  }
+}
+
+/** How long a node gets to stop: milliseconds, `'brutal'` (at once) or `'infinity'`. */
+export type Shutdown = number | 'brutal' | 'infinity';
+
+export type NodeStatus = 'running' | 'restarting' | 'stopping' | 'stopped';
+
+export interface ChildInfo {
+  readonly id: string;
+  readonly path: string;
+  readonly kind: 'agent' | 'supervisor';
+  /** Undefined while the child is not running (waiting to restart, or a stopped spec kept by its supervisor). */
+  readonly incarnation: string | undefined;
+  readonly status: NodeStatus;
+  readonly restarts: number;
+}
+
+/** Something that lives at a path in the tree: an agent or a supervisor. */
+export interface TreeNode {
+  readonly id: string;
+  readonly path: string;
+  readonly kind: 'agent' | 'supervisor';
+  readonly incarnation: string | undefined;
+  readonly status: NodeStatus;
+  /** Stops the node for good, within `shutdown`; resolves when it has stopped. */
+  stop(shutdown: Shutdown, reason: ExitReason): Promise<void>;
+}
+
+/** What a parent is told about its children. */
+export interface ParentLink {
+  /** The child exited on its own (crash, hang, final state). It is no longer running. */
+  childExited(child: TreeNode, reason: ExitReason): void;
+}
+
+/** A node with children, such as a supervisor. */
+export interface ContainerNode extends TreeNode {
+  whichChildren(): ChildInfo[];
+}
+
+/** A node that stops for a restart keeps its address; an agent keeps its mailbox too. */
+export interface RestartableNode extends TreeNode {
+  /** Stops the running incarnation so that it can be started again (bystander of a group restart). */
+  halt(shutdown: Shutdown, reason: ExitReason): Promise<void>;
+  restart(): void;
+  readonly restarts: number;
+}
+
+/** OTP restart types: permanent always, transient after abnormal exits, temporary never. */
+export type RestartType = 'permanent' | 'transient' | 'temporary';
+
+export interface ChildSpec {
+  /** Unique among its siblings; the child's path is `<supervisor path>/<id>`. */
+  readonly id: string;
+  /** An agent definition or a nested supervisor. */
+  readonly agent: import('../agent/define-agent.js').AgentDefinition | NodeSpec;
+  /** Default `permanent`. */
+  readonly restart?: RestartType;
+  /** Time to stop: milliseconds, `'brutal'` or `'infinity'`. Default 5,000 for agents, `'infinity'` for supervisors. */
+  readonly shutdownMs?: Shutdown;
+  /** With the supervisor's `autoShutdown`, a significant child's exit may end the supervisor. */
+  readonly significant?: boolean;
+  /** Liveness checks of an agent child; a child without progress while it has work is hung and restarted. */
+  readonly heartbeat?: Heartbeat;
+  /** On restart, start fresh (`reset`, default) or from the last good state (`resume`). */
+  readonly onRestart?: 'reset' | 'resume';
+  /** Input for this child's machine, instead of the definition's. */
+  readonly input?: unknown;
+}
+
+export interface Heartbeat {
+  /** How often the supervisor reaches the child, ms. */
+  readonly everyMs: number;
+  /** How long the child may go without progress while it has work before it counts as hung, ms. */
+  readonly timeoutMs: number;
+}
+
+/** A child started from its supervisor's template: an id and, optionally, its machine's input. */
+export interface DynamicChild {
+  readonly id: string;
+  readonly input?: unknown;
+}
+
+/** The OTP runtime calls a supervisor answers (start_child, terminate_child, ...). */
+export interface SupervisorControl extends ContainerNode {
+  startChild(spec: ChildSpec | DynamicChild): Promise<ChildInfo>;
+  terminateChild(id: string): Promise<void>;
+  restartChild(id: string): Promise<ChildInfo>;
+  deleteChild(id: string): Promise<void>;
+  countChildren(): { specs: number; active: number; supervisors: number; workers: number };
+}
+
+/** What the kernel starts at a path: implemented by supervisors (in supervisors/). */
+export interface NodeSpec {
+  readonly kind: 'supervisor';
+  start(runtime: import('./runtime.js').Runtime, path: string, id: string, parent: ParentLink): SupervisorControl;
+}

@@ -1,0 +1,461 @@
+import { nanoid } from 'nanoid';
+import type { AgentDefinition } from '../src/agent/define-agent.js';
+import type { AgentCell } from '../src/runtime/agent-cell.js';
+import { TroupeError } from '../src/runtime/errors.js';
+import { childPath } from '../src/runtime/path.js';
+import type { Runtime } from '../src/runtime/runtime.js';
+import {
+  describeExit,
+  isNormalExit,
+  type ChildInfo,
+  type ChildSpec,
+  type DynamicChild,
+  type ExitReason,
+  type NodeSpec,
+  type NodeStatus,
+  type ParentLink,
+  type RestartableNode,
+  type Shutdown,
+  type SupervisorControl,
+  type TreeNode,
+} from '../src/runtime/tree.js';
+import { backoffDelay, resolveBackoff, type Backoff } from './backoff.js';
+import { HeartbeatMonitor } from './heartbeat.js';
+import { isSupervisorSpec, resolveChildSpec, resolveChildSpecs, SupervisorSpecError, type ResolvedChildSpec } from './child-spec.js';
+import { RestartIntensity, resolveIntensity, type Intensity } from './restart-intensity.js';
+import { oneForAll } from './strategies/one-for-all.js';
+import { oneForOne } from './strategies/one-for-one.js';
+import { restForOne } from './strategies/rest-for-one.js';
+
+export type Strategy = 'one-for-one' | 'one-for-all' | 'rest-for-one';
+export type AutoShutdown = 'never' | 'any-significant' | 'all-significant';
+
+export interface SupervisorOptions {
+  /** Default `one-for-one`. */
+  readonly strategy?: Strategy;
+  /** Default `{ maxRestarts: 1, withinMs: 5_000 }`, as OTP. */
+  readonly intensity?: Intensity;
+  /** Optional delay before restarts, growing with consecutive restarts of a child. */
+  readonly backoff?: Backoff;
+  /** Default `never`. */
+  readonly autoShutdown?: AutoShutdown;
+  readonly children?: readonly ChildSpec[];
+  /**
+   * A spec for children started on demand (OTP's simple_one_for_one pools):
+   * `system.startChild(path, { id, input })` starts one from it.
+   */
+  readonly template?: Omit<ChildSpec, 'id'>;
+}
+
+interface ResolvedOptions {
+  readonly strategy: Strategy;
+  readonly intensity: Intensity;
+  readonly backoff: Required<Backoff> | undefined;
+  readonly autoShutdown: AutoShutdown;
+  readonly children: readonly ResolvedChildSpec[];
+  readonly template: Omit<ChildSpec, 'id'> | undefined;
+}
+
+/** A runtime call on a supervisor that OTP would answer with an error tuple. */
+export class SupervisorError extends TroupeError {}
+
+const STRATEGIES = { 'one-for-one': oneForOne, 'one-for-all': oneForAll, 'rest-for-one': restForOne } as const;
+const AUTO_SHUTDOWN: ReadonlySet<string> = new Set(['never', 'any-significant', 'all-significant']);
+
+/** Describes a supervisor; validated here, started by createSystem or its own supervisor. */
+export function supervisor(options: SupervisorOptions): NodeSpec {
+  const resolved = resolveOptions(options);
+  return Object.freeze({
+    kind: 'supervisor' as const,
+    start(runtime: Runtime, path: string, id: string, parent: ParentLink): SupervisorControl {
+      const node = new SupervisorNode(runtime, path, id, resolved, parent);
+      node.start();
+      return node;
+    },
+  });
+}
+
+function checkTemplate(template: Omit<ChildSpec, 'id'>): Omit<ChildSpec, 'id'> {
+  resolveChildSpec({ ...template, id: 'template' });
+  return template;
+}
+
+function resolveOptions(options: SupervisorOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new SupervisorSpecError('invalid-supervisor', 'supervisor() needs an options object');
+  const strategy = options.strategy ?? 'one-for-one';
+  if (!(strategy in STRATEGIES)) throw new SupervisorSpecError('invalid-strategy', `strategy must be one-for-one, one-for-all or rest-for-one, got ${String(strategy)}`);
+  const autoShutdown = options.autoShutdown ?? 'never';
+  if (!AUTO_SHUTDOWN.has(autoShutdown)) throw new SupervisorSpecError('invalid-auto-shutdown', `autoShutdown must be never, any-significant or all-significant, got ${String(autoShutdown)}`);
+  return {
+    strategy,
+    intensity: resolveIntensity(options.intensity),
+    backoff: resolveBackoff(options.backoff),
+    autoShutdown,
+    children: resolveChildSpecs(options.children ?? []),
+    template: options.template === undefined ? undefined : checkTemplate(options.template),
+  };
+}
+
+type SlotState = 'running' | 'restarting' | 'stopped';
+
+interface Slot {
+  readonly spec: ResolvedChildSpec;
+  readonly path: string;
+  node: TreeNode | undefined;
+  state: SlotState;
+  restarts: number;
+  /** Consecutive restarts, for backoff; reset when the child stays up long enough. */
+  attempt: number;
+  startedAt: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  monitor: HeartbeatMonitor | undefined;
+}
+
+function isRestartable(node: TreeNode | undefined): node is RestartableNode {
+  return node !== undefined && 'halt' in node && 'restart' in node;
+}
+
+export function shouldRestart(spec: ResolvedChildSpec, reason: ExitReason): boolean {
+  switch (spec.restart) {
+    case 'permanent':
+      return true;
+    case 'transient':
+      return !isNormalExit(reason);
+    default:
+      return false;
+  }
+}
+
+/**
+ * A supervisor at a path: starts its children in order, stops them in reverse, and applies
+ * its strategy, restart types and restart intensity exactly as OTP's `supervisor` does.
+ * Exits and runtime calls are handled one at a time, in arrival order.
+ */
+export class SupervisorNode implements SupervisorControl, ParentLink {
+  readonly kind = 'supervisor';
+  readonly incarnation = nanoid();
+  status: NodeStatus = 'running';
+  private readonly slots: Slot[];
+  private readonly intensity: RestartIntensity;
+  private work: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly runtime: Runtime,
+    readonly path: string,
+    readonly id: string,
+    private readonly options: ResolvedOptions,
+    private readonly parent: ParentLink,
+  ) {
+    this.intensity = new RestartIntensity(options.intensity);
+    this.slots = options.children.map((spec) => this.newSlot(spec));
+  }
+
+  private newSlot(spec: ResolvedChildSpec): Slot {
+    return { spec, path: childPath(this.path, spec.id), node: undefined, state: 'stopped', restarts: 0, attempt: 0, startedAt: 0, timer: undefined, monitor: undefined };
+  }
+
+  /** Starts the children in order; if one fails, the started ones are killed and the error thrown. */
+  start(): void {
+    this.runtime.register(this);
+    for (const [index, slot] of this.slots.entries()) {
+      try {
+        this.startSlot(slot);
+      } catch (error) {
+        for (const started of this.slots.slice(0, index).reverse()) void started.node?.stop('brutal', { kind: 'shutdown' });
+        this.status = 'stopped';
+        this.runtime.unregister(this);
+        throw error;
+      }
+    }
+    this.runtime.emit({ type: 'started', path: this.path, kind: 'supervisor', incarnation: this.incarnation, at: Date.now() });
+  }
+
+  private startSlot(slot: Slot): void {
+    const { agent } = slot.spec;
+    if (isSupervisorSpec(agent)) {
+      slot.node = agent.start(this.runtime, slot.path, slot.spec.id, this);
+    } else {
+      const cell = (slot.node as AgentCell | undefined) ?? this.createCell(slot, agent as AgentDefinition);
+      slot.node = cell;
+      if (cell.incarnation === undefined) cell.start();
+      else cell.restart();
+      if (slot.spec.heartbeat !== undefined) slot.monitor ??= new HeartbeatMonitor(cell, slot.spec.heartbeat);
+    }
+    slot.state = 'running';
+    slot.startedAt = Date.now();
+  }
+
+  private createCell(slot: Slot, definition: AgentDefinition): AgentCell {
+    const cell = this.runtime.createAgent(slot.path, slot.spec.id, definition, this);
+    cell.onRestart = slot.spec.onRestart;
+    if (slot.spec.input !== undefined) cell.input = slot.spec.input;
+    return cell;
+  }
+
+  /** The child is gone for good: its heartbeat stops too. */
+  private stopMonitor(slot: Slot): void {
+    slot.monitor?.stop();
+    slot.monitor = undefined;
+  }
+
+  /** Runs supervisor work one item at a time; a failing item is logged and never blocks the next. */
+  private serially<T>(task: () => Promise<T> | T): Promise<T> {
+    const result = this.work.then(task);
+    this.work = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  // ---- ParentLink ----------------------------------------------------------------------------
+
+  childExited(child: TreeNode, reason: ExitReason): void {
+    void this.serially(() => this.onChildExit(child, reason)).catch((error: unknown) => {
+      this.runtime.logger.error({ err: error, path: this.path }, 'supervisor failed while handling a child exit');
+    });
+  }
+
+  private async onChildExit(child: TreeNode, reason: ExitReason): Promise<void> {
+    const slot = this.slots.find((candidate) => candidate.node === child);
+    if (slot === undefined || slot.state !== 'running' || this.status !== 'running') {
+      if (this.status !== 'running' || slot === undefined) await child.stop(0, reason);
+      return;
+    }
+    if (!shouldRestart(slot.spec, reason)) {
+      await this.retire(slot, reason);
+      await this.checkAutoShutdown(slot);
+      return;
+    }
+    if (!this.intensity.allow(Date.now())) {
+      await this.escalate(slot, reason);
+      return;
+    }
+    await this.restartGroup(slot, reason);
+  }
+
+  /** The child is not restarted: its cell stops for good; a temporary child's spec is dropped. */
+  private async retire(slot: Slot, reason: ExitReason): Promise<void> {
+    slot.state = 'stopped';
+    this.stopMonitor(slot);
+    await slot.node?.stop(0, reason);
+    if (slot.spec.restart === 'temporary') this.removeSlot(slot);
+  }
+
+  private removeSlot(slot: Slot): void {
+    this.stopMonitor(slot);
+    const index = this.slots.indexOf(slot);
+    if (index >= 0) this.slots.splice(index, 1);
+  }
+
+  private async checkAutoShutdown(slot: Slot): Promise<void> {
+    if (!slot.spec.significant || this.options.autoShutdown === 'never') return;
+    if (this.options.autoShutdown === 'all-significant' && this.slots.some((other) => other.spec.significant && other.state === 'running')) return;
+    await this.stopChildren({ kind: 'shutdown' });
+    this.finishStop({ kind: 'shutdown' });
+    this.parent.childExited(this, { kind: 'shutdown' });
+  }
+
+  private async escalate(slot: Slot, reason: ExitReason): Promise<void> {
+    const detail = `more than ${this.options.intensity.maxRestarts} restarts within ${this.options.intensity.withinMs} ms (last: ${slot.spec.id}, ${describeExit(reason)})`;
+    this.runtime.logger.error({ path: this.path }, `supervisor ${this.path} gives up: ${detail}`);
+    this.runtime.emit({ type: 'escalated', path: this.path, reason: detail, at: Date.now() });
+    const exit: ExitReason = { kind: 'restart-limit', detail };
+    slot.state = 'stopped';
+    await this.stopChildren(exit);
+    this.finishStop(exit);
+    this.parent.childExited(this, exit);
+  }
+
+  /** Applies the strategy: bystanders stop in reverse order, then the group starts in order. */
+  private async restartGroup(failed: Slot, reason: ExitReason): Promise<void> {
+    failed.state = 'restarting';
+    if (isRestartable(failed.node) && 'markRestarting' in failed.node) (failed.node as AgentCell).markRestarting();
+    const group = STRATEGIES[this.options.strategy](this.slots, failed);
+    for (const slot of [...group].reverse()) {
+      if (slot === failed || slot.state !== 'running') continue;
+      await this.haltForRestart(slot, reason);
+    }
+    for (const slot of group) {
+      if (slot !== failed && slot.spec.restart === 'temporary') {
+        this.removeSlot(slot); // OTP: a temporary bystander is not restarted
+        continue;
+      }
+      if (slot.state === 'restarting') this.scheduleRestart(slot);
+    }
+  }
+
+  private async haltForRestart(slot: Slot, reason: ExitReason): Promise<void> {
+    slot.state = 'restarting';
+    const node = slot.node;
+    if (isRestartable(node) && slot.spec.restart !== 'temporary') await node.halt(slot.spec.shutdownMs, reason);
+    else await node?.stop(slot.spec.shutdownMs, { kind: 'shutdown' });
+  }
+
+  private scheduleRestart(slot: Slot): void {
+    const backoff = this.options.backoff;
+    if (backoff !== undefined && Date.now() - slot.startedAt > backoff.resetAfterMs) slot.attempt = 0;
+    const delay = backoff === undefined ? 0 : backoffDelay(backoff, slot.attempt);
+    slot.attempt++;
+    if (delay === 0) return this.restartSlot(slot);
+    slot.timer = setTimeout(() => {
+      slot.timer = undefined;
+      void this.serially(() => this.restartSlot(slot));
+    }, delay);
+  }
+
+  private restartSlot(slot: Slot): void {
+    if (slot.state !== 'restarting' || this.status !== 'running') return;
+    slot.restarts++;
+    if (isSupervisorSpec(slot.spec.agent)) slot.node = undefined;
+    try {
+      this.startSlot(slot);
+    } catch (error) {
+      // OTP: a child that fails to restart is tried again, counted against the intensity.
+      slot.state = 'running';
+      const failedNode = slot.node ?? { id: slot.spec.id, path: slot.path, kind: 'supervisor', incarnation: undefined, status: 'stopped', stop: () => Promise.resolve() };
+      slot.node = failedNode;
+      this.childExited(failedNode, { kind: 'crash', error });
+    }
+  }
+
+  // ---- stopping ------------------------------------------------------------------------------
+
+  stop(shutdown: Shutdown, reason: ExitReason): Promise<void> {
+    if (this.status === 'stopped') return Promise.resolve();
+    this.status = 'stopping';
+    return this.serially(async () => {
+      if (this.status === 'stopped') return;
+      await withShutdown(this.stopChildren(reason), shutdown, () => this.killChildren());
+      this.finishStop(reason);
+    });
+  }
+
+  private async stopChildren(reason: ExitReason): Promise<void> {
+    this.status = 'stopping';
+    for (const slot of [...this.slots].reverse()) {
+      if (slot.timer !== undefined) clearTimeout(slot.timer);
+      slot.timer = undefined;
+      slot.state = 'stopped';
+      this.stopMonitor(slot);
+      await slot.node?.stop(slot.spec.shutdownMs, reason.kind === 'restart-limit' ? reason : { kind: 'shutdown' });
+    }
+  }
+
+  private killChildren(): void {
+    for (const slot of [...this.slots].reverse()) void slot.node?.stop('brutal', { kind: 'killed', detail: `supervisor ${this.path} ran out of shutdown time` });
+  }
+
+  private finishStop(reason: ExitReason): void {
+    this.status = 'stopped';
+    this.runtime.unregister(this);
+    this.runtime.emit({ type: 'stopped', path: this.path, kind: 'supervisor', incarnation: this.incarnation, reason: describeExit(reason), at: Date.now() });
+  }
+
+  // ---- runtime API (OTP's supervisor:start_child and friends) -----------------------------------
+
+  whichChildren(): ChildInfo[] {
+    return this.slots.map((slot) => ({
+      id: slot.spec.id,
+      path: slot.path,
+      kind: isSupervisorSpec(slot.spec.agent) ? 'supervisor' : 'agent',
+      incarnation: slot.state === 'running' ? slot.node?.incarnation : undefined,
+      status: slot.state === 'running' ? 'running' : slot.state === 'restarting' ? 'restarting' : 'stopped',
+      restarts: slot.restarts,
+    }));
+  }
+
+  countChildren(): { specs: number; active: number; supervisors: number; workers: number } {
+    const supervisors = this.slots.filter((slot) => isSupervisorSpec(slot.spec.agent)).length;
+    return { specs: this.slots.length, active: this.slots.filter((slot) => slot.state === 'running').length, supervisors, workers: this.slots.length - supervisors };
+  }
+
+  startChild(spec: ChildSpec | DynamicChild): Promise<ChildInfo> {
+    const resolved = resolveChildSpec(this.fromTemplate(spec));
+    return this.serially(() => {
+      this.assertRunning();
+      const existing = this.slotOf(resolved.id);
+      if (existing !== undefined) {
+        throw existing.state === 'stopped'
+          ? new SupervisorError('already-present', `child ${resolved.id} of ${this.path} exists (stopped); restartChild or deleteChild it`)
+          : new SupervisorError('already-started', `child ${resolved.id} of ${this.path} is already running`);
+      }
+      const slot = this.newSlot(resolved);
+      this.startSlot(slot);
+      this.slots.push(slot);
+      return this.infoOf(slot);
+    });
+  }
+
+  terminateChild(id: string): Promise<void> {
+    return this.serially(async () => {
+      const slot = this.requireSlot(id);
+      if (slot.timer !== undefined) clearTimeout(slot.timer);
+      slot.timer = undefined;
+      slot.state = 'stopped';
+      this.stopMonitor(slot);
+      await slot.node?.stop(slot.spec.shutdownMs, { kind: 'shutdown' });
+      if (slot.spec.restart === 'temporary') this.removeSlot(slot);
+    });
+  }
+
+  restartChild(id: string): Promise<ChildInfo> {
+    return this.serially(() => {
+      this.assertRunning();
+      const slot = this.requireSlot(id);
+      if (slot.state !== 'stopped') throw new SupervisorError(slot.state, `child ${id} of ${this.path} is ${slot.state}; terminateChild it first`);
+      if (isSupervisorSpec(slot.spec.agent)) slot.node = undefined;
+      this.startSlot(slot);
+      return this.infoOf(slot);
+    });
+  }
+
+  deleteChild(id: string): Promise<void> {
+    return this.serially(() => {
+      const slot = this.requireSlot(id);
+      if (slot.state !== 'stopped') throw new SupervisorError(slot.state, `child ${id} of ${this.path} is ${slot.state}; terminateChild it first`);
+      this.removeSlot(slot);
+    });
+  }
+
+  private fromTemplate(spec: ChildSpec | DynamicChild): ChildSpec {
+    if ('agent' in spec && spec.agent !== undefined) return spec;
+    const template = this.options.template;
+    if (template === undefined) throw new SupervisorSpecError('invalid-child', `supervisor ${this.path} has no template; startChild needs a full child spec with \`agent\``);
+    return { ...template, ...spec, agent: template.agent };
+  }
+
+  private assertRunning(): void {
+    if (this.status !== 'running') throw new SupervisorError('supervisor-stopped', `supervisor ${this.path} is ${this.status}`);
+  }
+
+  private slotOf(id: string): Slot | undefined {
+    return this.slots.find((slot) => slot.spec.id === id);
+  }
+
+  private requireSlot(id: string): Slot {
+    const slot = this.slotOf(id);
+    if (slot === undefined) throw new SupervisorError('not-found', `supervisor ${this.path} has no child ${JSON.stringify(id)}`);
+    return slot;
+  }
+
+  private infoOf(slot: Slot): ChildInfo {
+    return this.whichChildren().find((info) => info.id === slot.spec.id) as ChildInfo;
+  }
+}
+
+/** Waits for `stopping`, but no longer than `shutdown`; then `kill` ends what is left. */
+async function withShutdown(stopping: Promise<void>, shutdown: Shutdown, kill: () => void): Promise<void> {
+  if (shutdown === 'infinity') return stopping;
+  if (shutdown === 'brutal') {
+    kill();
+    return;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(() => resolve('expired'), shutdown);
+  });
+  const outcome = await Promise.race([stopping.then(() => 'stopped' as const), expired]);
+  clearTimeout(timer);
+  if (outcome === 'expired') kill();
+}
