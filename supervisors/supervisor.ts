@@ -161,7 +161,8 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
       try {
         this.startSlot(slot);
       } catch (error) {
-        for (const started of this.slots.slice(0, index).reverse()) void started.node?.stop('brutal', { kind: 'shutdown' });
+        this.discardFailedStart(slot, error);
+        for (const started of this.slots.slice(0, index).reverse()) killNow(started.node, { kind: 'shutdown' });
         this.status = 'stopped';
         this.runtime.unregister(this);
         throw error;
@@ -183,6 +184,11 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     }
     slot.state = 'running';
     slot.startedAt = Date.now();
+  }
+
+  /** A child that failed to start leaves nothing behind: its cell gives up its path and answers its queue. */
+  private discardFailedStart(slot: Slot, error: unknown): void {
+    if (slot.node !== undefined && slot.node.status !== 'stopped') void slot.node.stop('brutal', { kind: 'crash', error });
   }
 
   private createCell(slot: Slot, definition: AgentDefinition): AgentCell {
@@ -211,13 +217,17 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   // ---- ParentLink ----------------------------------------------------------------------------
 
   childExited(child: TreeNode, reason: ExitReason): void {
-    void this.serially(() => this.onChildExit(child, reason)).catch((error: unknown) => {
+    // Which incarnation exited: by the time this exit is handled, a group restart may have replaced it.
+    const incarnation = child.incarnation;
+    void this.serially(() => this.onChildExit(child, reason, incarnation)).catch((error: unknown) => {
       this.runtime.logger.error({ err: error, path: this.path }, 'supervisor failed while handling a child exit');
     });
   }
 
-  private async onChildExit(child: TreeNode, reason: ExitReason): Promise<void> {
+  private async onChildExit(child: TreeNode, reason: ExitReason, incarnation: string | undefined): Promise<void> {
     const slot = this.slots.find((candidate) => candidate.node === child);
+    // OTP ignores an EXIT from a pid that is no longer the child's: the incarnation was already replaced.
+    if (slot !== undefined && this.status === 'running' && slot.state === 'running' && child.incarnation !== incarnation) return;
     if (slot === undefined || slot.state !== 'running' || this.status !== 'running') {
       if (this.status !== 'running' || slot === undefined) await child.stop(0, reason);
       return;
@@ -276,12 +286,14 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
       if (slot === failed || slot.state !== 'running') continue;
       await this.haltForRestart(slot, reason);
     }
+    // One delay for the whole group (the failed child's backoff): equal timers fire in order, so the group starts in order.
+    const delay = this.restartDelay(failed);
     for (const slot of group) {
       if (slot !== failed && slot.spec.restart === 'temporary') {
         this.removeSlot(slot); // OTP: a temporary bystander is not restarted
         continue;
       }
-      if (slot.state === 'restarting') this.scheduleRestart(slot);
+      if (slot.state === 'restarting') this.scheduleRestart(slot, delay);
     }
   }
 
@@ -292,11 +304,15 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     else await node?.stop(slot.spec.shutdownMs, { kind: 'shutdown' });
   }
 
-  private scheduleRestart(slot: Slot): void {
+  /** The backoff before restart number `attempt` of this child in a row (0 without backoff). */
+  private restartDelay(slot: Slot): number {
     const backoff = this.options.backoff;
-    if (backoff !== undefined && Date.now() - slot.startedAt > backoff.resetAfterMs) slot.attempt = 0;
-    const delay = backoff === undefined ? 0 : backoffDelay(backoff, slot.attempt);
-    slot.attempt++;
+    if (backoff === undefined) return 0;
+    if (Date.now() - slot.startedAt > backoff.resetAfterMs) slot.attempt = 0;
+    return backoffDelay(backoff, slot.attempt++);
+  }
+
+  private scheduleRestart(slot: Slot, delay: number): void {
     if (delay === 0) return this.restartSlot(slot);
     slot.timer = setTimeout(() => {
       slot.timer = undefined;
@@ -310,6 +326,8 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     if (isSupervisorSpec(slot.spec.agent)) slot.node = undefined;
     try {
       this.startSlot(slot);
+      // An agent cell reports its own restart; a nested supervisor is a new node, reported here.
+      if (isSupervisorSpec(slot.spec.agent)) this.runtime.emit({ type: 'restarted', path: slot.path, kind: 'supervisor', incarnation: slot.node?.incarnation ?? '', restarts: slot.restarts, at: Date.now() });
     } catch (error) {
       // OTP: a child that fails to restart is tried again, counted against the intensity.
       slot.state = 'running';
@@ -323,6 +341,8 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
 
   stop(shutdown: Shutdown, reason: ExitReason): Promise<void> {
     if (this.status === 'stopped') return Promise.resolve();
+    // A kill does not wait in line behind a graceful stop (or a give-up) already under way.
+    if (shutdown === 'brutal' && this.status === 'stopping') this.killChildren();
     this.status = 'stopping';
     return this.serially(async () => {
       if (this.status === 'stopped') return;
@@ -342,6 +362,23 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     }
   }
 
+  /**
+   * Ends this supervisor and its subtree at once and synchronously: when a start fails
+   * halfway, every path it took is free again before anyone retries.
+   */
+  killNow(reason: ExitReason): void {
+    if (this.status === 'stopped') return;
+    this.status = 'stopping';
+    for (const slot of [...this.slots].reverse()) {
+      if (slot.timer !== undefined) clearTimeout(slot.timer);
+      slot.timer = undefined;
+      slot.state = 'stopped';
+      this.stopMonitor(slot);
+      killNow(slot.node, reason);
+    }
+    this.finishStop(reason);
+  }
+
   private killChildren(): void {
     for (const slot of [...this.slots].reverse()) void slot.node?.stop('brutal', { kind: 'killed', detail: `supervisor ${this.path} ran out of shutdown time` });
   }
@@ -355,14 +392,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   // ---- runtime API (OTP's supervisor:start_child and friends) -----------------------------------
 
   whichChildren(): ChildInfo[] {
-    return this.slots.map((slot) => ({
-      id: slot.spec.id,
-      path: slot.path,
-      kind: isSupervisorSpec(slot.spec.agent) ? 'supervisor' : 'agent',
-      incarnation: slot.state === 'running' ? slot.node?.incarnation : undefined,
-      status: slot.state === 'running' ? 'running' : slot.state === 'restarting' ? 'restarting' : 'stopped',
-      restarts: slot.restarts,
-    }));
+    return this.slots.map((slot) => this.infoOf(slot));
   }
 
   countChildren(): { specs: number; active: number; supervisors: number; workers: number } {
@@ -381,7 +411,12 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
           : new SupervisorError('already-started', `child ${resolved.id} of ${this.path} is already running`);
       }
       const slot = this.newSlot(resolved);
-      this.startSlot(slot);
+      try {
+        this.startSlot(slot);
+      } catch (error) {
+        this.discardFailedStart(slot, error);
+        throw error;
+      }
       this.slots.push(slot);
       return this.infoOf(slot);
     });
@@ -405,7 +440,12 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
       const slot = this.requireSlot(id);
       if (slot.state !== 'stopped') throw new SupervisorError(slot.state, `child ${id} of ${this.path} is ${slot.state}; terminateChild it first`);
       if (isSupervisorSpec(slot.spec.agent)) slot.node = undefined;
-      this.startSlot(slot);
+      try {
+        this.startSlot(slot);
+      } catch (error) {
+        this.discardFailedStart(slot, error);
+        throw error;
+      }
       return this.infoOf(slot);
     });
   }
@@ -440,8 +480,21 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   }
 
   private infoOf(slot: Slot): ChildInfo {
-    return this.whichChildren().find((info) => info.id === slot.spec.id) as ChildInfo;
+    return {
+      id: slot.spec.id,
+      path: slot.path,
+      kind: isSupervisorSpec(slot.spec.agent) ? 'supervisor' : 'agent',
+      incarnation: slot.state === 'running' ? slot.node?.incarnation : undefined,
+      status: slot.state === 'running' ? 'running' : slot.state === 'restarting' ? 'restarting' : 'stopped',
+      restarts: slot.restarts,
+    };
   }
+}
+
+/** Stops a node at once; an agent cell stops synchronously on `'brutal'`, a supervisor through killNow. */
+function killNow(node: TreeNode | undefined, reason: ExitReason): void {
+  if (node instanceof SupervisorNode) node.killNow(reason);
+  else void node?.stop('brutal', reason);
 }
 
 /** Waits for `stopping`, but no longer than `shutdown`; then `kill` ends what is left. */

@@ -26,7 +26,13 @@ export interface ValidationOutcome {
 export function validateContent(schemas: ContentSchemas | undefined, message: AclMessage): ValidationOutcome {
   const schema = schemas?.[message.performative];
   if (schema === undefined) return { ok: true, content: message.content, issues: '' };
-  const parsed = schema.safeParse(message.content);
+  let parsed: ReturnType<z.ZodType['safeParse']>;
+  try {
+    parsed = schema.safeParse(message.content);
+  } catch (error) {
+    // A refine or transform that throws is a failed check too, never an exception in the scheduler.
+    return { ok: false, content: message.content, issues: `(content): the schema threw: ${error instanceof Error ? error.message : String(error)}` };
+  }
   if (parsed.success) return { ok: true, content: parsed.data, issues: '' };
   const issues = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(content)'}: ${issue.message}`).join('; ');
   return { ok: false, content: message.content, issues };

@@ -33,9 +33,11 @@ function freezeValue(value: unknown, where: string, depth: number): void {
   }
 }
 
+// Children first, then the container: content refused for a bad value deep inside leaves the
+// objects above it unfrozen, so the caller can still fix the value and send again.
 function freezeArray(items: unknown[], where: string, depth: number): void {
-  Object.freeze(items);
   for (let i = 0; i < items.length; i++) freezeValue(items[i], `${where}[${i}]`, depth + 1);
+  Object.freeze(items);
 }
 
 function freezeObject(record: object, where: string, depth: number): void {
@@ -44,6 +46,6 @@ function freezeObject(record: object, where: string, depth: number): void {
     const name = (record as { constructor?: { name?: string } }).constructor?.name ?? 'object';
     throw new InvalidContentError(`content at ${where} is a ${name}; send plain data (convert dates to ISO strings, maps to objects)`);
   }
-  Object.freeze(record);
   for (const key in record) freezeValue((record as Record<string, unknown>)[key], `${where}.${key}`, depth + 1);
+  Object.freeze(record);
 }

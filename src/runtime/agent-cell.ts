@@ -9,7 +9,7 @@ import { accepts, acceptedEvents } from '../agent/accepted-events.js';
 import { OUTBOUND, type OutboundEvent } from '../agent/actions.js';
 import { ASK_HOST, type AskHost, type AskInput } from '../agent/ask.js';
 import type { AgentDefinition } from '../agent/define-agent.js';
-import { ConfigurationError, TroupeError } from './errors.js';
+import { ConfigurationError, ReplyError, TroupeError } from './errors.js';
 import { Mailbox } from './mailbox.js';
 import { normalizePath } from './path.js';
 import type { Runtime } from './runtime.js';
@@ -67,13 +67,17 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
   private open: Map<string, AclMessage> | undefined;
   private lamport = 0;
   private inTurn = false;
-  private failure: { error: unknown } | undefined;
+  private failure: { error: unknown; conversationId: string | undefined } | undefined;
+  /** The message the machine is handling right now (for logs). */
+  private current: AclMessage | undefined;
   /** Sends of this agent parked at a full `backpressure` mailbox; the agent pauses meanwhile. */
   private blockedOn = 0;
   private acceptNodes: AnyStateNode[] | undefined;
   private acceptSet: ReadonlySet<string> = new Set();
   private logger: Logger | undefined;
   private stopping: Promise<void> | undefined;
+  /** Ends a graceful stop's wait at once (a kill). */
+  private endWait: ((killed: ExitReason) => void) | undefined;
   /** Snapshot before the message being handled: what `onRestart: 'resume'` restarts from. */
   private lastGoodSnapshot: unknown;
   /** `resume` keeps the machine's last good state across restarts; `reset` (default) starts fresh. */
@@ -98,7 +102,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
   }
 
   get log(): Logger {
-    return (this.logger ??= this.runtime.logger.child({ path: this.path, agent: this.definition.name }));
+    return (this.logger ??= this.runtime.logger.child({ path: this.path, agent: this.definition.name, incarnation: this.incarnation }));
   }
 
   get metrics(): AgentMetrics {
@@ -129,12 +133,14 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
   /** Starts a new incarnation. Throws StartError when the machine fails in its initial state. */
   start(resumeFrom?: unknown): void {
     this.incarnation = nanoid();
+    this.logger = undefined; // a child logger per incarnation
     this.stopping = undefined;
     this.failure = undefined;
     this.acceptNodes = undefined;
     this.open = undefined;
     this.busySnapshot = undefined;
     this.seenProcessed = -1;
+    this.blockedOn = 0;
     const machine = this.definition.machine;
     const actor = createActor(machine, {
       parent: this as unknown as AnyActorRef,
@@ -183,10 +189,14 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
    * answered with `failure`, and watchers hear `terminated`.
    */
   stop(shutdown: Shutdown, reason: ExitReason): Promise<void> {
-    if (this.stopping !== undefined) return this.stopping;
+    if (this.stopping !== undefined) {
+      // A kill (its supervisor ran out of time) cuts a graceful stop short.
+      if (shutdown === 'brutal' || shutdown === 0) this.endWait?.(reason);
+      return this.stopping;
+    }
     if (this.status === 'running' && shutdown !== 'brutal' && shutdown !== 0 && this.isBusy()) {
       this.status = 'stopping';
-      this.stopping = this.waitUntilIdle(shutdown).then(() => this.finish(reason));
+      this.stopping = this.waitUntilIdle(shutdown).then((killed) => this.finish(killed ?? reason));
     } else {
       this.finish(reason);
       this.stopping = Promise.resolve();
@@ -214,8 +224,11 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
     if (shutdown !== 'brutal' && shutdown !== 0 && this.isBusy()) {
       this.status = 'stopping';
       await this.waitUntilIdle(shutdown);
+      if (this.status !== 'stopping') return; // stopped for good meanwhile: nothing to restart
     }
     const incarnation = this.incarnation ?? '';
+    // A bystander did nothing wrong: 'resume' restarts it from where it is now (unless still busy).
+    if (this.onRestart === 'resume' && this.actor !== undefined && !this.isBusy()) this.lastGoodSnapshot = this.actor.getSnapshot();
     this.stopActor();
     this.status = 'restarting';
     this.answerOpen('agent-restarting', `agent ${this.path} was restarted (${describeExit(reason)})`, incarnation);
@@ -258,17 +271,20 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
     return snapshot !== undefined && snapshot.status === 'active' && snapshot.hasTag?.('busy') === true;
   }
 
-  private waitUntilIdle(shutdown: Shutdown): Promise<void> {
+  /** Resolves when the agent leaves its busy state or `shutdown` runs out; with the reason if it was killed first. */
+  private waitUntilIdle(shutdown: Shutdown): Promise<ExitReason | undefined> {
     return new Promise((resolve) => {
       const actor = this.actor as HostedActor;
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const done = (): void => {
+      const done = (killed?: ExitReason): void => {
+        this.endWait = undefined;
         subscription.unsubscribe();
         if (timer !== undefined) clearTimeout(timer);
-        resolve();
+        resolve(killed);
       };
-      const subscription = actor.subscribe({ next: () => (this.isBusy() ? undefined : done()), error: done, complete: done });
+      const subscription = actor.subscribe({ next: () => (this.isBusy() ? undefined : done()), error: () => done(), complete: () => done() });
       if (typeof shutdown === 'number') timer = setTimeout(done, shutdown);
+      this.endWait = done;
     });
   }
 
@@ -288,7 +304,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
 
   private noteFailure(error: unknown): void {
     if (this.status !== 'running' && this.status !== 'stopping') return;
-    this.failure ??= { error };
+    this.failure ??= { error, conversationId: this.current?.conversationId };
     if (!this.inTurn) queueMicrotask(() => this.settleFailure());
   }
 
@@ -296,7 +312,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
     const failure = this.failure;
     if (failure === undefined) return;
     this.failure = undefined;
-    this.exit({ kind: 'crash', error: failure.error }, 'agent-failed');
+    this.exit({ kind: 'crash', error: failure.error }, 'agent-failed', failure.conversationId);
   }
 
   private noteFinalState(): void {
@@ -309,7 +325,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
    * answered with `failure` now, and its supervisor decides what comes next; queued
    * messages wait in the mailbox for the next incarnation.
    */
-  exit(reason: ExitReason, failureReason: string): void {
+  exit(reason: ExitReason, failureReason: string, conversationId?: string): void {
     if (this.status !== 'running' && this.status !== 'stopping') return;
     const incarnation = this.incarnation ?? '';
     this.stopActor();
@@ -317,7 +333,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
     const detail = `agent ${this.path} ${reason.kind === 'normal' ? 'reached a final state' : `failed: ${describeExit(reason)}`}`;
     this.answerOpen(failureReason, detail, incarnation);
     if (reason.kind !== 'normal') {
-      this.log.error({ incarnation, err: reason.kind === 'crash' ? reason.error : undefined }, detail);
+      this.log.error({ incarnation, conversationId, err: reason.kind === 'crash' ? reason.error : undefined }, detail);
       this.runtime.emit({ type: 'failed', path: this.path, kind: 'agent', incarnation, reason: describeExit(reason), at: Date.now() });
     }
     if (this.stopping === undefined) this.parent.childExited(this, reason);
@@ -405,7 +421,9 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
     if (message.replyWith !== undefined) (this.open ??= new Map()).set(message.replyWith, message);
     this.processed++;
     if (this.onRestart === 'resume') this.lastGoodSnapshot = actor.getSnapshot();
+    this.current = message;
     actor.send(event);
+    this.current = undefined;
   }
 
   private accepts(actor: HostedActor, type: string): boolean {
@@ -463,13 +481,29 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
   /** Called by the runtime when a send of this agent waits for room / gets it. */
   blockSender(): () => void {
     this.blockedOn++;
+    const incarnation = this.incarnation;
     return () => {
+      // A pause belongs to the incarnation that sent; a restart has already lifted it.
+      if (this.incarnation !== incarnation) return;
       this.blockedOn--;
       if (this.hasWork()) this.runtime.scheduler.schedule(this);
     };
   }
 
   askFromAgent(input: AskInput, signal: AbortSignal): Promise<AclMessage> {
-    return this.runtime.ask(input, { sender: this.path, senderIncarnation: this.incarnation, lamport: ++this.lamport, signal }, this, DEFAULT_ASK_TIMEOUT_MS);
+    // Receiving the answer advances this agent's Lamport clock, as handling a message does.
+    const received = (answer: AclMessage): void => {
+      if (answer.lamport > this.lamport) this.lamport = answer.lamport;
+    };
+    return this.runtime.ask(input, { sender: this.path, senderIncarnation: this.incarnation, lamport: ++this.lamport, signal }, this, DEFAULT_ASK_TIMEOUT_MS).then(
+      (answer) => {
+        received(answer);
+        return answer;
+      },
+      (error: unknown) => {
+        if (error instanceof ReplyError) received(error.reply);
+        throw error;
+      },
+    );
   }
 }

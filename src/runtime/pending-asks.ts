@@ -7,6 +7,8 @@ interface Pending {
   readonly resolve: (reply: AclMessage) => void;
   readonly reject: (error: Error) => void;
   readonly acceptAgree: boolean;
+  /** Builds the DeadlineError of this request (the timer's, or the receiver's `expired` answer). */
+  readonly deadline: () => DeadlineError;
   timer: ReturnType<typeof setTimeout> | undefined;
   cleanup: (() => void) | undefined;
 }
@@ -34,9 +36,10 @@ export class PendingAsks {
     const id = (this.next++).toString(36);
     const address = ASK_PREFIX + id;
     const promise = new Promise<AclMessage>((resolve, reject) => {
-      const pending: Pending = { resolve, reject, acceptAgree, timer: undefined, cleanup: undefined };
+      const deadline = (): DeadlineError => new DeadlineError(receiver, conversationId, timeoutMs);
+      const pending: Pending = { resolve, reject, acceptAgree, deadline, timer: undefined, cleanup: undefined };
       if (Number.isFinite(timeoutMs)) {
-        pending.timer = setTimeout(() => this.fail(id, new DeadlineError(receiver, conversationId, timeoutMs)), timeoutMs);
+        pending.timer = setTimeout(() => this.fail(id, deadline()), timeoutMs);
       }
       if (signal !== undefined) {
         const onAbort = (): void => this.fail(id, signal.reason instanceof Error ? signal.reason : new Error('request aborted'));
@@ -44,6 +47,8 @@ export class PendingAsks {
         pending.cleanup = () => signal.removeEventListener('abort', onAbort);
       }
       this.waiting.set(id, pending);
+      // An already-aborted signal never fires 'abort' again: fail at once instead of waiting for ever.
+      if (signal?.aborted === true) this.fail(id, signal.reason instanceof Error ? signal.reason : new Error('request aborted'));
     });
     return { address, promise };
   }
@@ -58,7 +63,9 @@ export class PendingAsks {
       case 'failure':
       case 'not-understood':
         this.finish(id, pending);
-        pending.reject(errorForReply(reply));
+        // The receiver found the reply-by already past: the same DeadlineError as the timer's,
+        // whichever of the two comes first.
+        pending.reject(isExpiredAnswer(reply) ? pending.deadline() : errorForReply(reply));
         return true;
       case 'agree':
         if (!pending.acceptAgree) return true; // FIPA: agree is followed by the result
@@ -86,4 +93,9 @@ export class PendingAsks {
     if (pending.timer !== undefined) clearTimeout(pending.timer);
     pending.cleanup?.();
   }
+}
+
+function isExpiredAnswer(reply: AclMessage): boolean {
+  const content = reply.content as { reason?: unknown } | undefined;
+  return reply.performative === 'failure' && typeof content === 'object' && content !== null && content.reason === 'deadline';
 }

@@ -125,6 +125,7 @@ export class Runtime {
   deliver(message: AclMessage, from?: AgentCell, admitted?: () => void): 'queued' | 'waiting' | 'refused' {
     const receiver = message.receiver;
     if (receiver.startsWith(ASK_PREFIX)) {
+      if (message.lamport > this.clock) this.clock = message.lamport; // Lamport: receiving advances the clock
       if (!this.asks.settle(message)) this.deadLetters.record(message, 'no-waiting-request');
       return 'queued';
     }
@@ -150,6 +151,7 @@ export class Runtime {
   /** Dead-letters a message and, if its sender expects an answer, answers `failure`. */
   reject(message: AclMessage, deadReason: DeadLetterReason, reason: string, detail: string): void {
     this.deadLetters.record(message, deadReason);
+    this.logger.debug({ path: message.receiver, sender: message.sender, conversationId: message.conversationId, reason: deadReason }, detail);
     this.answerFailure(message, reason, detail, message.receiver, undefined);
   }
 
@@ -181,7 +183,8 @@ export class Runtime {
         inReplyTo: message.replyWith,
         protocol: message.protocol,
         ontology: message.ontology,
-        lamport: ++this.clock,
+        // Later than the message answered, whoever sent it (Lamport: max(local, received) + 1).
+        lamport: (this.clock = Math.max(this.clock, message.lamport) + 1),
       }),
     );
   }

@@ -10,7 +10,7 @@ import { normalizePath } from './path.js';
 import { Runtime, type Terminated } from './runtime.js';
 import type { SchedulerOptions } from './scheduler.js';
 import type { SystemEvent } from './system-events.js';
-import { describeExit, type ChildInfo, type ChildSpec, type DynamicChild, type ExitReason, type NodeSpec, type SupervisorControl, type TreeNode } from './tree.js';
+import { describeExit, isNormalExit, type ChildInfo, type ChildSpec, type DynamicChild, type ExitReason, type NodeSpec, type SupervisorControl, type TreeNode } from './tree.js';
 
 export interface SystemOptions {
   /** The root supervisor, from `supervisor({...})`; it lives at path `/`. */
@@ -99,12 +99,18 @@ export class System {
    */
   request<R = unknown>(path: string, content?: unknown, options: RequestOptions<R> = {}): Promise<AclMessage<Performative, R>> {
     if (this.runtime.stopped) return Promise.reject(new SystemStoppedError(`request to ${path}`));
-    const answer = this.runtime.ask(
-      { to: path, content, performative: options.performative, timeoutMs: options.timeoutMs, acceptAgree: options.acceptAgree, options: options.options },
-      { sender: EXTERNAL_SENDER, senderIncarnation: undefined, lamport: ++this.runtime.clock, signal: options.signal },
-      undefined,
-      5_000,
-    );
+    let answer: Promise<AclMessage>;
+    try {
+      answer = this.runtime.ask(
+        { to: path, content, performative: options.performative, timeoutMs: options.timeoutMs, acceptAgree: options.acceptAgree, options: options.options },
+        { sender: EXTERNAL_SENDER, senderIncarnation: undefined, lamport: ++this.runtime.clock, signal: options.signal },
+        undefined,
+        5_000,
+      );
+    } catch (error) {
+      // Bad input (path, content, performative, timeout) rejects like every other outcome.
+      return Promise.reject(error as Error);
+    }
     const schema = options.expect;
     if (schema === undefined) return answer as Promise<AclMessage<Performative, R>>;
     return answer.then((reply) => {
@@ -220,7 +226,9 @@ export class System {
   }
 
   private onRootExit(reason: ExitReason): void {
-    this.runtime.logger.error({ reason: describeExit(reason) }, `the root supervisor exited (${describeExit(reason)}); the system stops`);
+    // An auto-shutdown (significant children done) is a normal end, not an error.
+    const level = isNormalExit(reason) ? 'info' : 'error';
+    this.runtime.logger[level]({ reason: describeExit(reason) }, `the root supervisor exited (${describeExit(reason)}); the system stops`);
     this.stopping ??= this.shutdown(reason);
   }
 }

@@ -1,0 +1,80 @@
+/** Turns measurements into the JSON lines and the comparison table. */
+import type { Measurement, RunOptions } from './runner.js';
+import { FRAMEWORKS, type Framework, type Scenario } from './scenario.js';
+
+export interface ScenarioResult {
+  readonly scenario: Scenario;
+  readonly options: RunOptions;
+  /** `undefined` for a framework without an implementation of the scenario. */
+  readonly measurements: { readonly [F in Framework]: Measurement | undefined };
+}
+
+export interface JsonLine {
+  readonly scenario: string;
+  readonly unit: string;
+  readonly higherIsBetter: boolean;
+  readonly results: { readonly [F in Framework]: number | null };
+  /** Present only when a framework failed (error, hang, missing work). */
+  readonly errors?: { readonly [F in Framework]?: string };
+}
+
+function valueOf(measurement: Measurement | undefined): number | null {
+  return measurement?.ok === true ? measurement.median : null;
+}
+
+export function toJsonLine(result: ScenarioResult): JsonLine {
+  const results = { troupe: valueOf(result.measurements.troupe), xstate: valueOf(result.measurements.xstate), nact: valueOf(result.measurements.nact) };
+  const errors: { [F in Framework]?: string } = {};
+  for (const framework of FRAMEWORKS) {
+    const measurement = result.measurements[framework];
+    if (measurement !== undefined && !measurement.ok) errors[framework] = measurement.error;
+  }
+  const base = { scenario: result.scenario.name, unit: result.scenario.unit, higherIsBetter: result.scenario.higherIsBetter, results };
+  return Object.keys(errors).length === 0 ? base : { ...base, errors };
+}
+
+function formatNumber(value: number): string {
+  if (value >= 1_000) return Math.round(value).toLocaleString('en-US');
+  if (value >= 10) return value.toFixed(1);
+  if (value >= 0.1) return value.toFixed(3);
+  return value.toPrecision(3);
+}
+
+function cell(measurement: Measurement | undefined): string {
+  if (measurement === undefined) return 'n/a';
+  return measurement.ok ? formatNumber(measurement.median) : 'FAILED';
+}
+
+function ratio(troupe: Measurement | undefined, other: Measurement | undefined): string {
+  if (troupe?.ok !== true || other?.ok !== true || other.median === 0) return '-';
+  return `${(troupe.median / other.median).toFixed(2)}x`;
+}
+
+const HEADER = ['scenario', 'unit', 'troupe', 'xstate', 'nact', 'troupe/xstate', 'troupe/nact', 'better'] as const;
+
+function row(result: ScenarioResult): string[] {
+  const { troupe, xstate, nact } = result.measurements;
+  return [result.scenario.name, result.scenario.unit, cell(troupe), cell(xstate), cell(nact), ratio(troupe, xstate), ratio(troupe, nact), result.scenario.higherIsBetter ? 'higher' : 'lower'];
+}
+
+/** A fixed-width table (medians; ratios are troupe divided by the other), then notes and failures. */
+export function formatTable(results: readonly ScenarioResult[]): string {
+  const rows = [[...HEADER], ...results.map(row)];
+  const widths = HEADER.map((_, column) => Math.max(...rows.map((cells) => (cells[column] as string).length)));
+  const lines = rows.map((cells) => cells.map((text, column) => (column < 2 ? text.padEnd(widths[column] as number) : text.padStart(widths[column] as number))).join('  '));
+  lines.splice(1, 0, widths.map((width) => '-'.repeat(width)).join('  '));
+  return [...lines, '', ...footnotes(results)].join('\n');
+}
+
+function footnotes(results: readonly ScenarioResult[]): string[] {
+  const notes = ['Medians of the measured repetitions; ratio = troupe / other (for "higher" scenarios > 1 means Troupe is faster, for "lower" < 1 does).'];
+  for (const { scenario, options, measurements } of results) {
+    notes.push(`${scenario.name}: ${scenario.describe(options.size)}; ${options.warmups} warm-up + ${options.repetitions} measured repetitions.`);
+    if (scenario.note !== undefined) notes.push(`  note: ${scenario.note}`);
+    for (const framework of FRAMEWORKS) {
+      const measurement = measurements[framework];
+      if (measurement !== undefined && !measurement.ok) notes.push(`  FAILED ${framework}: ${measurement.error}`);
+    }
+  }
+  return notes;
+}

@@ -1,0 +1,47 @@
+/** Runs one framework's implementation of one scenario: warm-ups, repetitions, work checks. */
+import { median, settleHeap } from './measure.js';
+import type { Framework, Scenario } from './scenario.js';
+import { expectWork } from './support.js';
+
+export interface RunOptions {
+  readonly size: number;
+  readonly warmups: number;
+  readonly repetitions: number;
+}
+
+/** The outcome for one framework: the median and its samples, or why there is none. */
+export type Measurement =
+  | { readonly ok: true; readonly median: number; readonly samples: readonly number[] }
+  | { readonly ok: false; readonly error: string };
+
+export function defaultOptions(scenario: Scenario, quick: boolean, size?: number): RunOptions {
+  return {
+    size: size ?? (quick ? scenario.quickSize : scenario.size),
+    warmups: quick ? 0 : scenario.warmups,
+    repetitions: quick ? 1 : scenario.repetitions,
+  };
+}
+
+/** Measures `framework`'s implementation; any error (or missing work) becomes `{ ok: false }`. */
+export async function measure(scenario: Scenario, framework: Framework, options: RunOptions): Promise<Measurement> {
+  const implementation = scenario.implementations[framework];
+  if (implementation === undefined) return { ok: false, error: `${framework} has no ${scenario.name} implementation` };
+  try {
+    const bench = await implementation(options.size);
+    try {
+      const samples: number[] = [];
+      for (let i = 0; i < options.warmups + options.repetitions; i++) {
+        // The previous repetition's garbage is collected now, not during the next one's timing.
+        await settleHeap();
+        const sample = await bench.sample();
+        expectWork(`${framework} ${scenario.name}`, sample.work, scenario.expectedWork(options.size));
+        if (i >= options.warmups) samples.push(sample.value);
+      }
+      return { ok: true, median: median(samples), samples };
+    } finally {
+      await bench.close();
+    }
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}

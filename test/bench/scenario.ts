@@ -1,0 +1,41 @@
+/** The shape every benchmark scenario shares: one implementation per framework, one size knob. */
+
+export const FRAMEWORKS = ['troupe', 'xstate', 'nact'] as const;
+export type Framework = (typeof FRAMEWORKS)[number];
+
+/** One repetition's outcome: the measured value, and how much work was verifiably done. */
+export interface Sample {
+  /** In the scenario's unit. */
+  readonly value: number;
+  /** Work units actually completed (replies counted, agents alive...), checked against `expectedWork`. */
+  readonly work: number;
+}
+
+/**
+ * A started implementation. Setup that is not being measured (spawning fan-out workers,
+ * starting a system) happens before `sample` is first called; each `sample` is one timed repetition.
+ */
+export interface Bench {
+  sample(): Promise<Sample>;
+  close(): Promise<void>;
+}
+
+export type Implementation = (size: number) => Promise<Bench>;
+
+export interface Scenario {
+  readonly name: string;
+  readonly unit: string;
+  readonly higherIsBetter: boolean;
+  /** What `size` counts, for the table's footnote. */
+  readonly describe: (size: number) => string;
+  /** Size of a full `npm run bench` run, and of `--quick` / the smoke test. */
+  readonly size: number;
+  readonly quickSize: number;
+  /** Warm-up repetitions (discarded) and measured repetitions (median reported). */
+  readonly warmups: number;
+  readonly repetitions: number;
+  readonly expectedWork: (size: number) => number;
+  /** `undefined` where the library has no equivalent; `note` says why. */
+  readonly implementations: { readonly [F in Framework]: Implementation | undefined };
+  readonly note?: string;
+}

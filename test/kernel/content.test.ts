@@ -1,0 +1,247 @@
+import { describe, expect, it } from 'vitest';
+import { setup } from 'xstate';
+import { z } from 'zod';
+import { defineAgent, freezeContent, InvalidContentError, NotUnderstoodError, reply, type AclMessage, type InboundEvents } from '../../src/index.js';
+import { startSystem } from './helpers.js';
+
+const content = {
+  request: z.object({ name: z.string(), times: z.number().int().positive() }),
+  inform: z.object({ note: z.string() }),
+};
+
+/** Greets; records every message its machine actually sees. */
+function greeter(seen: AclMessage[]) {
+  return defineAgent({
+    name: 'greeter',
+    content,
+    machine: setup({ types: { events: {} as InboundEvents<typeof content> } }).createMachine({
+      on: {
+        request: { actions: [({ event }) => void seen.push(event), reply('inform', ({ event }) => ({ text: `hi ${event.content.name}`.repeat(event.content.times) }))] },
+        inform: { actions: ({ event }) => void seen.push(event) },
+      },
+    }),
+  });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.fail('expected a rejection'),
+    (error: unknown) => error,
+  );
+}
+
+describe('content schemas per performative', () => {
+  it('delivers content that matches the schema of its performative', async () => {
+    const seen: AclMessage[] = [];
+    const system = await startSystem([{ id: 'g', agent: greeter(seen) }]);
+    const answer = await system.request('/g', { name: 'Ada', times: 2 });
+    expect(answer.performative).toBe('inform');
+    expect(answer.content).toEqual({ text: 'hi Adahi Ada' });
+    expect(seen).toHaveLength(1);
+    await system.stop();
+  });
+
+  it('answers invalid content with not-understood carrying the validation error; the machine never sees it', async () => {
+    const seen: AclMessage[] = [];
+    const system = await startSystem([{ id: 'g', agent: greeter(seen) }]);
+    const error = await rejection(system.request('/g', { name: 7, times: -1 }));
+    expect(error).toBeInstanceOf(NotUnderstoodError);
+    const notUnderstood = error as NotUnderstoodError;
+    expect(notUnderstood.code).toBe('not-understood');
+    expect(notUnderstood.reply.performative).toBe('not-understood');
+    expect(notUnderstood.reason).toBe('invalid-content');
+    const detail = (notUnderstood.reply.content as { detail: string }).detail;
+    expect(detail).toMatch(/name/);
+    expect(detail).toMatch(/times/);
+    expect(notUnderstood.message).toMatch(/invalid/);
+    expect(seen).toHaveLength(0);
+    expect(system.metrics('/g')?.processed).toBe(0);
+    // The agent is fine and keeps answering valid requests.
+    await expect(system.request('/g', { name: 'Bo', times: 1 })).resolves.toMatchObject({ content: { text: 'hi Bo' } });
+    await system.stop();
+  });
+
+  it('dead-letters invalid content nobody waits an answer for, with reason invalid-content', async () => {
+    const seen: AclMessage[] = [];
+    const system = await startSystem([{ id: 'g', agent: greeter(seen) }]);
+    await system.tell('/g', 'inform', { note: 42 });
+    await system.tell('/g', 'inform', { note: 'fine' });
+    await system.whenIdle();
+    expect(seen.map((m) => m.content)).toEqual([{ note: 'fine' }]);
+    expect(system.deadLetters.recent().map((l) => [l.reason, l.message.content])).toEqual([['invalid-content', { note: 42 }]]);
+    await system.stop();
+  });
+
+  it('a schema that throws (refine/transform) counts as invalid content; the scheduler and other agents carry on', async () => {
+    const schemas = {
+      request: z.object({ n: z.number() }).refine(() => {
+        throw new Error('refine exploded');
+      }),
+    };
+    const seen: AclMessage[] = [];
+    const touchy = defineAgent({
+      name: 'touchy',
+      content: schemas,
+      machine: setup({ types: { events: {} as AclMessage } }).createMachine({ on: { request: { actions: [({ event }) => void seen.push(event), reply('inform', 'ok')] } } }),
+    });
+    const system = await startSystem([
+      { id: 't', agent: touchy },
+      { id: 'g', agent: greeter([]) },
+    ]);
+    const first = system.request('/t', { n: 1 });
+    const other = system.request('/g', { name: 'Ada', times: 1 });
+    const error = await rejection(first);
+    expect(error).toBeInstanceOf(NotUnderstoodError);
+    expect((error as NotUnderstoodError).reason).toBe('invalid-content');
+    expect((error as NotUnderstoodError).message).toMatch(/refine exploded/);
+    await expect(other).resolves.toMatchObject({ content: { text: 'hi Ada' } });
+    await expect(system.request('/t', { n: 2 })).rejects.toBeInstanceOf(NotUnderstoodError);
+    expect(seen).toHaveLength(0);
+    await system.stop();
+  });
+
+  it('gives the machine the parsed content (zod defaults and transforms apply)', async () => {
+    const schemas = { request: z.object({ n: z.coerce.number(), unit: z.string().default('m') }) };
+    const seen: unknown[] = [];
+    const agent = defineAgent({
+      name: 'parse',
+      content: schemas,
+      machine: setup({ types: { events: {} as InboundEvents<typeof schemas> } }).createMachine({
+        on: { request: { actions: [({ event }) => void seen.push(event.content), reply('inform', ({ event }) => ({ doubled: event.content.n * 2, unit: event.content.unit }))] } },
+      }),
+    });
+    const system = await startSystem([{ id: 'p', agent }]);
+    await expect(system.request('/p', { n: '21' })).resolves.toMatchObject({ content: { doubled: 42, unit: 'm' } });
+    expect(seen).toEqual([{ n: 21, unit: 'm' }]);
+    await system.stop();
+  });
+
+  it('answers a performative the machine does not handle with not-understood', async () => {
+    const seen: AclMessage[] = [];
+    const system = await startSystem([{ id: 'g', agent: greeter(seen) }]);
+    const error = await rejection(system.request('/g', { name: 'Ada', times: 1 }, { performative: 'query-ref' }));
+    expect(error).toBeInstanceOf(NotUnderstoodError);
+    expect((error as NotUnderstoodError).reason).toBe('unhandled-performative');
+    expect((error as NotUnderstoodError).reply.sender).toBe('/g');
+    expect(seen).toHaveLength(0);
+    // A told message of an unhandled act is a dead letter, reason unhandled.
+    await system.tell('/g', 'propagate', {});
+    await system.whenIdle();
+    expect(system.deadLetters.recent().at(-1)?.reason).toBe('unhandled');
+    await system.stop();
+  });
+
+  it('judges "handled" by the current state: an act handled only in another state is not-understood', async () => {
+    const machine = setup({ types: { events: {} as AclMessage } }).createMachine({
+      initial: 'closed',
+      states: {
+        closed: { on: { inform: 'open' } },
+        open: { on: { request: { actions: reply('inform', 'open') } } },
+      },
+    });
+    const system = await startSystem([{ id: 'door', agent: defineAgent({ name: 'door', machine }) }]);
+    await expect(system.request('/door')).rejects.toBeInstanceOf(NotUnderstoodError);
+    await system.tell('/door', 'inform');
+    await expect(system.request('/door')).resolves.toMatchObject({ content: 'open' });
+    await system.stop();
+  });
+});
+
+describe('content is deep-frozen at send', () => {
+  it('freezes content deeply, in place, and returns it', () => {
+    const value = { a: [1, { b: 'x' }], c: { d: null, e: undefined } };
+    expect(freezeContent(value)).toBe(value);
+    expect(Object.isFrozen(value)).toBe(true);
+    expect(Object.isFrozen(value.a)).toBe(true);
+    expect(Object.isFrozen(value.a[1])).toBe(true);
+    expect(Object.isFrozen(value.c)).toBe(true);
+  });
+
+  it('mutating the original after send does not change what was delivered', async () => {
+    const delivered: unknown[] = [];
+    const agent = defineAgent({
+      name: 'keep',
+      machine: setup({ types: { events: {} as AclMessage } }).createMachine({
+        on: { inform: { actions: ({ event }) => void delivered.push(event.content) } },
+      }),
+    });
+    const system = await startSystem([{ id: 'k', agent }]);
+    const original = { list: [1, 2, 3], nested: { value: 'before' } };
+    await system.tell('/k', 'inform', original);
+    // The message sits in the mailbox; try to change it before the agent runs (ESM is strict: writes throw).
+    expect(() => {
+      original.list.push(4);
+    }).toThrow(TypeError);
+    expect(() => {
+      original.nested.value = 'after';
+    }).toThrow(TypeError);
+    expect(() => {
+      (original as Record<string, unknown>).extra = true;
+    }).toThrow(TypeError);
+    await system.whenIdle();
+    expect(delivered).toEqual([{ list: [1, 2, 3], nested: { value: 'before' } }]);
+    expect(Object.isFrozen(delivered[0])).toBe(true);
+    await system.stop();
+  });
+
+  it('freezes what a machine sends, so the receiver cannot change the sender\'s data', async () => {
+    const received: { items: number[] }[] = [];
+    const sender = defineAgent({
+      name: 'sender',
+      machine: setup({ types: { events: {} as AclMessage } }).createMachine({
+        on: { request: { actions: reply('inform', () => ({ items: [1, 2] })) } },
+      }),
+    });
+    const system = await startSystem([{ id: 's', agent: sender }]);
+    const answer = await system.request('/s');
+    received.push(answer.content as { items: number[] });
+    expect(Object.isFrozen(received[0])).toBe(true);
+    expect(Object.isFrozen(received[0]?.items)).toBe(true);
+    await system.stop();
+  });
+
+  it('refuses content that is not plain data with InvalidContentError naming where it is', async () => {
+    class Point {
+      constructor(readonly x: number) {}
+    }
+    const cyclic: Record<string, unknown> = { name: 'loop' };
+    cyclic.self = cyclic;
+    const cases: [unknown, RegExp][] = [
+      [{ f: () => 1 }, /\$\.f is a function/],
+      [[1, new Point(1)], /\$\[1\] is a Point/],
+      [{ when: new Date() }, /\$\.when is a Date/],
+      [{ m: new Map() }, /\$\.m is a Map/],
+      [{ s: Symbol('s') }, /symbol/],
+      [{ big: 1n }, /bigint/],
+      [cyclic, /cyclic/],
+    ];
+    const system = await startSystem([{ id: 'g', agent: greeter([]) }]);
+    for (const [value, where] of cases) {
+      expect(() => freezeContent(value)).toThrow(InvalidContentError);
+      expect(() => freezeContent(value)).toThrow(where);
+      expect(() => system.tell('/g', 'inform', value)).toThrow(InvalidContentError);
+      await expect(system.request('/g', value)).rejects.toBeInstanceOf(InvalidContentError);
+    }
+    expect(system.deadLetters.count).toBe(0);
+    expect(system.metrics('/g')?.processed).toBe(0);
+    await system.stop();
+  });
+
+  it('a refused send leaves the objects above the bad value unfrozen, so the caller can fix it and send again', async () => {
+    const seen: AclMessage[] = [];
+    const system = await startSystem([{ id: 'g', agent: greeter(seen) }]);
+    const note: { note: unknown } = { note: new Date(0) };
+    expect(() => system.tell('/g', 'inform', note)).toThrow(InvalidContentError);
+    expect(Object.isFrozen(note)).toBe(false);
+    note.note = (note.note as Date).toISOString();
+    expect(await system.tell('/g', 'inform', note)).toBe('queued');
+    await system.whenIdle();
+    expect(seen.map((m) => m.content)).toEqual([{ note: '1970-01-01T00:00:00.000Z' }]);
+    await system.stop();
+  });
+
+  it('accepts null-prototype objects and every primitive', () => {
+    const bare = Object.assign(Object.create(null) as object, { a: 1 });
+    for (const value of [bare, 'text', 0, -1.5, true, false, null, undefined, [], {}]) expect(() => freezeContent(value)).not.toThrow();
+  });
+});
