@@ -135,7 +135,10 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   readonly kind = 'supervisor';
   readonly incarnation = nanoid();
   status: NodeStatus = 'running';
+  /** In start order. */
   private readonly slots: Slot[];
+  /** The same slots by child id: runtime calls and exits must not scan thousands of children. */
+  private readonly slotsById = new Map<string, Slot>();
   private readonly intensity: RestartIntensity;
   private work: Promise<void> = Promise.resolve();
 
@@ -148,6 +151,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   ) {
     this.intensity = new RestartIntensity(options.intensity);
     this.slots = options.children.map((spec) => this.newSlot(spec));
+    for (const slot of this.slots) this.slotsById.set(slot.spec.id, slot);
   }
 
   private newSlot(spec: ResolvedChildSpec): Slot {
@@ -225,7 +229,8 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   }
 
   private async onChildExit(child: TreeNode, reason: ExitReason, incarnation: string | undefined): Promise<void> {
-    const slot = this.slots.find((candidate) => candidate.node === child);
+    const candidate = this.slotsById.get(child.id);
+    const slot = candidate?.node === child ? candidate : undefined;
     // OTP ignores an EXIT from a pid that is no longer the child's: the incarnation was already replaced.
     if (slot !== undefined && this.status === 'running' && slot.state === 'running' && child.incarnation !== incarnation) return;
     if (slot === undefined || slot.state !== 'running' || this.status !== 'running') {
@@ -254,8 +259,9 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
 
   private removeSlot(slot: Slot): void {
     this.stopMonitor(slot);
-    const index = this.slots.indexOf(slot);
-    if (index >= 0) this.slots.splice(index, 1);
+    if (this.slotsById.get(slot.spec.id) !== slot) return;
+    this.slotsById.delete(slot.spec.id);
+    this.slots.splice(this.slots.indexOf(slot), 1);
   }
 
   private async checkAutoShutdown(slot: Slot): Promise<void> {
@@ -418,6 +424,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
         throw error;
       }
       this.slots.push(slot);
+      this.slotsById.set(slot.spec.id, slot);
       return this.infoOf(slot);
     });
   }
@@ -470,7 +477,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   }
 
   private slotOf(id: string): Slot | undefined {
-    return this.slots.find((slot) => slot.spec.id === id);
+    return this.slotsById.get(id);
   }
 
   private requireSlot(id: string): Slot {

@@ -56,8 +56,12 @@ export interface MessageFields extends MessageOptions {
   readonly lamport: number;
 }
 
-/** Builds a frozen message with every field present, so all messages share one shape. */
-export function createMessage(fields: MessageFields): AclMessage {
+/**
+ * Builds a frozen message with every field present, so all messages share one shape.
+ * `options` supplies the optional FIPA parameters that `fields` leaves undefined; taking
+ * them apart instead of spreading them keeps the hot send path free of an extra object.
+ */
+export function createMessage(fields: MessageFields, options?: MessageOptions): AclMessage {
   return Object.freeze({
     type: fields.performative,
     performative: fields.performative,
@@ -65,16 +69,16 @@ export function createMessage(fields: MessageFields): AclMessage {
     senderIncarnation: fields.senderIncarnation,
     receiver: fields.receiver,
     receiverIncarnation: fields.receiverIncarnation,
-    replyTo: fields.replyTo,
+    replyTo: fields.replyTo ?? options?.replyTo,
     content: fields.content,
-    language: fields.language,
-    encoding: fields.encoding,
-    ontology: fields.ontology,
-    protocol: fields.protocol,
+    language: fields.language ?? options?.language,
+    encoding: fields.encoding ?? options?.encoding,
+    ontology: fields.ontology ?? options?.ontology,
+    protocol: fields.protocol ?? options?.protocol,
     conversationId: fields.conversationId,
-    replyWith: fields.replyWith,
-    inReplyTo: fields.inReplyTo,
-    replyBy: fields.replyBy,
+    replyWith: fields.replyWith ?? options?.replyWith,
+    inReplyTo: fields.inReplyTo ?? options?.inReplyTo,
+    replyBy: fields.replyBy ?? options?.replyBy,
     lamport: fields.lamport,
   });
 }

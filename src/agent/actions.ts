@@ -56,13 +56,14 @@ export function reply<TContext extends MachineContext, TExpressionEvent extends 
   content?: Expr<TContext, TExpressionEvent, Content>,
   options?: ReplyOptions<TContext, TExpressionEvent>,
 ) {
+  const messageOptions = sendOptions(options);
   return emit<TContext, TExpressionEvent, undefined, TEvent, OutboundEvent>((args) => ({
     type: OUTBOUND,
     performative,
     content: resolve(content, args),
     to: undefined,
     inReplyTo: options?.to !== undefined ? options.to(args) : messageBeingAnswered(args.event),
-    options: sendOptions(options),
+    options: messageOptions,
   }));
 }
 

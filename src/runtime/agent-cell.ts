@@ -1,4 +1,3 @@
-import { nanoid } from 'nanoid';
 import { createActor, type AnyActorRef, type AnyStateNode, type EventObject } from 'xstate';
 import type { Logger } from 'pino';
 import { validateContent } from '../acl/content-schemas.js';
@@ -45,6 +44,7 @@ export class StartError extends TroupeError {
 }
 
 const DEFAULT_ASK_TIMEOUT_MS = 5_000;
+const NOTHING_ACCEPTED: ReadonlySet<string> = new Set();
 
 /**
  * The process slot of one agent at one path. It outlives restarts: the mailbox, metrics and
@@ -73,7 +73,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
   /** Sends of this agent parked at a full `backpressure` mailbox; the agent pauses meanwhile. */
   private blockedOn = 0;
   private acceptNodes: AnyStateNode[] | undefined;
-  private acceptSet: ReadonlySet<string> = new Set();
+  private acceptSet: ReadonlySet<string> = NOTHING_ACCEPTED;
   private logger: Logger | undefined;
   private stopping: Promise<void> | undefined;
   /** Ends a graceful stop's wait at once (a kill). */
@@ -132,7 +132,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
 
   /** Starts a new incarnation. Throws StartError when the machine fails in its initial state. */
   start(resumeFrom?: unknown): void {
-    this.incarnation = nanoid();
+    this.incarnation = this.runtime.newIncarnation();
     this.logger = undefined; // a child logger per incarnation
     this.stopping = undefined;
     this.failure = undefined;
@@ -415,7 +415,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
         this.runtime.notUnderstood(message, 'invalid-content', `content of ${message.type} to ${this.path} is invalid: ${checked.issues}`);
         return;
       }
-      if (checked.content !== message.content) event = createMessage({ ...message, content: checked.content });
+      if (checked.content !== message.content) event = createMessage({ ...message, content: checked.content }, message);
     }
     this.lamport = (this.lamport > message.lamport ? this.lamport : message.lamport) + 1;
     if (message.replyWith !== undefined) (this.open ??= new Map()).set(message.replyWith, message);
@@ -460,22 +460,24 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
       if (inReplyTo !== undefined && closesConversation(performative)) this.open?.delete(inReplyTo);
     } else {
       if (typeof event.to !== 'string') throw new ConfigurationError('invalid-receiver', `tell() from ${this.path} needs a receiver path, got ${String(event.to)}`);
-      receiver = normalizePath(event.to);
+      receiver = this.runtime.resolvePath(event.to);
       conversationId = options?.conversationId ?? this.runtime.newConversationId();
     }
-    return createMessage({
-      ...options,
-      performative,
-      sender: this.path,
-      senderIncarnation: this.incarnation,
-      receiver,
-      receiverIncarnation,
-      content: freezeContent(event.content),
-      conversationId,
-      inReplyTo,
-      replyWith: options?.replyWith ?? (expectsReply(performative) ? this.runtime.newReplyTag() : undefined),
-      lamport: ++this.lamport,
-    });
+    return createMessage(
+      {
+        performative,
+        sender: this.path,
+        senderIncarnation: this.incarnation,
+        receiver,
+        receiverIncarnation,
+        content: freezeContent(event.content),
+        conversationId,
+        inReplyTo,
+        replyWith: options?.replyWith ?? (expectsReply(performative) ? this.runtime.newReplyTag() : undefined),
+        lamport: ++this.lamport,
+      },
+      options,
+    );
   }
 
   /** Called by the runtime when a send of this agent waits for room / gets it. */

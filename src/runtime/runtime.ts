@@ -16,6 +16,10 @@ import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import type { SystemEvent } from './system-events.js';
 import type { ExitReason, ParentLink, TreeNode } from './tree.js';
 
+// Settled outcomes are shared: a resolved promise is immutable, and a send should not allocate one.
+const QUEUED: Promise<'queued'> = Promise.resolve('queued');
+const REFUSED: Promise<'refused'> = Promise.resolve('refused');
+
 /** The signal a watcher gets when the agent at a path stops for good. */
 export interface Terminated {
   readonly type: 'terminated';
@@ -53,12 +57,12 @@ export class Runtime {
   readonly events = new Listeners<SystemEvent>();
   /** One XState actor system shared by every agent of this runtime (an actor system per agent costs ~1.6 KB). */
   readonly xsystem: unknown;
-  private readonly agents = new Map<string, AgentCell>();
   private readonly nodes = new Map<string, TreeNode>();
   private readonly watchers = new Map<string, Listeners<Terminated>>();
   private readonly idPrefix = nanoid(8);
   private conversations = 0;
   private replyTags = 0;
+  private incarnations = 0;
   /** The Lamport clock of messages sent from outside any agent. */
   clock = 0;
   stopped = false;
@@ -83,8 +87,22 @@ export class Runtime {
     return `${this.idPrefix}-${(this.conversations++).toString(36)}`;
   }
 
+  /**
+   * A new incarnation id: the system's nanoid and a counter. Unique like a nanoid per start,
+   * but short enough (≤ 12 characters up to 1.6 M starts) that V8 stores it flat, not as a
+   * chain of string pieces: it is kept by every agent and copied into every message.
+   */
+  newIncarnation(): string {
+    return `${this.idPrefix}${(this.incarnations++).toString(36)}`;
+  }
+
   newReplyTag(): string {
     return `${this.idPrefix}.${(this.replyTags++).toString(36)}`;
+  }
+
+  /** A path as given when it names a registered node (already normal), else checked and normalised. */
+  resolvePath(path: string): string {
+    return this.nodes.has(path) ? path : normalizePath(path);
   }
 
   // ---- registry --------------------------------------------------------------------------
@@ -98,13 +116,11 @@ export class Runtime {
     const existing = this.nodes.get(node.path);
     if (existing !== undefined && existing !== node) throw new ConfigurationError('path-taken', `path ${node.path} is already taken by a running ${existing.kind}`);
     this.nodes.set(node.path, node);
-    if (node instanceof AgentCell) this.agents.set(node.path, node);
   }
 
   unregister(node: TreeNode): void {
     if (this.nodes.get(node.path) !== node) return;
     this.nodes.delete(node.path);
-    this.agents.delete(node.path);
   }
 
   lookup(path: string): TreeNode | undefined {
@@ -112,7 +128,8 @@ export class Runtime {
   }
 
   agentAt(path: string): AgentCell | undefined {
-    return this.agents.get(path);
+    const node = this.nodes.get(path);
+    return node instanceof AgentCell ? node : undefined;
   }
 
   // ---- delivery --------------------------------------------------------------------------
@@ -133,9 +150,9 @@ export class Runtime {
       this.reject(message, 'system-stopped', 'system-stopped', `system ${this.name} is stopped`);
       return 'refused';
     }
-    const cell = this.agents.get(receiver);
-    if (cell === undefined) {
-      const node = this.nodes.get(receiver);
+    const cell = this.nodes.get(receiver);
+    if (!(cell instanceof AgentCell)) {
+      const node = cell;
       const reason = node === undefined ? 'no-such-agent' : 'not-an-agent';
       this.reject(message, reason, reason, node === undefined ? `no agent at ${receiver}` : `${receiver} is a ${node.kind}, which does not take messages`);
       return 'refused';
@@ -194,7 +211,7 @@ export class Runtime {
    * `system.request` and, through `ask`, by agents.
    */
   ask(input: AskInput, origin: SendOrigin, from: AgentCell | undefined, defaultTimeoutMs: number): Promise<AclMessage> {
-    const receiver = normalizePath(input.to);
+    const receiver = this.resolvePath(input.to);
     const performative = input.performative ?? 'request';
     if (!isPerformative(performative)) throw new ConfigurationError('invalid-performative', `${String(performative)} is not a FIPA performative`);
     const timeoutMs = input.timeoutMs ?? defaultTimeoutMs;
@@ -203,19 +220,21 @@ export class Runtime {
     const conversationId = input.options?.conversationId ?? this.newConversationId();
     const waiting = this.asks.register(receiver, conversationId, timeoutMs, input.acceptAgree === true, origin.signal);
     this.deliver(
-      createMessage({
-        ...input.options,
-        performative,
-        sender: origin.sender,
-        senderIncarnation: origin.senderIncarnation,
-        receiver,
-        replyTo: waiting.address,
-        content,
-        conversationId,
-        replyWith: input.options?.replyWith ?? this.newReplyTag(),
-        replyBy: Number.isFinite(timeoutMs) ? Date.now() + timeoutMs : undefined,
-        lamport: origin.lamport,
-      }),
+      createMessage(
+        {
+          performative,
+          sender: origin.sender,
+          senderIncarnation: origin.senderIncarnation,
+          receiver,
+          replyTo: waiting.address,
+          content,
+          conversationId,
+          replyWith: input.options?.replyWith ?? this.newReplyTag(),
+          replyBy: Number.isFinite(timeoutMs) ? Date.now() + timeoutMs : undefined,
+          lamport: origin.lamport,
+        },
+        input.options,
+      ),
       from,
     );
     return waiting.promise;
@@ -223,22 +242,25 @@ export class Runtime {
 
   /** Sends a message nobody waits an answer for; resolves once it is in a mailbox (or dead). */
   send(to: string, performative: Performative, content: unknown, options: MessageOptions | undefined, origin: SendOrigin): Promise<'queued' | 'refused'> {
-    const receiver = normalizePath(to);
+    const receiver = this.resolvePath(to);
     if (!isPerformative(performative)) throw new ConfigurationError('invalid-performative', `${String(performative)} is not a FIPA performative`);
-    const message = createMessage({
-      ...options,
-      performative,
-      sender: origin.sender,
-      senderIncarnation: origin.senderIncarnation,
-      receiver,
-      content: freezeContent(content),
-      conversationId: options?.conversationId ?? this.newConversationId(),
-      lamport: origin.lamport,
-    });
-    return new Promise((resolve) => {
-      const outcome = this.deliver(message, undefined, () => resolve('queued'));
-      if (outcome !== 'waiting') resolve(outcome);
-    });
+    const message = createMessage(
+      {
+        performative,
+        sender: origin.sender,
+        senderIncarnation: origin.senderIncarnation,
+        receiver,
+        content: freezeContent(content),
+        conversationId: options?.conversationId ?? this.newConversationId(),
+        lamport: origin.lamport,
+      },
+      options,
+    );
+    let admitted: ((outcome: 'queued') => void) | undefined;
+    const outcome = this.deliver(message, undefined, () => admitted?.('queued'));
+    if (outcome === 'queued') return QUEUED;
+    if (outcome === 'refused') return REFUSED;
+    return new Promise((resolve) => (admitted = resolve));
   }
 
   // ---- watching --------------------------------------------------------------------------
