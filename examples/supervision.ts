@@ -19,12 +19,12 @@ import { z } from 'zod';
 import {
   createSystem,
   defineAgent,
+  describeExit,
   FailureError,
   reply,
   supervisor,
   SystemStoppedError,
   type AclMessage,
-  type ExitReason,
   type InboundEvents,
   type System,
   type SystemEvent,
@@ -102,18 +102,6 @@ function fetcherAgent(onAbort: (url: string) => void) {
 }
 
 // ---- narration ------------------------------------------------------------------------------
-
-function exitText(reason: ExitReason): string {
-  switch (reason.kind) {
-    case 'normal':
-    case 'shutdown':
-      return reason.kind;
-    case 'crash':
-      return reason.error instanceof Error ? reason.error.message : String(reason.error);
-    default:
-      return `${reason.kind}: ${reason.detail}`;
-  }
-}
 
 /** One line per supervision event, without incarnation ids or timings, so runs read the same. */
 function describeEvent(event: SystemEvent): string | undefined {
@@ -216,7 +204,7 @@ export async function main(): Promise<Summary> {
     const line = describeEvent(event);
     if (line !== undefined) console.log(line);
   });
-  system.watch('/workers/divider', (signal) => console.log(`    watch  terminated ${signal.path}: ${exitText(signal.reason)}`));
+  system.watch('/workers/divider', (signal) => console.log(`    watch  terminated ${signal.path}: ${describeExit(signal.reason)}`));
 
   console.log('Troupe supervision demo');
   console.log('  /          one-for-one, at most 1 restart in 60 s');
@@ -257,7 +245,7 @@ export async function main(): Promise<Summary> {
     await Promise.race([back, ended]);
   }
   const reason = await ended;
-  console.log(`  system terminated: ${exitText(reason)}`);
+  console.log(`  system terminated: ${describeExit(reason)}`);
 
   let afterStop = '';
   try {

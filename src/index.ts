@@ -14,6 +14,7 @@ export { StartError } from './runtime/agent-cell.js';
 export type { DeadLetter, DeadLetterReason } from './runtime/dead-letters.js';
 export type { Terminated } from './runtime/runtime.js';
 export type { SystemEvent, SystemEventType } from './runtime/system-events.js';
+export { describeExit, isNormalExit } from './runtime/tree.js';
 export type { ChildInfo, ChildSpec, DynamicChild, ExitReason, Heartbeat, NodeSpec, NodeStatus, RestartType, Shutdown } from './runtime/tree.js';
 export {
   TroupeError,

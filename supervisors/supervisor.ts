@@ -141,6 +141,8 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   private readonly slotsById = new Map<string, Slot>();
   private readonly intensity: RestartIntensity;
   private work: Promise<void> = Promise.resolve();
+  private stoppingForRestart = false;
+  private watchersTold = false;
 
   constructor(
     private readonly runtime: Runtime,
@@ -268,7 +270,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     if (!slot.spec.significant || this.options.autoShutdown === 'never') return;
     if (this.options.autoShutdown === 'all-significant' && this.slots.some((other) => other.spec.significant && other.state === 'running')) return;
     await this.stopChildren({ kind: 'shutdown' });
-    this.finishStop({ kind: 'shutdown' });
+    this.finishStop({ kind: 'shutdown' }, false);
     this.parent.childExited(this, { kind: 'shutdown' });
   }
 
@@ -279,7 +281,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     const exit: ExitReason = { kind: 'restart-limit', detail };
     slot.state = 'stopped';
     await this.stopChildren(exit);
-    this.finishStop(exit);
+    this.finishStop(exit, false);
     this.parent.childExited(this, exit);
   }
 
@@ -307,6 +309,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     slot.state = 'restarting';
     const node = slot.node;
     if (isRestartable(node) && slot.spec.restart !== 'temporary') await node.halt(slot.spec.shutdownMs, reason);
+    else if (node instanceof SupervisorNode && slot.spec.restart !== 'temporary') await node.stopForRestart(slot.spec.shutdownMs, { kind: 'shutdown' });
     else await node?.stop(slot.spec.shutdownMs, { kind: 'shutdown' });
   }
 
@@ -346,14 +349,18 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   // ---- stopping ------------------------------------------------------------------------------
 
   stop(shutdown: Shutdown, reason: ExitReason): Promise<void> {
-    if (this.status === 'stopped') return Promise.resolve();
+    if (this.status === 'stopped') {
+      // It had given up (escalation, auto-shutdown) and its parent now retires it for good.
+      this.terminated(reason);
+      return Promise.resolve();
+    }
     // A kill does not wait in line behind a graceful stop (or a give-up) already under way.
     if (shutdown === 'brutal' && this.status === 'stopping') this.killChildren();
     this.status = 'stopping';
     return this.serially(async () => {
       if (this.status === 'stopped') return;
       await withShutdown(this.stopChildren(reason), shutdown, () => this.killChildren());
-      this.finishStop(reason);
+      this.finishStop(reason, !this.stoppingForRestart);
     });
   }
 
@@ -389,10 +396,25 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     for (const slot of [...this.slots].reverse()) void slot.node?.stop('brutal', { kind: 'killed', detail: `supervisor ${this.path} ran out of shutdown time` });
   }
 
-  private finishStop(reason: ExitReason): void {
+  /** Stops as the bystander of a group restart: a new supervisor takes the path, so watchers hear nothing. */
+  stopForRestart(shutdown: Shutdown, reason: ExitReason): Promise<void> {
+    this.stoppingForRestart = true;
+    return this.stop(shutdown, reason);
+  }
+
+  /** `forGood` is false when the parent decides what comes next (a give-up, a restart). */
+  private finishStop(reason: ExitReason, forGood = true): void {
     this.status = 'stopped';
     this.runtime.unregister(this);
     this.runtime.emit({ type: 'stopped', path: this.path, kind: 'supervisor', incarnation: this.incarnation, reason: describeExit(reason), at: Date.now() });
+    if (forGood) this.terminated(reason);
+  }
+
+  /** Tells watchers of this path, once, that the supervisor is gone for good. */
+  private terminated(reason: ExitReason): void {
+    if (this.watchersTold) return;
+    this.watchersTold = true;
+    this.runtime.notifyTerminated(this.path, this.incarnation, reason);
   }
 
   // ---- runtime API (OTP's supervisor:start_child and friends) -----------------------------------

@@ -462,6 +462,8 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
       if (typeof event.to !== 'string') throw new ConfigurationError('invalid-receiver', `tell() from ${this.path} needs a receiver path, got ${String(event.to)}`);
       receiver = this.runtime.resolvePath(event.to);
       conversationId = options?.conversationId ?? this.runtime.newConversationId();
+      // Forwarding an accepted request with its reply-with hands the answer over to the new receiver.
+      if (options?.replyWith !== undefined) this.open?.delete(options.replyWith);
     }
     return createMessage(
       {

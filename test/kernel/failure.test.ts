@@ -133,3 +133,50 @@ describe('logging', () => {
     await system.stop();
   });
 });
+
+describe('a request forwarded with its reply-with', () => {
+  it('is answered by the agent it was handed to, and no longer by the forwarder when that one crashes', async () => {
+    const forwarder = defineAgent({
+      name: 'forwarder',
+      machine: setup({ types: { events: {} as AclMessage } }).createMachine({
+        on: {
+          request: {
+            // Hands the request to /worker: the answer goes straight back to whoever asked.
+            actions: tell('/worker', 'request', ({ event }) => event.content as never, ({ event }) => ({
+              conversationId: event.conversationId,
+              replyWith: event.replyWith,
+              replyTo: event.replyTo ?? event.sender,
+            })),
+          },
+          inform: {
+            actions: () => {
+              throw new Error('forwarder crash');
+            },
+          },
+        },
+      }),
+    });
+    const handedOver = defineAgent({
+      name: 'worker',
+      machine: setup({ types: { events: {} as AclMessage } }).createMachine({ on: { request: { actions: () => undefined } } }),
+    });
+    const system = await startSystem([
+      { id: 'forwarder', agent: forwarder },
+      { id: 'worker', agent: handedOver },
+    ]);
+    const log = new EventLog(system);
+    const answer = outcome(system.request('/forwarder', 'job', { timeoutMs: 60_000 }));
+    await system.whenIdle();
+    // The forwarder crashes: the request it handed over is not its to fail any more.
+    await system.tell('/forwarder', 'inform', 'crash now');
+    await log.wait({ type: 'restarted', path: '/forwarder' });
+    await system.whenIdle();
+    expect(system.deadLetters.count).toBe(0);
+    // The worker holds it: when the worker crashes, the asker hears from the worker.
+    await system.terminateChild('/', 'worker');
+    const error = await answer;
+    expect(error).toBeInstanceOf(FailureError);
+    expect((error as FailureError).reply.sender).toBe('/worker');
+    await system.stop();
+  });
+});

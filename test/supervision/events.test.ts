@@ -140,6 +140,28 @@ describe('watchers', () => {
     expect(Object.fromEntries(reasons)).toEqual({ '/temp': 'crash', '/trans': 'normal', '/inner/y': 'restart-limit', '/inner/x': 'restart-limit', '/perm': 'shutdown' });
   });
 
+  it('a watched supervisor is reported when it goes for good, not when its parent restarts it', async () => {
+    const inner = () => supervisor({ intensity: { maxRestarts: 0, withinMs: 60_000 }, children: [{ id: 'x', agent: worker('x') }] });
+    const group = supervisor({ strategy: 'one-for-all', intensity: INTENSITY, children: [{ id: 'restarted', agent: inner() }, { id: 'bystander', agent: inner() }] });
+    const { system, log } = await start(
+      supervisor({ intensity: INTENSITY, children: [{ id: 'group', agent: group }, { id: 'given-up', agent: inner(), restart: 'temporary' }] }),
+    );
+    const reasons = new Map<string, string>();
+    for (const path of ['/group/restarted', '/group/bystander', '/given-up']) system.watch(path, (signal) => reasons.set(path, signal.reason.kind));
+    // Gives up; its parent restarts the group (one-for-all), the other one as a bystander.
+    await expect(system.request('/group/restarted/x', op('crash'))).rejects.toBeInstanceOf(FailureError);
+    await log.wait({ type: 'restarted', path: '/group/bystander' });
+    expect(reasons.size).toBe(0);
+    // A temporary supervisor that gives up is not restarted: gone for good, with its reason.
+    await expect(system.request('/given-up/x', op('crash'))).rejects.toBeInstanceOf(FailureError);
+    await settled(system);
+    expect(Object.fromEntries(reasons)).toEqual({ '/given-up': 'restart-limit' });
+    await system.terminateChild('/group', 'bystander');
+    expect(reasons.get('/group/bystander')).toBe('shutdown');
+    await system.stop();
+    expect(reasons.get('/group/restarted')).toBe('shutdown');
+  });
+
   it('an unwatched listener is not called', async () => {
     const { system } = await start(supervisor({ children: [{ id: 'a', agent: worker('a') }] }));
     const watcher = vi.fn();
