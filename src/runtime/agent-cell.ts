@@ -10,6 +10,7 @@ import { ASK_HOST, type AskHost, type AskInput } from '../agent/ask.js';
 import type { AgentDefinition } from '../agent/define-agent.js';
 import { ConfigurationError, ReplyError, TroupeError } from './errors.js';
 import { Mailbox } from './mailbox.js';
+import { OpenRequests } from './open-requests.js';
 import { normalizePath } from './path.js';
 import type { Runtime } from './runtime.js';
 import type { Runnable } from './scheduler.js';
@@ -64,7 +65,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
   private processingMs = 0;
   private actor: HostedActor | undefined;
   /** Requests this incarnation accepted and has not answered yet, by reply-with tag. */
-  private open: Map<string, AclMessage> | undefined;
+  private readonly open = new OpenRequests();
   private lamport = 0;
   private inTurn = false;
   private failure: { error: unknown; conversationId: string | undefined } | undefined;
@@ -137,7 +138,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
     this.stopping = undefined;
     this.failure = undefined;
     this.acceptNodes = undefined;
-    this.open = undefined;
+    this.open.clear();
     this.busySnapshot = undefined;
     this.seenProcessed = -1;
     this.blockedOn = 0;
@@ -340,10 +341,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
   }
 
   private answerOpen(reason: string, detail: string, incarnation: string): void {
-    const open = this.open;
-    this.open = undefined;
-    if (open === undefined) return;
-    for (const request of open.values()) this.runtime.answerFailure(request, reason, detail, this.path, incarnation);
+    for (const request of this.open.takeAll()) this.runtime.answerFailure(request, reason, detail, this.path, incarnation);
   }
 
   // ---- message handling ------------------------------------------------------------------
@@ -418,7 +416,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
       if (checked.content !== message.content) event = createMessage({ ...message, content: checked.content }, message);
     }
     this.lamport = (this.lamport > message.lamport ? this.lamport : message.lamport) + 1;
-    if (message.replyWith !== undefined) (this.open ??= new Map()).set(message.replyWith, message);
+    if (message.replyWith !== undefined) this.open.add(message.replyWith, message);
     this.processed++;
     if (this.onRestart === 'resume') this.lastGoodSnapshot = actor.getSnapshot();
     this.current = message;
@@ -457,13 +455,13 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
       receiverIncarnation = original.senderIncarnation;
       conversationId = original.conversationId;
       inReplyTo = original.replyWith;
-      if (inReplyTo !== undefined && closesConversation(performative)) this.open?.delete(inReplyTo);
+      if (inReplyTo !== undefined && closesConversation(performative)) this.open.delete(inReplyTo);
     } else {
       if (typeof event.to !== 'string') throw new ConfigurationError('invalid-receiver', `tell() from ${this.path} needs a receiver path, got ${String(event.to)}`);
       receiver = this.runtime.resolvePath(event.to);
       conversationId = options?.conversationId ?? this.runtime.newConversationId();
       // Forwarding an accepted request with its reply-with hands the answer over to the new receiver.
-      if (options?.replyWith !== undefined) this.open?.delete(options.replyWith);
+      if (options?.replyWith !== undefined) this.open.delete(options.replyWith);
     }
     return createMessage(
       {
