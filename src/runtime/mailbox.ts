@@ -1,4 +1,5 @@
 import { ConfigurationError } from './errors.js';
+import { RingQueue } from './ring-queue.js';
 
 /**
  * What happens when a message arrives at a full mailbox:
@@ -44,13 +45,11 @@ const REFUSED = { kind: 'refused' } as const;
 const WAITING = { kind: 'waiting' } as const;
 
 /**
- * A bounded FIFO on a growable ring buffer. An idle mailbox holds no buffer at all, so a
- * hundred thousand quiet agents cost little.
+ * A bounded FIFO on a growable ring buffer. A mailbox that never held a message holds no
+ * buffer at all, so a hundred thousand quiet agents cost little.
  */
 export class Mailbox<T> {
-  private ring: (T | undefined)[] | undefined;
-  private head = 0;
-  private count = 0;
+  private queue: RingQueue<T> | undefined;
   /** Messages waiting for room under `backpressure`, with the callback that admits each. */
   private waiting: { item: T; admitted: () => void }[] | undefined;
 
@@ -60,7 +59,7 @@ export class Mailbox<T> {
   ) {}
 
   get length(): number {
-    return this.count;
+    return this.queue === undefined ? 0 : this.queue.length;
   }
 
   get waitingCount(): number {
@@ -69,7 +68,7 @@ export class Mailbox<T> {
 
   /** Offers a message; under `backpressure` a full mailbox parks it until `admitted` is called. */
   offer(item: T, admitted?: () => void): OfferOutcome<T> {
-    if (this.count < this.capacity) {
+    if (this.length < this.capacity) {
       this.push(item);
       return QUEUED;
     }
@@ -88,24 +87,20 @@ export class Mailbox<T> {
   }
 
   shift(): T | undefined {
-    if (this.count === 0) return undefined;
-    const ring = this.ring as (T | undefined)[];
-    const item = ring[this.head];
-    ring[this.head] = undefined;
-    this.head = (this.head + 1) & (ring.length - 1);
-    this.count--;
+    if (this.queue === undefined || this.queue.length === 0) return undefined;
+    const item = this.queue.shift();
     if (this.waiting !== undefined && this.waiting.length > 0) this.admitOne();
     return item;
   }
 
   peek(): T | undefined {
-    return this.count === 0 ? undefined : (this.ring as (T | undefined)[])[this.head];
+    return this.queue?.peek();
   }
 
   /** Removes and returns everything, waiting messages last, in arrival order. */
   takeAll(): T[] {
     const out: T[] = [];
-    while (this.count > 0) out.push(this.shift() as T);
+    while (this.length > 0) out.push(this.shift() as T);
     return out;
   }
 
@@ -116,19 +111,7 @@ export class Mailbox<T> {
   }
 
   private push(item: T): void {
-    let ring = this.ring;
-    if (ring === undefined || this.count === ring.length) ring = this.grow();
-    ring[(this.head + this.count) & (ring.length - 1)] = item;
-    this.count++;
-  }
-
-  private grow(): (T | undefined)[] {
-    const old = this.ring;
-    const next = new Array<T | undefined>(old === undefined ? 8 : old.length * 2);
-    for (let i = 0; i < this.count; i++) next[i] = (old as (T | undefined)[])[(this.head + i) & ((old as (T | undefined)[]).length - 1)];
-    this.ring = next;
-    this.head = 0;
-    return next;
+    (this.queue ??= new RingQueue()).push(item);
   }
 }
 

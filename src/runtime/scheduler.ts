@@ -1,3 +1,5 @@
+import { RingQueue } from './ring-queue.js';
+
 /** Something with a mailbox the scheduler can drain. */
 export interface Runnable {
   /** True while the runnable sits in the ready queue; owned by the scheduler. */
@@ -24,8 +26,7 @@ export interface SchedulerOptions {
 export class Scheduler {
   readonly throughput: number;
   readonly budget: number;
-  private ready: Runnable[] = [];
-  private head = 0;
+  private readonly ready = new RingQueue<Runnable>();
   private pending = false;
   private draining = false;
   private idleWaiters: (() => void)[] = [];
@@ -48,7 +49,7 @@ export class Scheduler {
 
   /** Resolves once no agent has work left (messages still arriving may start a new drain). */
   whenIdle(): Promise<void> {
-    if (!this.pending && !this.draining && this.head === this.ready.length) return Promise.resolve();
+    if (!this.pending && !this.draining && this.ready.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -57,33 +58,22 @@ export class Scheduler {
     this.draining = true;
     let left = this.budget;
     try {
-      while (left > 0 && this.head < this.ready.length) {
-        const runnable = this.ready[this.head++] as Runnable;
+      while (left > 0 && this.ready.length > 0) {
+        const runnable = this.ready.shift() as Runnable;
         runnable.queued = false;
         left -= runnable.runTurn(Math.min(this.throughput, left));
         if (runnable.hasWork()) this.schedule(runnable);
       }
     } finally {
       this.draining = false;
-      this.compact();
     }
-    if (this.head < this.ready.length) {
+    if (this.ready.length > 0) {
       this.pending = true;
       setImmediate(this.drain);
     } else {
       this.notifyIdle();
     }
   };
-
-  private compact(): void {
-    if (this.head === this.ready.length) {
-      this.ready.length = 0;
-      this.head = 0;
-    } else if (this.head > 1_024 && this.head * 2 > this.ready.length) {
-      this.ready = this.ready.slice(this.head);
-      this.head = 0;
-    }
-  }
 
   private notifyIdle(): void {
     if (this.idleWaiters.length === 0) return;

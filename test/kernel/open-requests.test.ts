@@ -6,7 +6,7 @@ const request = (tag: string): AclMessage =>
   createMessage({ performative: 'request', sender: '/a', receiver: '/b', content: tag, conversationId: `c-${tag}`, replyWith: tag, lamport: 1 });
 
 describe('OpenRequests', () => {
-  it('keeps every accepted request until it is answered, in the order accepted', () => {
+  it('keeps every accepted request until it is answered', () => {
     const open = new OpenRequests();
     for (const tag of ['t1', 't2', 't3']) open.add(tag, request(tag));
     open.delete('t2');
