@@ -275,7 +275,8 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   }
 
   private async escalate(slot: Slot, reason: ExitReason): Promise<void> {
-    const detail = `more than ${this.options.intensity.maxRestarts} restarts within ${this.options.intensity.withinMs} ms (last: ${slot.spec.id}, ${describeExit(reason)})`;
+    const { maxRestarts } = this.options.intensity;
+    const detail = `more than ${maxRestarts} restart${maxRestarts === 1 ? '' : 's'} within ${this.options.intensity.withinMs} ms (last: ${slot.spec.id}, ${describeExit(reason)})`;
     this.runtime.logger.error({ path: this.path }, `supervisor ${this.path} gives up: ${detail}`);
     this.runtime.emit({ type: 'escalated', path: this.path, reason: detail, at: Date.now() });
     const exit: ExitReason = { kind: 'restart-limit', detail };

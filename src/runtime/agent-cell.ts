@@ -9,7 +9,7 @@ import { OUTBOUND, type OutboundEvent } from '../agent/actions.js';
 import { ASK_HOST, type AskHost, type AskInput } from '../agent/ask.js';
 import type { AgentDefinition } from '../agent/define-agent.js';
 import { ConfigurationError, ReplyError, TroupeError } from './errors.js';
-import { Mailbox } from './mailbox.js';
+import { Mailbox, type Settle } from './mailbox.js';
 import { OpenRequests } from './open-requests.js';
 import { normalizePath } from './path.js';
 import type { Runtime } from './runtime.js';
@@ -347,8 +347,8 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
   // ---- message handling ------------------------------------------------------------------
 
   /** Takes a message into the mailbox, applying the overflow policy. */
-  enqueue(message: AclMessage, admitted?: () => void): 'queued' | 'waiting' | 'refused' {
-    const outcome = this.mailbox.offer(message, admitted);
+  enqueue(message: AclMessage, settle?: Settle): 'queued' | 'waiting' | 'refused' {
+    const outcome = this.mailbox.offer(message, settle);
     switch (outcome.kind) {
       case 'queued':
         break;

@@ -40,6 +40,9 @@ export type OfferOutcome<T> =
   | { readonly kind: 'refused' }
   | { readonly kind: 'waiting' };
 
+/** Told what became of a message parked by `backpressure`. */
+export type Settle = (outcome: 'queued' | 'refused') => void;
+
 const QUEUED = { kind: 'queued' } as const;
 const REFUSED = { kind: 'refused' } as const;
 const WAITING = { kind: 'waiting' } as const;
@@ -50,8 +53,8 @@ const WAITING = { kind: 'waiting' } as const;
  */
 export class Mailbox<T> {
   private queue: RingQueue<T> | undefined;
-  /** Messages waiting for room under `backpressure`, with the callback that admits each. */
-  private waiting: { item: T; admitted: () => void }[] | undefined;
+  /** Messages waiting for room under `backpressure`, each with the callback told its fate. */
+  private waiting: { item: T; settle: Settle }[] | undefined;
 
   constructor(
     readonly capacity: number,
@@ -66,8 +69,11 @@ export class Mailbox<T> {
     return this.waiting?.length ?? 0;
   }
 
-  /** Offers a message; under `backpressure` a full mailbox parks it until `admitted` is called. */
-  offer(item: T, admitted?: () => void): OfferOutcome<T> {
+  /**
+   * Offers a message; under `backpressure` a full mailbox parks it, and `settle` hears
+   * `queued` when it gets in, or `refused` when the mailbox is emptied for good first.
+   */
+  offer(item: T, settle?: Settle): OfferOutcome<T> {
     if (this.length < this.capacity) {
       this.push(item);
       return QUEUED;
@@ -79,7 +85,7 @@ export class Mailbox<T> {
         return { kind: 'evicted', evicted };
       }
       case 'backpressure':
-        (this.waiting ??= []).push({ item, admitted: admitted ?? noop });
+        (this.waiting ??= []).push({ item, settle: settle ?? noop });
         return WAITING;
       default:
         return REFUSED;
@@ -97,17 +103,23 @@ export class Mailbox<T> {
     return this.queue?.peek();
   }
 
-  /** Removes and returns everything, waiting messages last, in arrival order. */
+  /** Removes and returns everything, waiting messages last, in arrival order; the waiting ones are refused. */
   takeAll(): T[] {
     const out: T[] = [];
-    while (this.length > 0) out.push(this.shift() as T);
+    while (this.queue !== undefined && this.queue.length > 0) out.push(this.queue.shift() as T);
+    const waiting = this.waiting ?? [];
+    this.waiting = undefined;
+    for (const { item, settle } of waiting) {
+      out.push(item);
+      settle('refused');
+    }
     return out;
   }
 
   private admitOne(): void {
-    const next = (this.waiting as { item: T; admitted: () => void }[]).shift() as { item: T; admitted: () => void };
+    const next = (this.waiting as { item: T; settle: Settle }[]).shift() as { item: T; settle: Settle };
     this.push(next.item);
-    next.admitted();
+    next.settle('queued');
   }
 
   private push(item: T): void {

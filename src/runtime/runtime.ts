@@ -10,6 +10,7 @@ import { AgentCell } from './agent-cell.js';
 import { DeadLetters, type DeadLetterReason } from './dead-letters.js';
 import { ConfigurationError, type RuntimeReason } from './errors.js';
 import { Listeners } from './listeners.js';
+import type { Settle } from './mailbox.js';
 import { normalizePath } from './path.js';
 import { ASK_PREFIX, PendingAsks } from './pending-asks.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
@@ -136,10 +137,10 @@ export class Runtime {
 
   /**
    * Delivers a message to its receiver's mailbox, or records it as a dead letter (and
-   * answers its sender with `failure` if it expected an answer). `admitted` is called when
-   * a message parked by backpressure finally enters the mailbox.
+   * answers its sender with `failure` if it expected an answer). `settle` hears what became
+   * of a message parked by backpressure: `queued` when it enters the mailbox, or `refused`.
    */
-  deliver(message: AclMessage, from?: AgentCell, admitted?: () => void): 'queued' | 'waiting' | 'refused' {
+  deliver(message: AclMessage, from?: AgentCell, settle?: Settle): 'queued' | 'waiting' | 'refused' {
     const receiver = message.receiver;
     if (receiver.startsWith(ASK_PREFIX)) {
       if (message.lamport > this.clock) this.clock = message.lamport; // Lamport: receiving advances the clock
@@ -157,7 +158,7 @@ export class Runtime {
       this.reject(message, reason, reason, node === undefined ? `no agent at ${receiver}` : `${receiver} is a ${node.kind}, which does not take messages`);
       return 'refused';
     }
-    if (from === undefined || cell.mailbox.overflow !== 'backpressure') return cell.enqueue(message, admitted);
+    if (from === undefined || cell.mailbox.overflow !== 'backpressure') return cell.enqueue(message, settle);
     // An agent sending into a full backpressure mailbox pauses until its message gets in.
     let release: (() => void) | undefined;
     const outcome = cell.enqueue(message, () => release?.());
@@ -256,11 +257,11 @@ export class Runtime {
       },
       options,
     );
-    let admitted: ((outcome: 'queued') => void) | undefined;
-    const outcome = this.deliver(message, undefined, () => admitted?.('queued'));
+    let settle: Settle | undefined;
+    const outcome = this.deliver(message, undefined, (final) => settle?.(final));
     if (outcome === 'queued') return QUEUED;
     if (outcome === 'refused') return REFUSED;
-    return new Promise((resolve) => (admitted = resolve));
+    return new Promise((resolve) => (settle = resolve));
   }
 
   // ---- watching --------------------------------------------------------------------------

@@ -35,19 +35,21 @@ describe('Mailbox (unit)', () => {
     expect(newest.takeAll()).toEqual(['a', 'b']);
   });
 
-  it('backpressure parks the newcomer and admits it (calling back) when room appears', () => {
+  it('backpressure parks the newcomer, admits it (calling back) when room appears, refuses the rest when emptied', () => {
     const box = new Mailbox<string>(1, 'backpressure');
-    const admitted: string[] = [];
-    box.offer('a', () => admitted.push('a'));
-    expect(box.offer('b', () => admitted.push('b')).kind).toBe('waiting');
-    expect(box.offer('c', () => admitted.push('c')).kind).toBe('waiting');
+    const told: string[] = [];
+    const settle = (item: string) => (outcome: 'queued' | 'refused') => told.push(`${item} ${outcome}`);
+    box.offer('a', settle('a'));
+    expect(box.offer('b', settle('b')).kind).toBe('waiting');
+    expect(box.offer('c', settle('c')).kind).toBe('waiting');
     expect(box.length).toBe(1);
     expect(box.waitingCount).toBe(2);
     expect(box.shift()).toBe('a');
-    expect(admitted).toEqual(['b']);
+    expect(told).toEqual(['b queued']);
     expect(box.length).toBe(1);
     expect(box.takeAll()).toEqual(['b', 'c']);
-    expect(admitted).toEqual(['b', 'c']);
+    expect(told).toEqual(['b queued', 'c refused']);
+    expect(box.waitingCount).toBe(0);
   });
 
   it('keeps order across ring-buffer growth and wrap-around', () => {
@@ -178,6 +180,19 @@ describe('mailbox overflow policies (through the system)', () => {
     await system.whenIdle();
     expect(seen.map((m) => m.content)).toEqual([1, 2, 3]);
     expect(system.deadLetters.count).toBe(0);
+    await system.stop();
+  });
+
+  it('backpressure: a tell still waiting for room when the agent stops for good resolves refused, and is a dead letter', async () => {
+    const system = await startSystem([{ id: 'r', agent: recorder(() => undefined, 'r', { capacity: 1, overflow: 'backpressure' }) }]);
+    expect(await system.tell('/r', 'inform', 1)).toBe('queued');
+    const parked = system.tell('/r', 'inform', 2);
+    await system.terminateChild('/', 'r');
+    expect(await parked).toBe('refused');
+    expect(system.deadLetters.recent().map((letter) => [letter.message.content, letter.reason])).toEqual([
+      [1, 'agent-stopped'],
+      [2, 'agent-stopped'],
+    ]);
     await system.stop();
   });
 
