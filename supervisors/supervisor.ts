@@ -367,13 +367,19 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
 
   private async stopChildren(reason: ExitReason): Promise<void> {
     this.status = 'stopping';
-    for (const slot of [...this.slots].reverse()) {
+    for (const slot of this.slotsToStop()) await slot.node?.stop(slot.spec.shutdownMs, reason.kind === 'restart-limit' ? reason : { kind: 'shutdown' });
+  }
+
+  /** Every slot in reverse start order, each marked stopped with its restart timer and heartbeat ended. */
+  private slotsToStop(): Slot[] {
+    const slots = [...this.slots].reverse();
+    for (const slot of slots) {
       if (slot.timer !== undefined) clearTimeout(slot.timer);
       slot.timer = undefined;
       slot.state = 'stopped';
       this.stopMonitor(slot);
-      await slot.node?.stop(slot.spec.shutdownMs, reason.kind === 'restart-limit' ? reason : { kind: 'shutdown' });
     }
+    return slots;
   }
 
   /**
@@ -383,13 +389,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   killNow(reason: ExitReason): void {
     if (this.status === 'stopped') return;
     this.status = 'stopping';
-    for (const slot of [...this.slots].reverse()) {
-      if (slot.timer !== undefined) clearTimeout(slot.timer);
-      slot.timer = undefined;
-      slot.state = 'stopped';
-      this.stopMonitor(slot);
-      killNow(slot.node, reason);
-    }
+    for (const slot of this.slotsToStop()) killNow(slot.node, reason);
     this.finishStop(reason);
   }
 

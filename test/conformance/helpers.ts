@@ -4,31 +4,11 @@
  */
 import { assign, fromCallback, fromPromise, setup } from 'xstate';
 import { afterEach, vi } from 'vitest';
-import { createSystem, defineAgent, reply, type AclMessage, type AgentDefinition, type Heartbeat, type MailboxOptions, type NodeSpec, type System, type SystemEvent } from '../../src/index.js';
+import { createSystem, defineAgent, reply, type AclMessage, type AgentDefinition, type Heartbeat, type MailboxOptions, type NodeSpec, type System } from '../../src/index.js';
+import { EventLog } from '../support/event-log.js';
 
-export interface Latch<T = void> {
-  readonly promise: Promise<T>;
-  readonly settled: boolean;
-  open(value: T): void;
-}
-
-export function latch<T = void>(): Latch<T> {
-  let open!: (value: T) => void;
-  let settled = false;
-  const promise = new Promise<T>((resolve) => {
-    open = resolve;
-  });
-  return {
-    promise,
-    get settled() {
-      return settled;
-    },
-    open(value: T) {
-      settled = true;
-      open(value);
-    },
-  };
-}
+export { EventLog };
+export { latch, type Latch } from '../support/latch.js';
 
 /** What the test worker does with a `request` (content `{ op }`). */
 export type Op = 'ok' | 'crash' | 'stop' | 'hang' | 'slow';
@@ -131,47 +111,6 @@ export function worker(name = 'worker', hooks: WorkerHooks = {}): AgentDefinitio
     },
   });
   return defineAgent({ name, machine, heartbeat: hooks.heartbeat, mailbox: hooks.mailbox, input: hooks.input });
-}
-
-/** Records every system event; `next` waits for a matching one (already seen ones count). */
-export class EventLog {
-  readonly events: SystemEvent[] = [];
-  private waiters: { match: (event: SystemEvent) => boolean; resolve: (event: SystemEvent) => void }[] = [];
-  readonly unsubscribe: () => void;
-
-  constructor(system: System) {
-    this.unsubscribe = system.subscribe((event) => {
-      this.events.push(event);
-      this.waiters = this.waiters.filter((waiter) => {
-        if (!waiter.match(event)) return true;
-        waiter.resolve(event);
-        return false;
-      });
-    });
-  }
-
-  /** Resolves with the `nth` (1-based) event matching, counting ones already seen. */
-  wait(match: Partial<SystemEvent> | ((event: SystemEvent) => boolean), nth = 1): Promise<SystemEvent> {
-    const predicate = typeof match === 'function' ? match : (event: SystemEvent) => Object.entries(match).every(([key, value]) => (event as unknown as Record<string, unknown>)[key] === value);
-    const seen = this.events.filter(predicate);
-    if (seen.length >= nth) return Promise.resolve(seen[nth - 1] as SystemEvent);
-    let remaining = nth - seen.length;
-    return new Promise((resolve) => {
-      this.waiters.push({
-        match: (event) => predicate(event) && --remaining === 0,
-        resolve,
-      });
-    });
-  }
-
-  of(type: SystemEvent['type'], path?: string): SystemEvent[] {
-    return this.events.filter((event) => event.type === type && (path === undefined || event.path === path));
-  }
-
-  /** `type path` strings, for order checks. */
-  trace(types: readonly SystemEvent['type'][]): string[] {
-    return this.events.filter((event) => types.includes(event.type)).map((event) => `${event.type} ${event.path}`);
-  }
 }
 
 const systems: System[] = [];

@@ -5,31 +5,10 @@
  */
 import { afterEach, vi } from 'vitest';
 import { assign, setup } from 'xstate';
-import { createSystem, defineAgent, reply, supervisor, type AclMessage, type AgentDefinition, type ChildSpec, type System, type SystemEvent, type SystemOptions } from '../../src/index.js';
+import { createSystem, defineAgent, reply, supervisor, type AclMessage, type AgentDefinition, type ChildSpec, type System, type SystemOptions } from '../../src/index.js';
 
-export interface Latch<T = void> {
-  readonly promise: Promise<T>;
-  readonly opened: boolean;
-  open(value: T): void;
-}
-
-export function latch<T = void>(): Latch<T> {
-  let resolve!: (value: T) => void;
-  let opened = false;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return {
-    promise,
-    get opened() {
-      return opened;
-    },
-    open(value: T) {
-      opened = true;
-      resolve(value);
-    },
-  };
-}
+export { EventLog } from '../support/event-log.js';
+export { latch, type Latch } from '../support/latch.js';
 
 const running: System[] = [];
 
@@ -53,35 +32,6 @@ export function rootOf(children: readonly ChildSpec[], intensity = { maxRestarts
 /** createSystem, tracked. */
 export async function startSystem(children: readonly ChildSpec[], options: Omit<SystemOptions, 'root'> = {}): Promise<System> {
   return track(await createSystem({ ...options, root: rootOf(children) }));
-}
-
-/** Records every system event from subscription on; `wait` resolves on the nth match. */
-export class EventLog {
-  readonly events: SystemEvent[] = [];
-  private waiters: { match: (event: SystemEvent) => boolean; resolve: (event: SystemEvent) => void }[] = [];
-
-  constructor(system: System) {
-    system.subscribe((event) => {
-      this.events.push(event);
-      this.waiters = this.waiters.filter((waiter) => {
-        if (!waiter.match(event)) return true;
-        waiter.resolve(event);
-        return false;
-      });
-    });
-  }
-
-  wait(match: Partial<SystemEvent>, nth = 1): Promise<SystemEvent> {
-    const predicate = (event: SystemEvent): boolean => Object.entries(match).every(([key, value]) => (event as unknown as Record<string, unknown>)[key] === value);
-    const seen = this.events.filter(predicate);
-    if (seen.length >= nth) return Promise.resolve(seen[nth - 1] as SystemEvent);
-    let remaining = nth - seen.length;
-    return new Promise((resolve) => this.waiters.push({ match: (event) => predicate(event) && --remaining === 0, resolve }));
-  }
-
-  trace(types: readonly SystemEvent['type'][]): string[] {
-    return this.events.filter((event) => types.includes(event.type)).map((event) => `${event.type} ${event.path}`);
-  }
 }
 
 /** Answers every `request` with `inform` carrying the request's content back. */

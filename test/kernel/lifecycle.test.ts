@@ -203,7 +203,7 @@ describe('stop', () => {
     expect(stopped).toBe(false);
     gate.open();
     await stopping;
-    expect(finished.opened).toBe(true);
+    expect(finished.settled).toBe(true);
     await expect(job).resolves.toMatchObject({ performative: 'inform', content: 'done' });
   });
 
@@ -263,10 +263,10 @@ describe('agents are plain XState machines', () => {
     const system = await startSystem([{ id: 'w', agent: waiter }]);
     await system.tell('/w', 'inform', 'go');
     await started.promise;
-    expect(aborted.opened).toBe(false);
+    expect(aborted.settled).toBe(false);
     await system.terminateChild('/', 'w');
     await aborted.promise;
-    expect(aborted.opened).toBe(true);
+    expect(aborted.settled).toBe(true);
     await system.stop();
   });
 
@@ -288,6 +288,6 @@ describe('agents are plain XState machines', () => {
     const system = track(await createSystem({ root: rootOf([{ id: 'w', agent: waiter }]) }));
     await started.promise;
     await system.stop();
-    expect(aborted.opened).toBe(true);
+    expect(aborted.settled).toBe(true);
   });
 });
