@@ -11,7 +11,6 @@ import type { AgentDefinition } from '../agent/define-agent.js';
 import { ConfigurationError, ReplyError, TroupeError } from './errors.js';
 import { Mailbox, type Settle } from './mailbox.js';
 import { OpenRequests } from './open-requests.js';
-import { normalizePath } from './path.js';
 import type { Runtime } from './runtime.js';
 import type { Runnable } from './scheduler.js';
 import { describeExit, type ExitReason, type NodeStatus, type ParentLink, type RestartableNode, type Shutdown } from './tree.js';
