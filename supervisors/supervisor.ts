@@ -1,4 +1,3 @@
-import { nanoid } from 'nanoid';
 import type { AgentDefinition } from '../src/agent/define-agent.js';
 import type { AgentCell } from '../src/runtime/agent-cell.js';
 import { TroupeError } from '../src/runtime/errors.js';
@@ -133,7 +132,7 @@ export function shouldRestart(spec: ResolvedChildSpec, reason: ExitReason): bool
  */
 export class SupervisorNode implements SupervisorControl, ParentLink {
   readonly kind = 'supervisor';
-  readonly incarnation = nanoid();
+  readonly incarnation: string;
   status: NodeStatus = 'running';
   /** In start order. */
   private readonly slots: Slot[];
@@ -151,6 +150,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     private readonly options: ResolvedOptions,
     private readonly parent: ParentLink,
   ) {
+    this.incarnation = runtime.newIncarnation();
     this.intensity = new RestartIntensity(options.intensity);
     this.slots = options.children.map((spec) => this.newSlot(spec));
     for (const slot of this.slots) this.slotsById.set(slot.spec.id, slot);
