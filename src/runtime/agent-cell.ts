@@ -4,7 +4,7 @@ import { validateContent } from '../acl/content-schemas.js';
 import { freezeContent } from '../acl/content.js';
 import { answerAddress, createMessage, type AclMessage } from '../acl/message.js';
 import { closesConversation, expectsReply, type Performative } from '../acl/performatives.js';
-import { accepts, acceptedEvents } from '../agent/accepted-events.js';
+import { acceptanceOf, accepts, dependsOnGuards, type Acceptance } from '../agent/accepted-events.js';
 import { OUTBOUND, type OutboundEvent } from '../agent/actions.js';
 import { ASK_HOST, type AskHost, type AskInput } from '../agent/ask.js';
 import type { AgentDefinition } from '../agent/define-agent.js';
@@ -20,7 +20,7 @@ interface HostedActor {
   send(event: EventObject): void;
   start(): void;
   on(type: string, handler: (event: OutboundEvent) => void): unknown;
-  getSnapshot(): { status: string; _nodes: AnyStateNode[]; children: Record<string, unknown>; hasTag?(tag: string): boolean; value: unknown };
+  getSnapshot(): { status: string; _nodes: AnyStateNode[]; children: Record<string, unknown>; hasTag?(tag: string): boolean; can(event: EventObject): boolean; value: unknown };
   subscribe(observer: { next: () => void; error: () => void; complete: () => void }): { unsubscribe(): void };
   _stop(): void;
 }
@@ -44,7 +44,6 @@ export class StartError extends TroupeError {
 }
 
 const DEFAULT_ASK_TIMEOUT_MS = 5_000;
-const NOTHING_ACCEPTED: ReadonlySet<string> = new Set();
 
 /**
  * The process slot of one agent at one path. It outlives restarts: the mailbox, metrics and
@@ -73,7 +72,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
   /** Sends of this agent parked at a full `backpressure` mailbox; the agent pauses meanwhile. */
   private blockedOn = 0;
   private acceptNodes: AnyStateNode[] | undefined;
-  private acceptSet: ReadonlySet<string> = NOTHING_ACCEPTED;
+  private acceptance: Acceptance | undefined;
   private logger: Logger | undefined;
   private stopping: Promise<void> | undefined;
   /** Ends a graceful stop's wait at once (a kill). */
@@ -401,7 +400,8 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
       return;
     }
     const actor = this.actor as HostedActor;
-    if (!this.accepts(actor, message.type)) {
+    const acceptance = this.acceptanceNow(actor);
+    if (!accepts(acceptance, message.type)) {
       this.runtime.notUnderstood(message, 'unhandled-performative', `${this.path} does not handle ${message.type} in state ${JSON.stringify(actor.getSnapshot().value)}`);
       return;
     }
@@ -414,6 +414,11 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
       }
       if (checked.content !== message.content) event = createMessage({ ...message, content: checked.content }, message);
     }
+    // Only when every transition for it is guarded: guards run twice then (XState wants them pure).
+    if (dependsOnGuards(acceptance, message.type) && !actor.getSnapshot().can(event)) {
+      this.runtime.notUnderstood(message, 'unhandled-performative', `${this.path} has no transition for ${message.type} whose guard allows it in state ${JSON.stringify(actor.getSnapshot().value)}`);
+      return;
+    }
     this.lamport = (this.lamport > message.lamport ? this.lamport : message.lamport) + 1;
     if (message.replyWith !== undefined) this.open.add(message.replyWith, message);
     this.processed++;
@@ -423,13 +428,13 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
     this.current = undefined;
   }
 
-  private accepts(actor: HostedActor, type: string): boolean {
+  private acceptanceNow(actor: HostedActor): Acceptance {
     const nodes = actor.getSnapshot()._nodes;
-    if (nodes !== this.acceptNodes) {
+    if (nodes !== this.acceptNodes || this.acceptance === undefined) {
       this.acceptNodes = nodes;
-      this.acceptSet = acceptedEvents(nodes);
+      this.acceptance = acceptanceOf(nodes);
     }
-    return accepts(this.acceptSet, type);
+    return this.acceptance;
   }
 
   /** Routes what the machine emitted. A bad send is a crash of this agent, never a silent loss. */

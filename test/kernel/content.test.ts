@@ -145,6 +145,47 @@ describe('content schemas per performative', () => {
     await expect(system.request('/door')).resolves.toMatchObject({ content: 'open' });
     await system.stop();
   });
+
+  it('answers at once, not at the deadline, a message whose every transition is guarded out', async () => {
+    const seen: unknown[] = [];
+    const machine = setup({ types: { events: {} as AclMessage } }).createMachine({
+      initial: 'idle',
+      states: {
+        idle: {
+          on: {
+            request: [
+              { guard: ({ event }) => event.content === 'small', actions: [({ event }) => seen.push(event.content), reply('inform', 'done small')] },
+              { guard: ({ event }) => event.content === 'large', actions: [({ event }) => seen.push(event.content), reply('inform', 'done large')] },
+            ],
+            '*': { guard: () => false, actions: ({ event }) => seen.push(event.type) },
+          },
+        },
+      },
+    });
+    const system = await startSystem([{ id: 'picky', agent: defineAgent({ name: 'picky', machine }) }]);
+    await expect(system.request('/picky', 'large')).resolves.toMatchObject({ content: 'done large' });
+    const error = await rejection(system.request('/picky', 'medium', { timeoutMs: 60_000 }));
+    expect(error).toBeInstanceOf(NotUnderstoodError);
+    expect((error as NotUnderstoodError).reason).toBe('unhandled-performative');
+    expect((error as NotUnderstoodError).message).toMatch(/whose guard allows it/);
+    // Through the guarded wildcard: a told message nothing takes is a dead letter.
+    await system.tell('/picky', 'inform', 'hello');
+    await system.whenIdle();
+    expect(system.deadLetters.recent().map((letter) => letter.reason)).toEqual(['unhandled']);
+    expect(seen).toEqual(['large']);
+    await system.stop();
+  });
+
+  it('a guarded-out transition in a child state falls through to the parent state\'s unguarded one', async () => {
+    const machine = setup({ types: { events: {} as AclMessage } }).createMachine({
+      initial: 'inner',
+      on: { request: { actions: reply('inform', 'from the parent') } },
+      states: { inner: { on: { request: { guard: () => false, actions: reply('inform', 'from the child') } } } },
+    });
+    const system = await startSystem([{ id: 'nested', agent: defineAgent({ name: 'nested', machine }) }]);
+    await expect(system.request('/nested')).resolves.toMatchObject({ content: 'from the parent' });
+    await system.stop();
+  });
 });
 
 describe('content is deep-frozen at send', () => {
