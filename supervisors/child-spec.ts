@@ -1,5 +1,6 @@
 import type { AgentDefinition } from '../src/agent/define-agent.js';
 import { TroupeError } from '../src/runtime/errors.js';
+import { isPathSegment } from '../src/runtime/path.js';
 import type { ChildSpec, Heartbeat, NodeSpec, RestartType, Shutdown } from '../src/runtime/tree.js';
 
 export type { ChildSpec, RestartType };
@@ -36,7 +37,7 @@ export function isValidShutdown(value: unknown): value is Shutdown {
 export function resolveChildSpec(spec: ChildSpec): ResolvedChildSpec {
   if (typeof spec !== 'object' || spec === null) throw new SupervisorSpecError('invalid-child-spec', 'a child spec must be an object { id, agent, restart?, shutdownMs?, significant? }');
   if (typeof spec.id !== 'string' || spec.id.length === 0) throw new SupervisorSpecError('missing-id', 'a child spec needs a non-empty string `id`');
-  if (!/^[A-Za-z0-9_.-]+$/.test(spec.id)) throw new SupervisorSpecError('invalid-id', `child id ${JSON.stringify(spec.id)} may use only letters, digits, "_", "." or "-"`);
+  if (!isPathSegment(spec.id)) throw new SupervisorSpecError('invalid-id', `child id ${JSON.stringify(spec.id)} may use only letters, digits, "_", "." or "-", and may not be "." or ".."`);
   const isSupervisor = isSupervisorSpec(spec.agent);
   if (!isSupervisor && !isAgentDefinition(spec.agent)) {
     throw new SupervisorSpecError('invalid-child', `child ${spec.id}: \`agent\` must come from defineAgent() or supervisor()`);

@@ -207,6 +207,7 @@ describe('sup_start', () => {
       ['missing-id', () => supervisor({ children: [{ agent: okWorker } as unknown as ChildSpec] })],
       ['missing-id', () => supervisor({ children: [{ id: '', agent: okWorker }] })],
       ['invalid-id', () => supervisor({ children: [{ id: 'a/b', agent: okWorker }] })],
+      ['invalid-id', () => supervisor({ children: [{ id: '..', agent: okWorker }] })],
       ['duplicate-child-id', () => supervisor({ children: [{ id: 'a', agent: okWorker }, { id: 'a', agent: okWorker }] })],
       ['invalid-child', () => supervisor({ children: [{ id: 'a', agent: {} as never }] })],
       ['invalid-child-spec', () => supervisor({ children: [null as unknown as ChildSpec] })],

@@ -115,7 +115,7 @@ describe('paths', () => {
     expect(normalizePath('/a/b-c/d_e.f/')).toBe('/a/b-c/d_e.f');
   });
 
-  it.each(['', 'a', 'a/b', '//', '/a//b', '/a b', '/a/é', '/a/b?', '/a\\b'])('refuses %j with InvalidPathError', (path) => {
+  it.each(['', 'a', 'a/b', '//', '/a//b', '/a b', '/a/é', '/a/b?', '/a\\b', '/..', '/a/./b', '/team/../x'])('refuses %j with InvalidPathError', (path) => {
     expect(() => normalizePath(path)).toThrow(InvalidPathError);
   });
 
