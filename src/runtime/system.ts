@@ -10,7 +10,7 @@ import { normalizePath } from './path.js';
 import { Runtime, type Terminated } from './runtime.js';
 import type { SchedulerOptions } from './scheduler.js';
 import type { SystemEvent } from './system-events.js';
-import { describeExit, isNormalExit, type ChildInfo, type ChildSpec, type DynamicChild, type ExitReason, type NodeSpec, type SupervisorControl, type TreeNode } from './tree.js';
+import { describeExit, isNormalExit, type ChildInfo, type ChildSpec, type DynamicChild, type ExitReason, type NodeSpec, type SupervisorControl } from './tree.js';
 
 export interface SystemOptions {
   /** The root supervisor, from `supervisor({...})`; it lives at path `/`. */
@@ -170,11 +170,6 @@ export class System {
   /** Resolves when no agent has queued work left. */
   whenIdle(): Promise<void> {
     return this.runtime.scheduler.whenIdle();
-  }
-
-  /** @internal The node at a path, for the supervision API. */
-  node(path: string): TreeNode | undefined {
-    return this.runtime.lookup(normalizePath(path));
   }
 
   /** Starts a child under the supervisor at `path` (OTP start_child); `{ id, input }` uses its template. */
