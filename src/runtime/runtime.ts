@@ -14,7 +14,7 @@ import type { Settle } from './mailbox.js';
 import { normalizePath } from './path.js';
 import { ASK_PREFIX, PendingAsks } from './pending-asks.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
-import type { SystemEvent } from './system-events.js';
+import { logSystemEvent, type SystemEvent } from './system-events.js';
 import type { ExitReason, ParentLink, TreeNode } from './tree.js';
 
 // Settled outcomes are shared: a resolved promise is immutable, and a send should not allocate one.
@@ -88,6 +88,7 @@ export class Runtime {
   };
 
   emit(event: SystemEvent): void {
+    logSystemEvent(this.logger, event);
     if (this.events.active) this.events.emit(event, this.reportListenerError);
   }
 

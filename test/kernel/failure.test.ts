@@ -132,6 +132,26 @@ describe('logging', () => {
     expect(lines.find((line) => line.conversationId === 'conv-dead')).toMatchObject({ level: 20, path: '/nobody', reason: 'no-such-agent' });
     await system.stop();
   });
+
+  it('logs lifecycle events: starts and stops at debug, restarts at info', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const system = track(await createSystem({ root: rootOf([{ id: 'f', agent: fragile }]), logger, name: 'lifecycle' }));
+    const events = new EventLog(system);
+    await outcome(system.request('/f', 'crash'));
+    await events.wait({ type: 'restarted', path: '/f' });
+    const restarted = system.lookup('/f')?.incarnation;
+    await system.stop();
+    // At info: the restart, not the starts and stops.
+    expect(lines.filter((line) => line.level === 30).map((line) => line.msg)).toEqual(['/f restarted']);
+    expect(lines.find((line) => line.msg === '/f restarted')).toMatchObject({ system: 'lifecycle', kind: 'agent', restarts: 1, incarnation: restarted });
+    expect(lines.some((line) => line.level === 20)).toBe(false);
+
+    logger.level = 'debug';
+    const again = track(await createSystem({ root: rootOf([{ id: 'g', agent: fragile }]), logger, name: 'lifecycle' }));
+    await again.stop();
+    expect(lines.filter((line) => line.level === 20).map((line) => line.msg)).toEqual(['/g started', '/ started', '/g stopped', '/ stopped']);
+  });
 });
 
 describe('a request forwarded with its reply-with', () => {
