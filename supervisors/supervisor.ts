@@ -302,6 +302,9 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
         this.removeSlot(slot); // OTP: a temporary bystander is not restarted
         continue;
       }
+      // OTP's start_children starts every kept spec of the group, also one that was already
+      // stopped (terminateChild, a transient child's normal exit).
+      if (slot.state === 'stopped') slot.state = 'restarting';
       if (slot.state === 'restarting') this.scheduleRestart(slot, delay);
     }
   }

@@ -24,8 +24,7 @@
  *   shuts itself down through `autoShutdown`, which exits with `shutdown` as in OTP.
  *
  * Known differences kept on purpose: when a start fails halfway, the children already
- * started are killed at once (OTP stops them with their shutdown spec); a child stopped with
- * terminateChild stays stopped through a later group restart of its siblings.
+ * started are killed at once (OTP stops them with their shutdown spec).
  */
 import { describe, expect, it, vi } from 'vitest';
 import {
@@ -862,12 +861,26 @@ describe('strategies', () => {
     });
   }
 
-  it('one_for_all: a child stopped with terminateChild stays stopped through a group restart', async () => {
+  it('one_for_all: a group restart starts every kept spec again, also one stopped with terminateChild (OTP start_children)', async () => {
     const { system, log } = await start(supervisor({ strategy: 'one-for-all', intensity: { maxRestarts: 5, withinMs: 60_000 }, children: [{ id: 'a', agent: okWorker }, { id: 'b', agent: okWorker }, { id: 'c', agent: okWorker }] }));
     await system.terminateChild('/', 'b');
+    expect(system.lookup('/b')).toBeUndefined();
     await expect(system.request('/a', op('crash'))).rejects.toBeInstanceOf(FailureError);
     await log.wait({ type: 'restarted', path: '/c' });
-    expect(system.whichChildren().map(({ id, status }) => `${id}:${status}`)).toEqual(['a:running', 'b:stopped', 'c:running']);
+    expect(system.whichChildren().map(({ id, status }) => `${id}:${status}`)).toEqual(['a:running', 'b:running', 'c:running']);
+    expect((await system.request('/b', op('ok'))).content).toMatchObject({ count: 1 });
+  });
+
+  it('rest_for_one: a transient child that ended normally is started again when an earlier sibling fails', async () => {
+    const { system, log } = await start(
+      supervisor({ strategy: 'rest-for-one', intensity: { maxRestarts: 5, withinMs: 60_000 }, children: [{ id: 'a', agent: okWorker }, { id: 't', agent: okWorker, restart: 'transient' }] }),
+    );
+    await system.request('/t', op('stop'));
+    await settled(system);
+    expect(system.whichChildren().map(({ id, status }) => `${id}:${status}`)).toEqual(['a:running', 't:stopped']);
+    await expect(system.request('/a', op('crash'))).rejects.toBeInstanceOf(FailureError);
+    await log.wait({ type: 'restarted', path: '/t' });
+    expect(system.whichChildren().map(({ id, status }) => `${id}:${status}`)).toEqual(['a:running', 't:running']);
   });
 
   it('temporary_bystander: a temporary child stopped by a group restart is not restarted and its spec is dropped', async () => {
