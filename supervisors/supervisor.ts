@@ -163,7 +163,8 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   /** Starts the children in order; if one fails, the started ones are killed and the error thrown. */
   start(): void {
     this.runtime.register(this);
-    for (const [index, slot] of this.slots.entries()) {
+    for (let index = 0; index < this.slots.length; index++) {
+      const slot = this.slots[index] as Slot;
       try {
         this.startSlot(slot);
       } catch (error) {
