@@ -1,30 +1,25 @@
 import type { AnyStateNode } from 'xstate';
 
-/** What a machine configuration does with each event type, as far as its definition tells. */
-export interface Acceptance {
-  /** Types with a transition in some active state node (guards aside); `*` stands for all. */
-  readonly accepted: ReadonlySet<string>;
-  /**
-   * Accepted types whose every transition has a guard: a message of such a type may find no
-   * transition enabled, which only evaluating the guards tells.
-   */
-  readonly guardedOnly: ReadonlySet<string>;
-}
+/**
+ * How a machine configuration takes a message of some type, as far as its definition tells:
+ * `sure` (some active node has an unguarded transition that does something for it) or
+ * `guarded` (every transition for it has a guard, so only evaluating them tells).
+ */
+export type Handling = 'sure' | 'guarded';
 
-const NOTHING: Acceptance = { accepted: new Set(), guardedOnly: new Set() };
+/** Per event type (or `*`) with a transition in some active state node. */
+export type Acceptance = ReadonlyMap<string, Handling>;
+
+const NOTHING: Acceptance = new Map();
 const leafCache = new WeakMap<AnyStateNode, Acceptance>();
 
 function describe(nodes: readonly AnyStateNode[]): Acceptance {
-  const accepted = new Set<string>();
-  for (const node of nodes) for (const type of node.ownEvents as string[]) accepted.add(type);
-  return { accepted, guardedOnly: new Set([...accepted].filter((type) => !surelyTaken(nodes, type))) };
+  const acceptance = new Map<string, Handling>();
+  for (const node of nodes) for (const type of node.ownEvents as string[]) acceptance.set(type, surelyTaken(nodes, type) ? 'sure' : 'guarded');
+  return acceptance;
 }
 
-/**
- * A message of `type` is sure to be taken when some active node has an unguarded transition
- * that does something for it. XState considers a node's exact transitions for a type, or its
- * `*` ones when it has none for the type.
- */
+/** XState considers a node's exact transitions for a type, or its `*` ones when it has none for the type. */
 function surelyTaken(nodes: readonly AnyStateNode[], type: string): boolean {
   return nodes.some((node) =>
     (node.transitions.get(type) ?? node.transitions.get('*') ?? []).some(
@@ -54,11 +49,7 @@ function isChain(nodes: readonly AnyStateNode[]): boolean {
   return true;
 }
 
-export function accepts(acceptance: Acceptance, type: string): boolean {
-  return acceptance.accepted.has(type) || acceptance.accepted.has('*');
-}
-
-/** True when guards decide whether a message of `type` is taken at all. */
-export function dependsOnGuards(acceptance: Acceptance, type: string): boolean {
-  return acceptance.accepted.has(type) ? acceptance.guardedOnly.has(type) : acceptance.guardedOnly.has('*');
+/** How a message of `type` is taken, or undefined when nothing in the configuration takes it. */
+export function handlingOf(acceptance: Acceptance, type: string): Handling | undefined {
+  return acceptance.get(type) ?? acceptance.get('*');
 }

@@ -4,7 +4,7 @@ import { validateContent } from '../acl/content-schemas.js';
 import { freezeContent } from '../acl/content.js';
 import { answerAddress, createMessage, type AclMessage } from '../acl/message.js';
 import { closesConversation, expectsReply, type Performative } from '../acl/performatives.js';
-import { acceptanceOf, accepts, dependsOnGuards, type Acceptance } from '../agent/accepted-events.js';
+import { acceptanceOf, handlingOf, type Acceptance } from '../agent/accepted-events.js';
 import { OUTBOUND, type OutboundEvent } from '../agent/actions.js';
 import { ASK_HOST, type AskHost, type AskInput } from '../agent/ask.js';
 import type { AgentDefinition } from '../agent/define-agent.js';
@@ -400,8 +400,8 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
       return;
     }
     const actor = this.actor as HostedActor;
-    const acceptance = this.acceptanceNow(actor);
-    if (!accepts(acceptance, message.type)) {
+    const handling = handlingOf(this.acceptanceNow(actor), message.type);
+    if (handling === undefined) {
       this.runtime.notUnderstood(message, 'unhandled-performative', `${this.path} does not handle ${message.type} in state ${JSON.stringify(actor.getSnapshot().value)}`);
       return;
     }
@@ -415,7 +415,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
       if (checked.content !== message.content) event = createMessage({ ...message, content: checked.content }, message);
     }
     // Only when every transition for it is guarded: guards run twice then (XState wants them pure).
-    if (dependsOnGuards(acceptance, message.type) && !actor.getSnapshot().can(event)) {
+    if (handling === 'guarded' && !actor.getSnapshot().can(event)) {
       this.runtime.notUnderstood(message, 'unhandled-performative', `${this.path} has no transition for ${message.type} whose guard allows it in state ${JSON.stringify(actor.getSnapshot().value)}`);
       return;
     }
