@@ -106,8 +106,15 @@ interface Slot {
   /** Consecutive restarts, for backoff; reset when the child stays up long enough. */
   attempt: number;
   startedAt: number;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** The group start this slot waits for (backoff). */
+  pending: GroupStart | undefined;
   monitor: HeartbeatMonitor | undefined;
+}
+
+/** The members of one group restart waiting for their (shared) backoff; a member restarted by a newer group leaves it. */
+interface GroupStart {
+  readonly timer: ReturnType<typeof setTimeout>;
+  readonly members: Slot[];
 }
 
 function isRestartable(node: TreeNode | undefined): node is RestartableNode {
@@ -142,6 +149,9 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   private work: Promise<void> = Promise.resolve();
   private stoppingForRestart = false;
   private watchersTold = false;
+  /** Resolves when the subtree is killed: a stop waiting in line behind busy work ends then too. */
+  private readonly killed: Promise<void>;
+  private markKilled!: () => void;
 
   constructor(
     private readonly runtime: Runtime,
@@ -151,13 +161,16 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     private readonly parent: ParentLink,
   ) {
     this.incarnation = runtime.newIncarnation();
+    this.killed = new Promise((resolve) => {
+      this.markKilled = resolve;
+    });
     this.intensity = new RestartIntensity(options.intensity);
     this.slots = options.children.map((spec) => this.newSlot(spec));
     for (const slot of this.slots) this.slotsById.set(slot.spec.id, slot);
   }
 
   private newSlot(spec: ResolvedChildSpec): Slot {
-    return { spec, path: childPath(this.path, spec.id), node: undefined, state: 'stopped', restarts: 0, attempt: 0, startedAt: 0, timer: undefined, monitor: undefined };
+    return { spec, path: childPath(this.path, spec.id), node: undefined, state: 'stopped', restarts: 0, attempt: 0, startedAt: 0, pending: undefined, monitor: undefined };
   }
 
   /** Starts the children in order; if one fails, the started ones are killed and the error thrown. */
@@ -169,7 +182,8 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
         this.startSlot(slot);
       } catch (error) {
         this.discardFailedStart(slot, error);
-        for (const started of this.slots.slice(0, index).reverse()) killNow(started.node, { kind: 'shutdown' });
+        // slotsToStop also ends the heartbeats of the children already started
+        for (const started of this.slotsToStop()) killNow(started.node, { kind: 'shutdown' });
         this.status = 'stopped';
         this.runtime.unregister(this);
         throw error;
@@ -237,7 +251,10 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     // OTP ignores an EXIT from a pid that is no longer the child's: the incarnation was already replaced.
     if (slot !== undefined && this.status === 'running' && slot.state === 'running' && child.incarnation !== incarnation) return;
     if (slot === undefined || slot.state !== 'running' || this.status !== 'running') {
-      if (this.status !== 'running' || slot === undefined) await child.stop(0, reason);
+      // A supervisor node no longer in its slot was replaced (or retired) already: stopping it
+      // again would tell the watchers of its path, where a new node may run.
+      const replaced = slot === undefined && child instanceof SupervisorNode;
+      if ((this.status !== 'running' || slot === undefined) && !replaced) await child.stop(0, reason);
       return;
     }
     if (!shouldRestart(slot.spec, reason)) {
@@ -261,6 +278,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   }
 
   private removeSlot(slot: Slot): void {
+    this.unschedule(slot);
     this.stopMonitor(slot);
     if (this.slotsById.get(slot.spec.id) !== slot) return;
     this.slotsById.delete(slot.spec.id);
@@ -269,8 +287,10 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
 
   private async checkAutoShutdown(slot: Slot): Promise<void> {
     if (!slot.spec.significant || this.options.autoShutdown === 'never') return;
-    if (this.options.autoShutdown === 'all-significant' && this.slots.some((other) => other.spec.significant && other.state === 'running')) return;
+    // OTP counts a child waiting to restart as alive
+    if (this.options.autoShutdown === 'all-significant' && this.slots.some((other) => other.spec.significant && other.state !== 'stopped')) return;
     await this.stopChildren({ kind: 'shutdown' });
+    if (this.status === 'stopped') return; // killed meanwhile: its parent is stopping it
     this.finishStop({ kind: 'shutdown' }, false);
     this.parent.childExited(this, { kind: 'shutdown' });
   }
@@ -283,6 +303,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     const exit: ExitReason = { kind: 'restart-limit', detail };
     slot.state = 'stopped';
     await this.stopChildren(exit);
+    if (this.status === 'stopped') return; // killed meanwhile: its parent is stopping it
     this.finishStop(exit, false);
     this.parent.childExited(this, exit);
   }
@@ -296,8 +317,8 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
       if (slot === failed || slot.state !== 'running') continue;
       await this.haltForRestart(slot, reason);
     }
-    // One delay for the whole group (the failed child's backoff): equal timers fire in order, so the group starts in order.
-    const delay = this.restartDelay(failed);
+    if (this.status !== 'running') return; // stopped meanwhile: its stop ends the group
+    const members: Slot[] = [];
     for (const slot of group) {
       if (slot !== failed && slot.spec.restart === 'temporary') {
         this.removeSlot(slot); // OTP: a temporary bystander is not restarted
@@ -306,8 +327,26 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
       // OTP's start_children starts every kept spec of the group, also one that was already
       // stopped (terminateChild, a transient child's normal exit).
       if (slot.state === 'stopped') slot.state = 'restarting';
-      if (slot.state === 'restarting') this.scheduleRestart(slot, delay);
+      if (slot.state === 'restarting') members.push(slot);
     }
+    // One delay for the whole group (the failed child's backoff), then the group starts in order.
+    const delay = this.restartDelay(failed);
+    for (const slot of members) this.unschedule(slot); // a newer group restart takes over from an older one
+    if (delay === 0) return this.startGroup(members);
+    const pending: GroupStart = {
+      members,
+      timer: setTimeout(() => void this.serially(() => this.startGroup(pending.members)), delay),
+    };
+    for (const slot of members) slot.pending = pending;
+  }
+
+  /** Takes the slot out of the group start it waits for; the timer ends with its last member. */
+  private unschedule(slot: Slot): void {
+    const pending = slot.pending;
+    if (pending === undefined) return;
+    slot.pending = undefined;
+    pending.members.splice(pending.members.indexOf(slot), 1);
+    if (pending.members.length === 0) clearTimeout(pending.timer);
   }
 
   private async haltForRestart(slot: Slot, reason: ExitReason): Promise<void> {
@@ -326,47 +365,72 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     return backoffDelay(backoff, slot.attempt++);
   }
 
-  private scheduleRestart(slot: Slot, delay: number): void {
-    if (delay === 0) return this.restartSlot(slot);
-    slot.timer = setTimeout(() => {
-      slot.timer = undefined;
-      void this.serially(() => this.restartSlot(slot));
-    }, delay);
-  }
-
-  private restartSlot(slot: Slot): void {
-    if (slot.state !== 'restarting' || this.status !== 'running') return;
-    slot.restarts++;
-    if (isSupervisorSpec(slot.spec.agent)) slot.node = undefined;
-    try {
-      this.startSlot(slot);
+  /**
+   * Starts the members of a group restart in order, as OTP's start_children: members no longer
+   * waiting (terminated meanwhile) are skipped; at the first that fails to start, the rest wait
+   * and the failed one is restarted with the strategy again, counted against the intensity.
+   */
+  private async startGroup(members: readonly Slot[]): Promise<void> {
+    const slots = [...members];
+    for (const slot of slots) slot.pending = undefined;
+    for (const slot of slots) {
+      if (slot.state !== 'restarting' || this.status !== 'running') continue;
+      slot.restarts++;
+      try {
+        this.startSlot(slot);
+      } catch (error) {
+        // A failed start counts as a start for the backoff's reset rule: the series keeps growing.
+        slot.startedAt = Date.now();
+        const reason: ExitReason = { kind: 'crash', error };
+        if (!this.intensity.allow(Date.now())) return this.escalate(slot, reason);
+        return this.restartGroup(slot, reason);
+      }
       // An agent cell reports its own restart; a nested supervisor is a new node, reported here.
       if (isSupervisorSpec(slot.spec.agent)) this.runtime.emit({ type: 'restarted', path: slot.path, kind: 'supervisor', incarnation: slot.node?.incarnation ?? '', restarts: slot.restarts, at: Date.now() });
-    } catch (error) {
-      // OTP: a child that fails to restart is tried again, counted against the intensity.
-      slot.state = 'running';
-      const failedNode = slot.node ?? { id: slot.spec.id, path: slot.path, kind: 'supervisor', incarnation: undefined, status: 'stopped', stop: () => Promise.resolve() };
-      slot.node = failedNode;
-      this.childExited(failedNode, { kind: 'crash', error });
     }
   }
 
   // ---- stopping ------------------------------------------------------------------------------
 
   stop(shutdown: Shutdown, reason: ExitReason): Promise<void> {
+    return this.stopAs(shutdown, reason, false);
+  }
+
+  /** Stops as the bystander of a group restart: a new supervisor takes the path, so watchers hear nothing. */
+  stopForRestart(shutdown: Shutdown, reason: ExitReason): Promise<void> {
+    return this.stopAs(shutdown, reason, true);
+  }
+
+  /** The latest call decides: a stop for good after a stop for a restart (a failed restart, a give-up) tells the watchers. */
+  private stopAs(shutdown: Shutdown, reason: ExitReason, forRestart: boolean): Promise<void> {
+    this.stoppingForRestart = forRestart;
     if (this.status === 'stopped') {
       // It had given up (escalation, auto-shutdown) and its parent now retires it for good.
-      this.terminated(reason);
+      if (!this.stoppingForRestart) this.terminated(reason);
       return Promise.resolve();
     }
-    // A kill does not wait in line behind a graceful stop (or a give-up) already under way.
-    if (shutdown === 'brutal' && this.status === 'stopping') this.killChildren();
+    // A kill does not wait in line behind work under way (a restart, a give-up, a graceful stop).
+    if (shutdown === 'brutal') {
+      this.killNow(reason, { kind: 'killed', detail: `supervisor ${this.path} was killed` }, !this.stoppingForRestart);
+      return Promise.resolve();
+    }
     this.status = 'stopping';
-    return this.serially(async () => {
-      if (this.status === 'stopped') return;
-      await withShutdown(this.stopChildren(reason), shutdown, () => this.killChildren());
-      this.finishStop(reason, !this.stoppingForRestart);
+    // The shutdown time counts from this call, also while earlier work holds the line.
+    const timer = typeof shutdown === 'number' ? setTimeout(() => this.killNow({ kind: 'killed', detail: 'shutdown time ran out' }, { kind: 'killed', detail: `supervisor ${this.path} ran out of shutdown time` }, !this.stoppingForRestart), shutdown) : undefined;
+    const stopping = this.serially(async () => {
+      try {
+        if (this.status === 'stopped') {
+          // Killed meanwhile (already told), or it gave up meanwhile: then this stop retires it for good.
+          if (!this.stoppingForRestart) this.terminated(reason);
+          return;
+        }
+        await this.stopChildren(reason);
+        if (this.status === 'stopping') this.finishStop(reason, !this.stoppingForRestart); // not killed meanwhile
+      } finally {
+        clearTimeout(timer);
+      }
     });
+    return Promise.race([stopping, this.killed]);
   }
 
   private async stopChildren(reason: ExitReason): Promise<void> {
@@ -378,8 +442,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   private slotsToStop(): Slot[] {
     const slots = [...this.slots].reverse();
     for (const slot of slots) {
-      if (slot.timer !== undefined) clearTimeout(slot.timer);
-      slot.timer = undefined;
+      this.unschedule(slot);
       slot.state = 'stopped';
       this.stopMonitor(slot);
     }
@@ -390,21 +453,12 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
    * Ends this supervisor and its subtree at once and synchronously: when a start fails
    * halfway, every path it took is free again before anyone retries.
    */
-  killNow(reason: ExitReason): void {
+  killNow(reason: ExitReason, childReason: ExitReason = reason, forGood = true): void {
     if (this.status === 'stopped') return;
     this.status = 'stopping';
-    for (const slot of this.slotsToStop()) killNow(slot.node, reason);
-    this.finishStop(reason);
-  }
-
-  private killChildren(): void {
-    for (const slot of [...this.slots].reverse()) void slot.node?.stop('brutal', { kind: 'killed', detail: `supervisor ${this.path} ran out of shutdown time` });
-  }
-
-  /** Stops as the bystander of a group restart: a new supervisor takes the path, so watchers hear nothing. */
-  stopForRestart(shutdown: Shutdown, reason: ExitReason): Promise<void> {
-    this.stoppingForRestart = true;
-    return this.stop(shutdown, reason);
+    for (const slot of this.slotsToStop()) killNow(slot.node, childReason);
+    this.finishStop(reason, forGood);
+    this.markKilled();
   }
 
   /** `forGood` is false when the parent decides what comes next (a give-up, a restart). */
@@ -459,8 +513,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   terminateChild(id: string): Promise<void> {
     return this.serially(async () => {
       const slot = this.requireSlot(id);
-      if (slot.timer !== undefined) clearTimeout(slot.timer);
-      slot.timer = undefined;
+      this.unschedule(slot); // the rest of its group still starts
       slot.state = 'stopped';
       this.stopMonitor(slot);
       await slot.node?.stop(slot.spec.shutdownMs, { kind: 'shutdown' });
@@ -473,13 +526,14 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
       this.assertRunning();
       const slot = this.requireSlot(id);
       if (slot.state !== 'stopped') throw new SupervisorError(slot.state, `child ${id} of ${this.path} is ${slot.state}; terminateChild it first`);
-      if (isSupervisorSpec(slot.spec.agent)) slot.node = undefined;
+      slot.restarts++; // as an agent cell counts it
       try {
         this.startSlot(slot);
       } catch (error) {
         this.discardFailedStart(slot, error);
         throw error;
       }
+      if (isSupervisorSpec(slot.spec.agent)) this.runtime.emit({ type: 'restarted', path: slot.path, kind: 'supervisor', incarnation: slot.node?.incarnation ?? '', restarts: slot.restarts, at: Date.now() });
       return this.infoOf(slot);
     });
   }
@@ -529,20 +583,4 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
 function killNow(node: TreeNode | undefined, reason: ExitReason): void {
   if (node instanceof SupervisorNode) node.killNow(reason);
   else void node?.stop('brutal', reason);
-}
-
-/** Waits for `stopping`, but no longer than `shutdown`; then `kill` ends what is left. */
-async function withShutdown(stopping: Promise<void>, shutdown: Shutdown, kill: () => void): Promise<void> {
-  if (shutdown === 'infinity') return stopping;
-  if (shutdown === 'brutal') {
-    kill();
-    return;
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<'expired'>((resolve) => {
-    timer = setTimeout(() => resolve('expired'), shutdown);
-  });
-  const outcome = await Promise.race([stopping.then(() => 'stopped' as const), expired]);
-  clearTimeout(timer);
-  if (outcome === 'expired') kill();
 }

@@ -21,8 +21,11 @@ interface ActionArgs<TContext extends MachineContext, TEvent extends EventObject
   readonly event: TEvent;
 }
 
-/** Plain data a message can carry (checked and deep-frozen at send). */
-export type Content = string | number | boolean | null | undefined | readonly unknown[] | { readonly [key: string]: unknown };
+/**
+ * Plain data a message can carry (checked and deep-frozen at send). `object` lets content
+ * typed by an `interface` (which has no index signature) through; the plain-data check is at run time.
+ */
+export type Content = string | number | boolean | null | undefined | readonly unknown[] | { readonly [key: string]: unknown } | object;
 
 /** A value, or a function of the machine's context and current event. */
 export type Expr<TContext extends MachineContext, TEvent extends EventObject, T> = T | ((args: ActionArgs<TContext, TEvent>) => T);

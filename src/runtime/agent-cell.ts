@@ -189,13 +189,18 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
    */
   stop(shutdown: Shutdown, reason: ExitReason): Promise<void> {
     if (this.stopping !== undefined) {
-      // A kill (its supervisor ran out of time) cuts a graceful stop short.
-      if (shutdown === 'brutal' || shutdown === 0) this.endWait?.(reason);
+      // A kill (its supervisor ran out of time) cuts a graceful stop short, at once.
+      if ((shutdown === 'brutal' || shutdown === 0) && this.status !== 'stopped') {
+        this.endWait?.(reason);
+        this.finish(reason);
+      }
       return this.stopping;
     }
     if (this.status === 'running' && shutdown !== 'brutal' && shutdown !== 0 && this.isBusy()) {
       this.status = 'stopping';
-      this.stopping = this.waitUntilIdle(shutdown).then((killed) => this.finish(killed ?? reason));
+      this.stopping = this.waitUntilIdle(shutdown).then((killed) => {
+        if (this.status !== 'stopped') this.finish(killed ?? reason);
+      });
     } else {
       this.finish(reason);
       this.stopping = Promise.resolve();
@@ -207,6 +212,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
     const incarnation = this.incarnation ?? '';
     this.stopActor();
     this.status = 'stopped';
+    this.lastGoodSnapshot = undefined; // stopped for good: a restartChild starts fresh, as in OTP
     this.answerOpen('agent-stopped', `agent ${this.path} stopped (${describeExit(reason)})`, incarnation);
     for (const message of this.mailbox.takeAll()) this.runtime.reject(message, 'agent-stopped', 'agent-stopped', `agent ${this.path} stopped before handling the message`);
     this.runtime.unregister(this);
@@ -282,7 +288,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
         resolve(killed);
       };
       const subscription = actor.subscribe({ next: () => (this.isBusy() ? undefined : done()), error: () => done(), complete: () => done() });
-      if (typeof shutdown === 'number') timer = setTimeout(done, shutdown);
+      if (typeof shutdown === 'number') timer = setTimeout(() => done({ kind: 'killed', detail: 'shutdown time ran out' }), shutdown);
       this.endWait = done;
     });
   }
@@ -366,7 +372,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
   }
 
   hasWork(): boolean {
-    return this.status === 'running' && this.blockedOn === 0 && this.mailbox.length > 0;
+    return this.status === 'running' && this.blockedOn === 0 && this.mailbox.length > 0 && this.actor?.getSnapshot().status === 'active';
   }
 
   runTurn(max: number): number {
@@ -380,7 +386,9 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
         if (message === undefined) break;
         handled++;
         this.handle(message);
-        if (this.failure !== undefined) break;
+        // A crash or a final state ends the turn: the rest of the mailbox waits for the next
+        // incarnation (or is dead-lettered if there is none), never sent to a finished actor.
+        if (this.failure !== undefined || this.actor?.getSnapshot().status !== 'active') break;
       }
     } finally {
       this.inTurn = false;
@@ -415,17 +423,34 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
       if (checked.content !== message.content) event = createMessage({ ...message, content: checked.content }, message);
     }
     // Only when every transition for it is guarded: guards run twice then (XState wants them pure).
-    if (handling === 'guarded' && !actor.getSnapshot().can(event)) {
-      this.runtime.notUnderstood(message, 'unhandled-performative', `${this.path} has no transition for ${message.type} whose guard allows it in state ${JSON.stringify(actor.getSnapshot().value)}`);
-      return;
-    }
+    if (handling === 'guarded' && !this.allows(actor, event, message)) return;
     this.lamport = (this.lamport > message.lamport ? this.lamport : message.lamport) + 1;
-    if (message.replyWith !== undefined) this.open.add(message.replyWith, message);
+    if (message.replyWith !== undefined) this.open.add(message);
     this.processed++;
     if (this.onRestart === 'resume') this.lastGoodSnapshot = actor.getSnapshot();
     this.current = message;
     actor.send(event);
     this.current = undefined;
+  }
+
+  /**
+   * Asks the machine's guards whether it takes `event`; answers not-understood when not. A
+   * guard that throws is a crash while handling the message, which is answered `failure`.
+   */
+  private allows(actor: HostedActor, event: AclMessage, message: AclMessage): boolean {
+    let allowed: boolean;
+    try {
+      allowed = actor.getSnapshot().can(event);
+    } catch (error) {
+      this.processed++;
+      if (message.replyWith !== undefined) this.open.add(message);
+      this.current = message;
+      this.noteFailure(error);
+      this.current = undefined;
+      return false;
+    }
+    if (!allowed) this.runtime.notUnderstood(message, 'unhandled-performative', `${this.path} has no transition for ${message.type} whose guard allows it in state ${JSON.stringify(actor.getSnapshot().value)}`);
+    return allowed;
   }
 
   private acceptanceNow(actor: HostedActor): Acceptance {
@@ -456,16 +481,18 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
     let inReplyTo = options?.inReplyTo;
     if (original !== undefined) {
       receiver = answerAddress(original);
-      receiverIncarnation = original.senderIncarnation;
+      // Pinned to the sender's incarnation only when the answer goes back to the sender.
+      if (original.replyTo === undefined || original.replyTo === original.sender) receiverIncarnation = original.senderIncarnation;
       conversationId = original.conversationId;
       inReplyTo = original.replyWith;
-      if (inReplyTo !== undefined && closesConversation(performative)) this.open.delete(inReplyTo);
+      if (inReplyTo !== undefined && closesConversation(performative)) this.open.delete(receiver, inReplyTo);
     } else {
       if (typeof event.to !== 'string') throw new ConfigurationError('invalid-receiver', `tell() from ${this.path} needs a receiver path, got ${String(event.to)}`);
       receiver = this.runtime.resolvePath(event.to);
       conversationId = options?.conversationId ?? this.runtime.newConversationId();
-      // Forwarding an accepted request with its reply-with hands the answer over to the new receiver.
-      if (options?.replyWith !== undefined) this.open.delete(options.replyWith);
+      // Forwarding an accepted request with its reply-with and reply-to (the asker) hands the
+      // answer over to the new receiver.
+      if (options?.replyWith !== undefined && options.replyTo !== undefined) this.open.delete(options.replyTo, options.replyWith);
     }
     return createMessage(
       {

@@ -1,4 +1,5 @@
 import type { AclMessage } from '../acl/message.js';
+import { ConfigurationError } from './errors.js';
 import { Listeners } from './listeners.js';
 
 /** Why a message was not delivered. */
@@ -31,7 +32,11 @@ export class DeadLetters {
   constructor(
     private readonly keep: number,
     private readonly onListenerError: (error: unknown) => void,
-  ) {}
+  ) {
+    if (!(Number.isInteger(keep) && keep >= 0)) {
+      throw new ConfigurationError('invalid-dead-letters', `keepDeadLetters must be a whole number ≥ 0, got ${String(keep)}`);
+    }
+  }
 
   get count(): number {
     return this.total;
@@ -39,7 +44,7 @@ export class DeadLetters {
 
   /** The most recent dead letters, oldest first. */
   recent(): readonly DeadLetter[] {
-    return this.recentLetters.slice(-this.keep);
+    return this.keep === 0 ? [] : this.recentLetters.slice(-this.keep);
   }
 
   subscribe(listener: (letter: DeadLetter) => void): () => void {
@@ -49,8 +54,10 @@ export class DeadLetters {
   record(message: AclMessage, reason: DeadLetterReason): DeadLetter {
     const letter: DeadLetter = { message, reason, at: Date.now() };
     this.total++;
-    this.recentLetters.push(letter);
-    if (this.recentLetters.length > this.keep * 2) this.recentLetters = this.recentLetters.slice(-this.keep);
+    if (this.keep > 0) {
+      this.recentLetters.push(letter);
+      if (this.recentLetters.length > this.keep * 2) this.recentLetters = this.recentLetters.slice(-this.keep);
+    }
     this.listeners.emit(letter, this.onListenerError);
     return letter;
   }

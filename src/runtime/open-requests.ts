@@ -1,7 +1,8 @@
-import type { AclMessage } from '../acl/message.js';
+import { answerAddress, type AclMessage } from '../acl/message.js';
 
 /**
- * The requests an agent incarnation has accepted and not answered yet, by reply-with tag.
+ * The requests an agent incarnation has accepted and not answered yet, by where the answer
+ * goes and its reply-with tag (two askers may well pick the same tag).
  * Most agents hold at most one at a time, so the first lives in a field and only a second
  * one brings in a Map: a Map emptied and refilled per message reallocates its table each
  * time, and that garbage showed up as a third of the young objects surviving in pingpong.
@@ -10,14 +11,21 @@ export class OpenRequests {
   private first: AclMessage | undefined;
   private more: Map<string, AclMessage> | undefined;
 
-  add(tag: string, message: AclMessage): void {
-    if (this.first === undefined || this.first.replyWith === tag) this.first = message;
-    else (this.more ??= new Map()).set(tag, message);
+  /** Opens `message`, which must have a reply-with tag. */
+  add(message: AclMessage): void {
+    const first = this.first;
+    if (first === undefined || (first.replyWith === message.replyWith && answerAddress(first) === answerAddress(message))) this.first = message;
+    else (this.more ??= new Map()).set(keyOf(answerAddress(message), message.replyWith as string), message);
   }
 
-  delete(tag: string): void {
-    if (this.first?.replyWith === tag) this.first = undefined;
-    else if (this.more !== undefined && this.more.size > 0) this.more.delete(tag);
+  /** Closes the request whose answer goes to `address` with tag `tag`; false when none was open. */
+  delete(address: string, tag: string): boolean {
+    const first = this.first;
+    if (first !== undefined && first.replyWith === tag && answerAddress(first) === address) {
+      this.first = undefined;
+      return true;
+    }
+    return this.more !== undefined && this.more.size > 0 && this.more.delete(keyOf(address, tag));
   }
 
   clear(): void {
@@ -32,4 +40,9 @@ export class OpenRequests {
     this.clear();
     return all;
   }
+}
+
+// The address's length first, so that no address and tag run into another pair's.
+function keyOf(address: string, tag: string): string {
+  return `${address.length}:${address}${tag}`;
 }

@@ -2,6 +2,8 @@ import type { AclMessage } from '../acl/message.js';
 import { DeadlineError, errorForReply } from './errors.js';
 
 export const ASK_PREFIX = '/$ask/';
+/** The longest delay setTimeout takes (2^31 - 1 ms); a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface Pending {
   readonly resolve: (reply: AclMessage) => void;
@@ -39,7 +41,11 @@ export class PendingAsks {
       const deadline = (): DeadlineError => new DeadlineError(receiver, conversationId, timeoutMs);
       const pending: Pending = { resolve, reject, acceptAgree, deadline, timer: undefined, cleanup: undefined };
       if (Number.isFinite(timeoutMs)) {
-        pending.timer = setTimeout(() => this.fail(id, deadline()), timeoutMs);
+        // Longer deadlines than one timer can hold are waited out in chunks.
+        const arm = (left: number): void => {
+          pending.timer = left > MAX_TIMER_MS ? setTimeout(() => arm(left - MAX_TIMER_MS), MAX_TIMER_MS) : setTimeout(() => this.fail(id, deadline()), left);
+        };
+        arm(timeoutMs);
       }
       if (signal !== undefined) {
         const onAbort = (): void => this.fail(id, signal.reason instanceof Error ? signal.reason : new Error('request aborted'));

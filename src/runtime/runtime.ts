@@ -78,7 +78,7 @@ export class Runtime {
   constructor(options: RuntimeOptions) {
     this.name = options.name;
     this.logger = options.logger;
-    this.scheduler = new Scheduler(options.scheduler);
+    this.scheduler = new Scheduler(options.scheduler, (error) => this.logger.error({ err: error }, 'a scheduler turn threw; the scheduler carried on with the other agents'));
     this.deadLetters = new DeadLetters(options.keepDeadLetters ?? 1_000, this.reportListenerError);
     this.xsystem = createActor(fromCallback(() => undefined)).system;
   }
@@ -199,7 +199,8 @@ export class Runtime {
         sender: from,
         senderIncarnation: fromIncarnation,
         receiver: answerAddress(message),
-        receiverIncarnation: message.senderIncarnation,
+        // Pinned to the sender's incarnation only when the answer goes back to the sender.
+        receiverIncarnation: message.replyTo === undefined || message.replyTo === message.sender ? message.senderIncarnation : undefined,
         content: Object.freeze(content),
         conversationId: message.conversationId,
         inReplyTo: message.replyWith,
@@ -220,8 +221,11 @@ export class Runtime {
     const performative = input.performative ?? 'request';
     if (!isPerformative(performative)) throw new ConfigurationError('invalid-performative', `${String(performative)} is not a FIPA performative`);
     const timeoutMs = input.timeoutMs ?? defaultTimeoutMs;
-    if (!(timeoutMs > 0)) throw new ConfigurationError('invalid-timeout', `timeoutMs must be a positive number of milliseconds or Infinity, got ${String(timeoutMs)}`);
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new ConfigurationError('invalid-timeout', `timeoutMs must be a positive number of milliseconds or Infinity, got ${String(timeoutMs)}`);
     const content = freezeContent(input.content);
+    const signal = origin.signal;
+    // Aborted already: nothing is sent, so no agent does work nobody waits for.
+    if (signal?.aborted === true) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('request aborted'));
     const conversationId = input.options?.conversationId ?? this.newConversationId();
     const waiting = this.asks.register(receiver, conversationId, timeoutMs, input.acceptAgree === true, origin.signal);
     this.deliver(
@@ -276,7 +280,13 @@ export class Runtime {
       listeners = new Listeners();
       this.watchers.set(path, listeners);
     }
-    return listeners.add(listener);
+    const remove = listeners.add(listener);
+    const watched = listeners;
+    return () => {
+      remove();
+      // The last watcher gone: drop the path's entry, or watching and unwatching many paths leaks.
+      if (!watched.active && this.watchers.get(path) === watched) this.watchers.delete(path);
+    };
   }
 
   notifyTerminated(path: string, incarnation: string, reason: ExitReason): void {

@@ -1,3 +1,4 @@
+import { ConfigurationError } from './errors.js';
 import { RingQueue } from './ring-queue.js';
 
 /** Something with a mailbox the scheduler can drain. */
@@ -31,9 +32,13 @@ export class Scheduler {
   private draining = false;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(options: SchedulerOptions = {}) {
-    this.throughput = options.throughput ?? 16;
-    this.budget = options.budget ?? 4_096;
+  constructor(
+    options: SchedulerOptions = {},
+    /** Told when a runnable's turn throws (a bug: a runnable handles its own failures); the drain goes on. */
+    private readonly onError: (error: unknown) => void = () => undefined,
+  ) {
+    this.throughput = wholeAtLeastOne('throughput', options.throughput ?? 16);
+    this.budget = wholeAtLeastOne('budget', options.budget ?? 4_096);
   }
 
   /** Puts a runnable in the ready queue (once) and makes sure a drain is coming. */
@@ -61,8 +66,14 @@ export class Scheduler {
       while (left > 0 && this.ready.length > 0) {
         const runnable = this.ready.shift() as Runnable;
         runnable.queued = false;
-        left -= runnable.runTurn(Math.min(this.throughput, left));
-        if (runnable.hasWork()) this.schedule(runnable);
+        try {
+          left -= runnable.runTurn(Math.min(this.throughput, left));
+          if (runnable.hasWork()) this.schedule(runnable);
+        } catch (error) {
+          // A safety net: one runnable throwing must not stop every other agent's turns.
+          left--;
+          this.onError(error);
+        }
       }
     } finally {
       this.draining = false;
@@ -81,4 +92,9 @@ export class Scheduler {
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+function wholeAtLeastOne(option: string, value: number): number {
+  if (!(Number.isInteger(value) && value >= 1)) throw new ConfigurationError('invalid-scheduler', `scheduler ${option} must be a whole number ≥ 1, got ${String(value)}`);
+  return value;
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { AclMessage, MessageOptions } from '../acl/message.js';
+import { freezeContent } from '../acl/content.js';
+import { createMessage, type AclMessage, type MessageOptions } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
 import type { AgentMetrics } from './agent-cell.js';
 import type { DeadLetter } from './dead-letters.js';
@@ -116,7 +117,8 @@ export class System {
     return answer.then((reply) => {
       const parsed = schema.safeParse(reply.content);
       if (!parsed.success) throw new UnexpectedReplyError(reply, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(content)'}: ${issue.message}`).join('; '));
-      return { ...reply, content: parsed.data } as AclMessage<Performative, R>;
+      // Frozen like every message: the parsed content is zod's plain-data copy.
+      return createMessage({ ...reply, content: freezeContent(parsed.data) }) as AclMessage<Performative, R>;
     });
   }
 

@@ -71,6 +71,27 @@ describe('typed messages (checked by tsc)', () => {
     expectTypeOf<AclMessage['replyBy']>().toEqualTypeOf<number | undefined>();
   });
 
+  it('takes content typed by an interface (no index signature) in reply and tell', async () => {
+    interface Quote {
+      readonly price: number;
+      readonly currency: string;
+    }
+    const quote: Quote = { price: 7, currency: 'EUR' };
+    const quoter = defineAgent({
+      name: 'quoter',
+      machine: setup({ types: { events: {} as AclMessage, context: {} as { quote: Quote } } }).createMachine({
+        context: { quote },
+        on: {
+          request: { actions: reply('inform', ({ context }) => context.quote) },
+          inform: { actions: tell('/nobody', 'inform', ({ context }): Quote => context.quote) },
+        },
+      }),
+    });
+    const system = await startSystem([{ id: 'q', agent: quoter }]);
+    await expect(system.request('/q')).resolves.toMatchObject({ content: { price: 7, currency: 'EUR' } });
+    await system.stop();
+  });
+
   it('refuses performatives outside FIPA at compile time', () => {
     const never = (system: System): void => {
       // @ts-expect-error 'shout' is not a FIPA performative

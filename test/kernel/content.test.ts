@@ -186,6 +186,27 @@ describe('content schemas per performative', () => {
     await expect(system.request('/nested')).resolves.toMatchObject({ content: 'from the parent' });
     await system.stop();
   });
+
+  it('a forbidden transition in a child state shadows the parent\'s handler: answered not-understood at once', async () => {
+    const machine = setup({ types: { events: {} as AclMessage } }).createMachine({
+      initial: 'closed',
+      on: { request: { actions: reply('inform', 'from the parent') }, inform: { actions: reply('inform', 'never') } },
+      states: {
+        closed: { on: { request: undefined, '*': undefined, cancel: 'open' } },
+        open: {},
+      },
+    });
+    const system = await startSystem([{ id: 'shadowed', agent: defineAgent({ name: 'shadowed', machine }) }]);
+    const error = await rejection(system.request('/shadowed', undefined, { timeoutMs: 2_000 }));
+    expect(error).toBeInstanceOf(NotUnderstoodError);
+    expect((error as NotUnderstoodError).reason).toBe('unhandled-performative');
+    // The child's forbidden wildcard shadows the parent's inform too.
+    const informed = await rejection(system.request('/shadowed', undefined, { performative: 'inform', timeoutMs: 2_000 }));
+    expect(informed).toBeInstanceOf(NotUnderstoodError);
+    await system.tell('/shadowed', 'cancel');
+    await expect(system.request('/shadowed')).resolves.toMatchObject({ content: 'from the parent' });
+    await system.stop();
+  });
 });
 
 describe('content is deep-frozen at send', () => {
@@ -266,6 +287,38 @@ describe('content is deep-frozen at send', () => {
     expect(system.deadLetters.count).toBe(0);
     expect(system.metrics('/g')?.processed).toBe(0);
     await system.stop();
+  });
+
+  it('refused content is left entirely unfrozen, also the siblings checked before the bad value', () => {
+    const content = { first: { list: [1, { deep: true }] }, second: [{ ok: 1 }], bad: new Map(), after: { x: 1 } };
+    expect(() => freezeContent(content)).toThrow(/\$\.bad is a Map/);
+    for (const part of [content, content.first, content.first.list, content.first.list[1], content.second, content.second[0], content.after]) {
+      expect(Object.isFrozen(part)).toBe(false);
+    }
+  });
+
+  it('checks shared sub-objects once: a DAG is walked in linear time, not once per path', () => {
+    // 16 levels, each pointing twice at the next: 2^16 paths down to one leaf.
+    let reads = 0;
+    let node: Record<string, unknown> = {
+      get leaf() {
+        reads++;
+        return 'x';
+      },
+    };
+    const all = [node];
+    for (let i = 0; i < 16; i++) {
+      node = { left: node, right: node };
+      all.push(node);
+    }
+    expect(freezeContent(node)).toBe(node);
+    expect(reads).toBe(1);
+    expect(all.every((part) => Object.isFrozen(part))).toBe(true);
+    // A shared value that is bad is still refused, and nothing is frozen.
+    const bad = { when: new Date(0) };
+    const shared = { a: bad, b: [bad], c: { d: bad } };
+    expect(() => freezeContent(shared)).toThrow(/\$\.a\.when is a Date/);
+    expect([shared, bad, shared.b, shared.c].some((part) => Object.isFrozen(part))).toBe(false);
   });
 
   it('a refused send leaves the objects above the bad value unfrozen, so the caller can fix it and send again', async () => {

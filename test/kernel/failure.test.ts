@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
 import { createSystem, defineAgent, FailureError, reply, tell, type AclMessage } from '../../src/index.js';
-import { EventLog, rootOf, startSystem, track } from './helpers.js';
+import { echo, EventLog, rootOf, startSystem, track } from './helpers.js';
 
 /** `request 'crash'` throws in its action; anything else is answered with the running count of this incarnation. */
 const fragile = defineAgent({
@@ -197,6 +197,186 @@ describe('a request forwarded with its reply-with', () => {
     const error = await answer;
     expect(error).toBeInstanceOf(FailureError);
     expect((error as FailureError).reply.sender).toBe('/worker');
+    await system.stop();
+  });
+});
+
+describe('a guard that throws while the runtime asks can()', () => {
+  it('is a crash of the agent: the request is answered failure (agent-failed), the agent restarts, the rest of the mailbox is handled', async () => {
+    // Every request transition is guarded, so the runtime asks can() before delivering.
+    const touchy = defineAgent({
+      name: 'touchy',
+      machine: setup({ types: { events: {} as AclMessage } }).createMachine({
+        on: {
+          request: {
+            guard: ({ event }) => {
+              if (event.content === 'boom') throw new Error('guard exploded');
+              return true;
+            },
+            actions: reply('inform', ({ event }) => event.content as never),
+          },
+        },
+      }),
+    });
+    const system = await startSystem([{ id: 't', agent: touchy }]);
+    const log = new EventLog(system);
+    const outcomes = Promise.all(['one', 'boom', 'two'].map((x) => outcome(system.request('/t', x, { timeoutMs: 2_000 }))));
+    const [one, boom, two] = await outcomes;
+    expect(one).toBe('one');
+    expect(boom).toBeInstanceOf(FailureError);
+    expect((boom as FailureError).reason).toBe('agent-failed');
+    expect((boom as FailureError).message).toMatch(/guard exploded/);
+    expect(two).toBe('two');
+    expect(log.trace(['failed', 'restarted'])).toEqual(['failed /t', 'restarted /t']);
+    expect(system.deadLetters.count).toBe(0);
+    await system.stop();
+  });
+});
+
+describe('an agent that reaches a final state in the middle of a turn', () => {
+  const finisher = defineAgent({
+    name: 'finisher',
+    machine: setup({ types: { events: {} as AclMessage } }).createMachine({
+      initial: 'on',
+      states: {
+        on: {
+          on: {
+            request: [{ guard: ({ event }) => event.content === 'quit', target: 'done' }, { actions: reply('inform', ({ event }) => event.content as never) }],
+          },
+        },
+        done: { type: 'final' },
+      },
+    }),
+  });
+
+  it('leaves the rest of the mailbox to the next incarnation of a permanent agent', async () => {
+    const system = await startSystem([{ id: 'f', agent: finisher }]);
+    const outcomes = Promise.all(['one', 'quit', 'two', 'three'].map((x) => outcome(system.request('/f', x, { timeoutMs: 2_000 }))));
+    expect(system.metrics('/f')?.queueDepth).toBe(4);
+    const [one, quit, two, three] = await outcomes;
+    expect(one).toBe('one');
+    expect(quit).toBeInstanceOf(FailureError);
+    expect((quit as FailureError).reason).toBe('agent-stopped');
+    expect([two, three]).toEqual(['two', 'three']);
+    expect(system.lookup('/f')?.restarts).toBe(1);
+    expect(system.deadLetters.count).toBe(0);
+    await system.stop();
+  });
+
+  it('dead-letters the rest of the mailbox when the agent is not restarted (transient, normal exit), answering failure', async () => {
+    const system = await startSystem([{ id: 'f', agent: finisher, restart: 'transient' }]);
+    const outcomes = Promise.all(['quit', 'two'].map((x) => outcome(system.request('/f', x, { timeoutMs: 2_000 }))));
+    await system.tell('/f', 'inform', 'told');
+    const [quit, two] = await outcomes;
+    expect((quit as FailureError).reason).toBe('agent-stopped');
+    expect(two).toBeInstanceOf(FailureError);
+    expect((two as FailureError).reason).toBe('agent-stopped');
+    expect(system.deadLetters.recent().map((letter) => [letter.message.content, letter.reason])).toEqual([
+      ['two', 'agent-stopped'],
+      ['told', 'agent-stopped'],
+    ]);
+    await system.stop();
+  });
+});
+
+describe('open requests of an agent', () => {
+  /** Accepts requests and never answers them; crashes on inform. */
+  const holder = defineAgent({
+    name: 'holder',
+    machine: setup({ types: { events: {} as AclMessage } }).createMachine({
+      on: {
+        request: { actions: () => undefined },
+        inform: {
+          actions: () => {
+            throw new Error('crash');
+          },
+        },
+      },
+    }),
+  });
+
+  it('keeps apart two askers that chose the same reply-with tag: both are answered failure on a crash', async () => {
+    const system = await startSystem([{ id: 'h', agent: holder }]);
+    const first = outcome(system.request('/h', 'a', { timeoutMs: 2_000, options: { replyWith: 'same-tag' } }));
+    const second = outcome(system.request('/h', 'b', { timeoutMs: 2_000, options: { replyWith: 'same-tag' } }));
+    await system.whenIdle();
+    await system.tell('/h', 'inform', 'crash now');
+    for (const error of await Promise.all([first, second])) {
+      expect(error).toBeInstanceOf(FailureError);
+      expect((error as FailureError).reason).toBe('agent-failed');
+    }
+    await system.stop();
+  });
+
+  it('a request sent on with the same reply-with but no reply-to is not handed over: the forwarder still owes the answer', async () => {
+    const relay = defineAgent({
+      name: 'relay',
+      machine: setup({ types: { events: {} as AclMessage } }).createMachine({
+        on: {
+          // Reuses the tag for its own request to /h, which answers to the relay, not to the asker.
+          request: { actions: tell('/h', 'request', 'sub-job', ({ event }) => ({ replyWith: event.replyWith })) },
+          inform: {
+            actions: () => {
+              throw new Error('relay crash');
+            },
+          },
+        },
+      }),
+    });
+    const system = await startSystem([
+      { id: 'relay', agent: relay },
+      { id: 'h', agent: holder },
+    ]);
+    const answer = outcome(system.request('/relay', 'job', { timeoutMs: 2_000 }));
+    await system.whenIdle();
+    await system.tell('/relay', 'inform', 'crash now');
+    const error = await answer;
+    expect(error).toBeInstanceOf(FailureError);
+    expect((error as FailureError).reply.sender).toBe('/relay');
+    await system.stop();
+  });
+});
+
+describe('answers to a request forwarded on behalf of an agent', () => {
+  it('reach the asking agent (not pinned to the forwarder\'s incarnation), from the new receiver and from the runtime', async () => {
+    const seen: string[] = [];
+    const asker = defineAgent({
+      name: 'asker',
+      machine: setup({ types: { events: {} as AclMessage } }).createMachine({
+        on: {
+          'query-ref': { actions: tell('/forwarder', 'request', ({ event }) => event.content as never) },
+          inform: { actions: ({ event }) => seen.push(`inform ${String(event.content)} from ${event.sender}`) },
+          'not-understood': { actions: ({ event }) => seen.push(`not-understood from ${event.sender}`) },
+        },
+      }),
+    });
+    const forwarder = defineAgent({
+      name: 'forwarder',
+      machine: setup({ types: { events: {} as AclMessage } }).createMachine({
+        on: {
+          request: {
+            actions: tell(
+              ({ event }) => (event.content === 'job' ? '/worker' : '/mute'),
+              'request',
+              ({ event }) => event.content as never,
+              ({ event }) => ({ conversationId: event.conversationId, replyWith: event.replyWith, replyTo: event.replyTo ?? event.sender }),
+            ),
+          },
+        },
+      }),
+    });
+    const mute = defineAgent({ name: 'mute', machine: setup({ types: { events: {} as AclMessage } }).createMachine({ on: { inform: { actions: () => undefined } } }) });
+    const system = await startSystem([
+      { id: 'asker', agent: asker },
+      { id: 'forwarder', agent: forwarder },
+      { id: 'worker', agent: echo('worker') },
+      { id: 'mute', agent: mute },
+    ]);
+    await system.tell('/asker', 'query-ref', 'job');
+    await system.tell('/asker', 'query-ref', 'odd');
+    await system.whenIdle();
+    expect(seen).toEqual(['inform job from /worker', 'not-understood from /mute']);
+    expect(system.deadLetters.count).toBe(0);
     await system.stop();
   });
 });

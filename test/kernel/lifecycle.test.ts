@@ -139,6 +139,27 @@ describe('watch', () => {
     await system.stop();
   });
 
+  it('unsubscribing the last watcher of a path forgets the path (no entry left behind per watched path)', async () => {
+    const system = await startSystem([{ id: 'e', agent: echo() }]);
+    const watchers = (system as unknown as { runtime: { watchers: Map<string, unknown> } }).runtime.watchers;
+    const offs = ['/a', '/b', '/c'].map((path) => system.watch(path, () => undefined));
+    const first = system.watch('/e', () => undefined);
+    const second = system.watch('/e', () => undefined);
+    expect(watchers.size).toBe(4);
+    for (const off of offs) off();
+    first();
+    expect([...watchers.keys()]).toEqual(['/e']);
+    second();
+    second(); // twice is harmless
+    expect(watchers.size).toBe(0);
+    // Watching again after that still works.
+    const heard: string[] = [];
+    system.watch('/e', (signal) => heard.push(signal.path));
+    await system.terminateChild('/', 'e');
+    expect(heard).toEqual(['/e']);
+    await system.stop();
+  });
+
   it('delivers terminated to every watcher when the system stops; unsubscribed watchers hear nothing', async () => {
     const system = await startSystem([{ id: 'e', agent: echo() }]);
     const heard: string[] = [];

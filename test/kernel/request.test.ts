@@ -15,7 +15,9 @@ import {
   type AclMessage,
   type DeadLetter,
 } from '../../src/index.js';
-import { echo, latch, startSystem } from './helpers.js';
+import { ConfigurationError } from '../../src/runtime/errors.js';
+import { PendingAsks } from '../../src/runtime/pending-asks.js';
+import { echo, latch, recorder, startSystem } from './helpers.js';
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   return promise.then(
@@ -156,6 +158,61 @@ describe('system.request (FIPA request protocol)', () => {
     const pending = rejection(system.request('/a', { answer: 'silence' }, { signal: controller.signal, timeoutMs: Number.POSITIVE_INFINITY }));
     controller.abort(new Error('changed my mind'));
     expect((await pending).message).toBe('changed my mind');
+    await system.stop();
+  });
+
+  it('resolves an `expect`ed answer as a frozen message with frozen parsed content', async () => {
+    const system = await startSystem([{ id: 'e', agent: echo() }]);
+    const answer = await system.request('/e', { n: 1, tags: ['a'] }, { expect: z.object({ n: z.number(), tags: z.array(z.string()) }) });
+    expect(answer.content).toEqual({ n: 1, tags: ['a'] });
+    expect(Object.isFrozen(answer)).toBe(true);
+    expect(Object.isFrozen(answer.content)).toBe(true);
+    expect(Object.isFrozen(answer.content.tags)).toBe(true);
+    await system.stop();
+  });
+
+  it.each(['100', true, Number.NaN, 0, -5])('refuses timeoutMs %j with ConfigurationError invalid-timeout', async (timeoutMs) => {
+    const system = await startSystem([{ id: 'e', agent: echo() }]);
+    const error = await rejection(system.request('/e', 'x', { timeoutMs: timeoutMs as number }));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).code).toBe('invalid-timeout');
+    await system.whenIdle();
+    expect(system.metrics('/e')?.processed).toBe(0);
+    await system.stop();
+  });
+
+  it('waits out a finite timeout longer than one timer can hold (2^31 - 1 ms) instead of failing at once', async () => {
+    vi.useFakeTimers();
+    const asks = new PendingAsks();
+    const timeoutMs = 2 ** 31 + 5_000;
+    let settled: unknown;
+    asks.register('/slow', 'c-1', timeoutMs, false).promise.then(
+      () => (settled = 'answered'),
+      (error: unknown) => (settled = error),
+    );
+    await vi.advanceTimersByTimeAsync(10);
+    expect(settled).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(2 ** 31 - 1);
+    expect(settled).toBeUndefined();
+    expect(asks.size).toBe(1);
+    await vi.advanceTimersByTimeAsync(timeoutMs - 10 - (2 ** 31 - 1) - 1);
+    expect(settled).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(settled).toBeInstanceOf(DeadlineError);
+    expect(asks.size).toBe(0);
+  });
+
+  it('a request whose AbortSignal is already aborted is never delivered: no agent handles it', async () => {
+    const seen: AclMessage[] = [];
+    const system = await startSystem([{ id: 'r', agent: recorder((message) => seen.push(message)) }]);
+    const controller = new AbortController();
+    controller.abort(new Error('never mind'));
+    const error = await rejection(system.request('/r', 'x', { signal: controller.signal }));
+    expect(error.message).toBe('never mind');
+    await system.whenIdle();
+    expect(seen).toEqual([]);
+    expect(system.metrics('/r')).toMatchObject({ queueDepth: 0, processed: 0 });
+    expect(system.deadLetters.count).toBe(0);
     await system.stop();
   });
 

@@ -51,6 +51,26 @@ describe('Scheduler (unit)', () => {
     expect(a.left + b.left).toBe(0);
   });
 
+  it('a runnable whose turn throws is reported, and the drain carries on with the others', async () => {
+    const log: string[] = [];
+    const errors: unknown[] = [];
+    const scheduler = new Scheduler({ throughput: 2 }, (error) => errors.push(error));
+    const broken: Runnable = {
+      queued: false,
+      runTurn: () => {
+        throw new Error('turn exploded');
+      },
+      hasWork: () => true,
+    };
+    const a = new Fake('a', 3, log);
+    scheduler.schedule(broken);
+    scheduler.schedule(a);
+    await scheduler.whenIdle();
+    expect(log.join('')).toBe('aaa');
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as Error).message).toBe('turn exploded');
+  });
+
   it('yields to the event loop after `budget` messages', async () => {
     const log: string[] = [];
     const scheduler = new Scheduler({ throughput: 4, budget: 10 });

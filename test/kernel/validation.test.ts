@@ -85,6 +85,44 @@ describe('createSystem checks its options', () => {
   });
 });
 
+describe('createSystem checks keepDeadLetters and the scheduler options', () => {
+  it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '10'])('rejects keepDeadLetters %j with ConfigurationError invalid-dead-letters', async (keep) => {
+    const error = await createSystem({ root: rootOf([]), keepDeadLetters: keep as number }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).code).toBe('invalid-dead-letters');
+  });
+
+  it('keepDeadLetters 0 keeps none, and still counts them', async () => {
+    const system = await startSystem([], { keepDeadLetters: 0 });
+    for (let i = 0; i < 3; i++) expect(await system.tell('/nobody', 'inform', i)).toBe('refused');
+    expect(system.deadLetters.count).toBe(3);
+    expect(system.deadLetters.recent()).toEqual([]);
+    await system.stop();
+  });
+
+  it.each([
+    { throughput: 0 },
+    { throughput: -1 },
+    { throughput: Number.NaN },
+    { throughput: 1.5 },
+    { throughput: Number.POSITIVE_INFINITY },
+    { budget: 0 },
+    { budget: -5 },
+    { budget: Number.NaN },
+    { budget: '8' },
+  ])('rejects scheduler %j with ConfigurationError invalid-scheduler', async (scheduler) => {
+    const error = await createSystem({ root: rootOf([]), scheduler: scheduler as never }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).code).toBe('invalid-scheduler');
+  });
+
+  it('accepts throughput and budget of 1', async () => {
+    const system = await startSystem([{ id: 'e', agent: echo() }], { scheduler: { throughput: 1, budget: 1 } });
+    await expect(system.request('/e', 'x')).resolves.toMatchObject({ content: 'x' });
+    await system.stop();
+  });
+});
+
 describe('an agent that cannot start', () => {
   it('makes createSystem reject with StartError naming the path, after stopping what had started', async () => {
     const stopped: string[] = [];
