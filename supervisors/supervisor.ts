@@ -249,7 +249,8 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     const candidate = this.slotsById.get(child.id);
     const slot = candidate?.node === child ? candidate : undefined;
     // OTP ignores an EXIT from a pid that is no longer the child's: the incarnation was already replaced.
-    if (slot !== undefined && this.status === 'running' && slot.state === 'running' && child.incarnation !== incarnation) return;
+    // Whatever this supervisor is doing: a stop under way stops the new incarnation in its turn.
+    if (slot !== undefined && child.incarnation !== incarnation) return;
     if (slot === undefined || slot.state !== 'running' || this.status !== 'running') {
       // A supervisor node no longer in its slot was replaced (or retired) already: stopping it
       // again would tell the watchers of its path, where a new node may run.
@@ -335,7 +336,11 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     if (delay === 0) return this.startGroup(members);
     const pending: GroupStart = {
       members,
-      timer: setTimeout(() => void this.serially(() => this.startGroup(pending.members)), delay),
+      timer: setTimeout(() => {
+        this.serially(() => this.startGroup(pending.members)).catch((error: unknown) => {
+          this.runtime.logger.error({ err: error, path: this.path }, 'supervisor failed while restarting children');
+        });
+      }, delay),
     };
     for (const slot of members) slot.pending = pending;
   }
@@ -454,7 +459,11 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
    * halfway, every path it took is free again before anyone retries.
    */
   killNow(reason: ExitReason, childReason: ExitReason = reason, forGood = true): void {
-    if (this.status === 'stopped') return;
+    if (this.status === 'stopped') {
+      // Stopped already, for a restart its parent now will not make: gone for good after all.
+      if (forGood) this.terminated(reason);
+      return;
+    }
     this.status = 'stopping';
     for (const slot of this.slotsToStop()) killNow(slot.node, childReason);
     this.finishStop(reason, forGood);
@@ -512,6 +521,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
 
   terminateChild(id: string): Promise<void> {
     return this.serially(async () => {
+      this.assertNotStopped();
       const slot = this.requireSlot(id);
       this.unschedule(slot); // the rest of its group still starts
       slot.state = 'stopped';
@@ -540,6 +550,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
 
   deleteChild(id: string): Promise<void> {
     return this.serially(() => {
+      this.assertNotStopped();
       const slot = this.requireSlot(id);
       if (slot.state !== 'stopped') throw new SupervisorError(slot.state, `child ${id} of ${this.path} is ${slot.state}; terminateChild it first`);
       this.removeSlot(slot);
@@ -551,6 +562,11 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     const template = this.options.template;
     if (template === undefined) throw new SupervisorSpecError('invalid-child', `supervisor ${this.path} has no template; startChild needs a full child spec with \`agent\``);
     return { ...template, ...spec, agent: template.agent };
+  }
+
+  /** Calls queued before a stop still run while it is under way; a replaced or stopped node answers no more. */
+  private assertNotStopped(): void {
+    if (this.status === 'stopped') throw new SupervisorError('supervisor-stopped', `supervisor ${this.path} is stopped`);
   }
 
   private assertRunning(): void {

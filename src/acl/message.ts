@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../runtime/errors.js';
 import type { Performative } from './performatives.js';
 
 /**
@@ -81,6 +82,29 @@ export function createMessage(fields: MessageFields, options?: MessageOptions): 
     replyBy: fields.replyBy ?? options?.replyBy,
     lamport: fields.lamport,
   });
+}
+
+const STRING_OPTIONS = ['conversationId', 'replyWith', 'inReplyTo', 'protocol', 'ontology', 'language', 'encoding'] as const;
+
+/**
+ * Checks the FIPA parameters a sender set (plain JavaScript callers and `tell` option
+ * functions are not held to the types): a reply-by that is not a number would never expire,
+ * a reply-to that is not an address would send the answer nowhere. Returns them unchanged.
+ */
+export function checkMessageOptions(options: MessageOptions | undefined): MessageOptions | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) throw new ConfigurationError('invalid-message-option', `message options must be an object, got ${String(options)}`);
+  for (const key of STRING_OPTIONS) {
+    const value = options[key];
+    if (value !== undefined && typeof value !== 'string') throw new ConfigurationError('invalid-message-option', `${key} must be a string, got ${String(value)}`);
+  }
+  if (options.replyTo !== undefined && (typeof options.replyTo !== 'string' || !options.replyTo.startsWith('/'))) {
+    throw new ConfigurationError('invalid-message-option', `replyTo must be an address such as /team/planner, got ${String(options.replyTo)}`);
+  }
+  if (options.replyBy !== undefined && !Number.isFinite(options.replyBy)) {
+    throw new ConfigurationError('invalid-message-option', `replyBy must be a time in epoch milliseconds, got ${String(options.replyBy)}`);
+  }
+  return options;
 }
 
 /** Where the answer to `message` goes. */

@@ -2,7 +2,7 @@ import { createActor, type AnyActorRef, type AnyStateNode, type EventObject } fr
 import type { Logger } from 'pino';
 import { validateContent } from '../acl/content-schemas.js';
 import { freezeContent } from '../acl/content.js';
-import { answerAddress, createMessage, type AclMessage } from '../acl/message.js';
+import { answerAddress, checkMessageOptions, createMessage, type AclMessage } from '../acl/message.js';
 import { closesConversation, expectsReply, type Performative } from '../acl/performatives.js';
 import { acceptanceOf, handlingOf, type Acceptance } from '../agent/accepted-events.js';
 import { OUTBOUND, type OutboundEvent } from '../agent/actions.js';
@@ -422,12 +422,13 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
       }
       if (checked.content !== message.content) event = createMessage({ ...message, content: checked.content }, message);
     }
+    // The state before this message: what 'resume' restarts from if handling it crashes (guards included).
+    if (this.onRestart === 'resume') this.lastGoodSnapshot = actor.getSnapshot();
     // Only when every transition for it is guarded: guards run twice then (XState wants them pure).
     if (handling === 'guarded' && !this.allows(actor, event, message)) return;
     this.lamport = (this.lamport > message.lamport ? this.lamport : message.lamport) + 1;
     if (message.replyWith !== undefined) this.open.add(message);
     this.processed++;
-    if (this.onRestart === 'resume') this.lastGoodSnapshot = actor.getSnapshot();
     this.current = message;
     actor.send(event);
     this.current = undefined;
@@ -485,16 +486,14 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
       if (original.replyTo === undefined || original.replyTo === original.sender) receiverIncarnation = original.senderIncarnation;
       conversationId = original.conversationId;
       inReplyTo = original.replyWith;
-      if (inReplyTo !== undefined && closesConversation(performative)) this.open.delete(receiver, inReplyTo);
     } else {
       if (typeof event.to !== 'string') throw new ConfigurationError('invalid-receiver', `tell() from ${this.path} needs a receiver path, got ${String(event.to)}`);
       receiver = this.runtime.resolvePath(event.to);
       conversationId = options?.conversationId ?? this.runtime.newConversationId();
-      // Forwarding an accepted request with its reply-with and reply-to (the asker) hands the
-      // answer over to the new receiver.
-      if (options?.replyWith !== undefined && options.replyTo !== undefined) this.open.delete(options.replyTo, options.replyWith);
     }
-    return createMessage(
+    // Built (content checked) before any open request is closed: a send that fails is a crash,
+    // and the request it would have answered must still be answered `failure` then.
+    const message = createMessage(
       {
         performative,
         sender: this.path,
@@ -507,8 +506,16 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
         replyWith: options?.replyWith ?? (expectsReply(performative) ? this.runtime.newReplyTag() : undefined),
         lamport: ++this.lamport,
       },
-      options,
+      checkMessageOptions(options),
     );
+    if (original !== undefined) {
+      if (inReplyTo !== undefined && closesConversation(performative)) this.open.delete(receiver, inReplyTo);
+    } else if (options?.replyWith !== undefined && options.replyTo !== undefined) {
+      // Forwarding an accepted request with its reply-with and reply-to (the asker) hands the
+      // answer over to the new receiver.
+      this.open.delete(options.replyTo, options.replyWith);
+    }
+    return message;
   }
 
   /** Called by the runtime when a send of this agent waits for room / gets it. */

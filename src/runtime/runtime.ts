@@ -2,7 +2,7 @@ import { nanoid } from 'nanoid';
 import { createActor, fromCallback } from 'xstate';
 import type { Logger } from 'pino';
 import { freezeContent } from '../acl/content.js';
-import { answerAddress, createMessage, type AclMessage, type MessageOptions } from '../acl/message.js';
+import { answerAddress, checkMessageOptions, createMessage, type AclMessage, type MessageOptions } from '../acl/message.js';
 import { isPerformative, type Performative } from '../acl/performatives.js';
 import type { AskInput } from '../agent/ask.js';
 import type { AgentDefinition } from '../agent/define-agent.js';
@@ -222,10 +222,11 @@ export class Runtime {
     if (!isPerformative(performative)) throw new ConfigurationError('invalid-performative', `${String(performative)} is not a FIPA performative`);
     const timeoutMs = input.timeoutMs ?? defaultTimeoutMs;
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new ConfigurationError('invalid-timeout', `timeoutMs must be a positive number of milliseconds or Infinity, got ${String(timeoutMs)}`);
-    const content = freezeContent(input.content);
+    checkMessageOptions(input.options);
     const signal = origin.signal;
     // Aborted already: nothing is sent, so no agent does work nobody waits for.
     if (signal?.aborted === true) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('request aborted'));
+    const content = freezeContent(input.content);
     const conversationId = input.options?.conversationId ?? this.newConversationId();
     const waiting = this.asks.register(receiver, conversationId, timeoutMs, input.acceptAgree === true, origin.signal);
     this.deliver(
@@ -260,7 +261,7 @@ export class Runtime {
         senderIncarnation: origin.senderIncarnation,
         receiver,
         content: freezeContent(content),
-        conversationId: options?.conversationId ?? this.newConversationId(),
+        conversationId: checkMessageOptions(options)?.conversationId ?? this.newConversationId(),
         lamport: origin.lamport,
       },
       options,

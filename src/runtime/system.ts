@@ -5,7 +5,7 @@ import { createMessage, type AclMessage, type MessageOptions } from '../acl/mess
 import type { Performative } from '../acl/performatives.js';
 import type { AgentMetrics } from './agent-cell.js';
 import type { DeadLetter } from './dead-letters.js';
-import { ConfigurationError, SystemStoppedError, TroupeError } from './errors.js';
+import { ConfigurationError, InvalidContentError, SystemStoppedError, TroupeError } from './errors.js';
 import { resolveLogger } from './logger.js';
 import { normalizePath } from './path.js';
 import { Runtime, type Terminated } from './runtime.js';
@@ -56,6 +56,19 @@ export class UnexpectedReplyError extends TroupeError {
 }
 
 const EXTERNAL_SENDER = '/$system';
+
+/**
+ * Zod's output is the caller's own copy: frozen like all content when it is plain data, left
+ * as the schema made it otherwise (`z.coerce.date()` gives a Date).
+ */
+function frozenIfPlain<T>(data: T): T {
+  try {
+    return freezeContent(data);
+  } catch (error) {
+    if (error instanceof InvalidContentError) return data; // checked before anything is frozen
+    throw error;
+  }
+}
 
 /** The handle on a running system. */
 export class System {
@@ -115,10 +128,14 @@ export class System {
     const schema = options.expect;
     if (schema === undefined) return answer as Promise<AclMessage<Performative, R>>;
     return answer.then((reply) => {
-      const parsed = schema.safeParse(reply.content);
+      let parsed: ReturnType<typeof schema.safeParse>;
+      try {
+        parsed = schema.safeParse(reply.content);
+      } catch (error) {
+        throw new UnexpectedReplyError(reply, `(content): the schema threw: ${error instanceof Error ? error.message : String(error)}`);
+      }
       if (!parsed.success) throw new UnexpectedReplyError(reply, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(content)'}: ${issue.message}`).join('; '));
-      // Frozen like every message: the parsed content is zod's plain-data copy.
-      return createMessage({ ...reply, content: freezeContent(parsed.data) }) as AclMessage<Performative, R>;
+      return createMessage({ ...reply, content: frozenIfPlain(parsed.data) }) as AclMessage<Performative, R>;
     });
   }
 

@@ -380,3 +380,43 @@ describe('answers to a request forwarded on behalf of an agent', () => {
     await system.stop();
   });
 });
+
+describe('second review', () => {
+  it('a reply that cannot be sent (content not plain data) is a crash, and the request is still answered failure', async () => {
+    const bad = defineAgent({
+      name: 'bad',
+      machine: setup({ types: { events: {} as AclMessage } }).createMachine({ on: { request: { actions: reply('inform', () => ({ at: new Date(0) }) as never) } } }),
+    });
+    const system = await startSystem([{ id: 'bad', agent: bad }]);
+    const error = await outcome(system.request('/bad', {}, { timeoutMs: 60_000 }));
+    expect(error).toBeInstanceOf(FailureError);
+    expect((error as FailureError).reason).toBe('agent-failed');
+    await system.stop();
+  });
+
+  it("'resume' after a guard that throws restarts from just before that message, keeping the one before it", async () => {
+    const counter = defineAgent({
+      name: 'counter',
+      machine: setup({ types: { events: {} as AclMessage, context: {} as { n: number } } }).createMachine({
+        context: { n: 0 },
+        on: {
+          inform: { actions: assign({ n: ({ context }) => context.n + 1 }) },
+          cfp: {
+            guard: () => {
+              throw new Error('guard boom');
+            },
+            actions: () => undefined,
+          },
+          request: { actions: reply('inform', ({ context }) => ({ n: context.n })) },
+        },
+      }),
+    });
+    const system = await startSystem([{ id: 'c', agent: counter, onRestart: 'resume' }]);
+    const log = new EventLog(system);
+    await system.tell('/c', 'inform');
+    await system.tell('/c', 'cfp');
+    await log.wait({ type: 'restarted', path: '/c' });
+    expect((await system.request('/c')).content).toEqual({ n: 1 });
+    await system.stop();
+  });
+});

@@ -359,3 +359,41 @@ describe('ask: requests from inside a machine', () => {
     actor.stop();
   });
 });
+
+describe('expect and message options (second review)', () => {
+  it('an expect schema may produce non-plain data (a Date); it is handed over as zod made it', async () => {
+    const system = await startSystem([{ id: 'e', agent: echo() }]);
+    const answer = await system.request('/e', { at: '2020-01-01T00:00:00.000Z' }, { expect: z.object({ at: z.coerce.date() }) });
+    expect(answer.content.at).toBeInstanceOf(Date);
+    expect(Object.isFrozen(answer)).toBe(true);
+    await system.stop();
+  });
+
+  it('an expect schema that throws rejects with UnexpectedReplyError', async () => {
+    const system = await startSystem([{ id: 'e', agent: echo() }]);
+    const schema = z.object({ n: z.number() }).refine(() => {
+      throw new Error('refine boom');
+    });
+    const error = await system.request('/e', { n: 1 }, { expect: schema }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UnexpectedReplyError);
+    expect((error as UnexpectedReplyError).message).toMatch(/refine boom/);
+    await system.stop();
+  });
+
+  it.each([
+    [{ replyBy: 'yesterday' }, /replyBy/],
+    [{ replyTo: 'not a path' }, /replyTo/],
+    [{ conversationId: 42 }, /conversationId/],
+  ])('refuses bad message options %j with ConfigurationError invalid-message-option', async (options, message) => {
+    const seen: AclMessage[] = [];
+    const system = await startSystem([{ id: 'r', agent: recorder((m) => seen.push(m)) }]);
+    const bad = options as never;
+    expect(() => system.tell('/r', 'inform', {}, bad)).toThrow(message);
+    const rejected = await system.request('/r', {}, { options: bad }).catch((caught: unknown) => caught);
+    expect(rejected).toBeInstanceOf(ConfigurationError);
+    expect((rejected as ConfigurationError).code).toBe('invalid-message-option');
+    await system.whenIdle();
+    expect(seen).toEqual([]);
+    await system.stop();
+  });
+});

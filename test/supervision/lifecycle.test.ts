@@ -346,3 +346,78 @@ describe('an agent killed when its shutdown time runs out', () => {
     expect((await terminated.promise).reason).toEqual({ kind: 'killed', detail: 'shutdown time ran out' });
   });
 });
+
+describe('second review', () => {
+  it('a killed supervisor tells the watchers of a nested supervisor waiting (backoff) to restart', async () => {
+    useFakeDeadlines();
+    const inner = supervisor({ children: [{ id: 'x', agent: worker('x') }] });
+    const mid = supervisor({
+      strategy: 'one-for-all',
+      intensity: LOTS,
+      backoff: BACKOFF,
+      children: [{ id: 'inner', agent: inner }, { id: 'b', agent: worker('b') }, { id: 'c', agent: worker('c') }],
+    });
+    const { system } = await start(supervisor({ children: [{ id: 'mid', agent: mid, shutdownMs: 'brutal' }] }));
+    const innerWatcher = vi.fn();
+    const cWatcher = vi.fn();
+    system.watch('/mid/inner', innerWatcher);
+    system.watch('/mid/c', cWatcher);
+    await system.tell('/mid/b', 'inform', op('crash'));
+    await system.whenIdle();
+    await settled(system, '/mid');
+    await system.stop();
+    expect(cWatcher).toHaveBeenCalledTimes(1);
+    expect(innerWatcher).toHaveBeenCalledTimes(1);
+  });
+
+  it('a stale exit handled after a stop began does not kill the new incarnation early with the old reason', async () => {
+    const gateH = latch();
+    const gateC = latch();
+    const { system, log } = await start(
+      supervisor({
+        strategy: 'rest-for-one',
+        intensity: LOTS,
+        children: [
+          { id: 'h', agent: worker('h', { gate: gateH.promise }), shutdownMs: 'infinity' },
+          { id: 'a', agent: worker('a') },
+          { id: 'b', agent: worker('b') },
+          { id: 'c', agent: worker('c', { gate: gateC.promise }), shutdownMs: 'infinity' },
+        ],
+      }),
+    );
+    await system.tell('/h', 'inform', op('slow'));
+    await system.tell('/c', 'inform', op('slow'));
+    await system.whenIdle();
+    await system.tell('/a', 'inform', op('crash')); // group [a, b, c]; halting c waits for its gate
+    await system.whenIdle();
+    const terminating = system.terminateChild('/', 'h'); // holds the queue next
+    await system.tell('/b', 'inform', op('crash')); // b's exit is queued behind
+    await system.whenIdle();
+    gateC.open();
+    await log.wait({ type: 'restarted', path: '/c' });
+    const terminated = latch<Terminated>();
+    system.watch('/b', (signal) => terminated.open(signal));
+    const stopping = system.stop();
+    gateH.open();
+    await terminating;
+    await stopping;
+    expect((await terminated.promise).reason.kind).toBe('shutdown');
+  });
+
+  it('terminateChild and deleteChild on a supervisor replaced meanwhile reject with supervisor-stopped', async () => {
+    const inner = supervisor({ strategy: 'one-for-all', intensity: LOTS, children: [{ id: 'a', agent: worker('a'), shutdownMs: 'infinity' }, { id: 'x', agent: worker('x') }] });
+    const { system, log } = await start(supervisor({ strategy: 'one-for-all', intensity: LOTS, children: [{ id: 'inner', agent: inner, shutdownMs: 'brutal' }, { id: 'b', agent: worker('b') }] }));
+    void system.request('/inner/a', op('hang'), { timeoutMs: Infinity }).catch(() => undefined);
+    await system.whenIdle();
+    await system.tell('/inner/x', 'inform', op('crash')); // inner is stuck halting a
+    await system.whenIdle();
+    const terminating = system.terminateChild('/inner', 'x').catch((caught: unknown) => caught);
+    await system.tell('/b', 'inform', op('crash')); // the root replaces inner
+    await system.whenIdle();
+    await log.wait({ type: 'restarted', path: '/b' });
+    await settled(system);
+    expect(system.lookup('/inner/x')?.status).toBe('running');
+    const error = await terminating;
+    expect(error).toMatchObject({ code: 'supervisor-stopped' });
+  });
+});
