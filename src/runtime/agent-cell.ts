@@ -345,7 +345,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
   }
 
   private answerOpen(reason: string, detail: string, incarnation: string): void {
-    for (const request of this.open.takeAll()) this.runtime.answerFailure(request, reason, detail, this.path, incarnation);
+    for (const request of this.open.takeAll(this.onRestart === 'resume')) this.runtime.answerFailure(request, reason, detail, this.path, incarnation);
   }
 
   // ---- message handling ------------------------------------------------------------------
@@ -466,7 +466,10 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
   /** Routes what the machine emitted. A bad send is a crash of this agent, never a silent loss. */
   private readonly onOutbound = (event: OutboundEvent): void => {
     try {
-      this.runtime.deliver(this.buildOutbound(event), this);
+      const message = this.buildOutbound(event);
+      // A resumed machine answering a request the runtime already failed for it: one answer only.
+      if (message.inReplyTo !== undefined && this.open.wasAnsweredOnExit(message.receiver, message.inReplyTo)) this.runtime.deadLetters.record(message, 'no-waiting-request');
+      else this.runtime.deliver(message, this);
     } catch (error) {
       this.noteFailure(error);
     }

@@ -10,6 +10,12 @@ import { answerAddress, type AclMessage } from '../acl/message.js';
 export class OpenRequests {
   private first: AclMessage | undefined;
   private more: Map<string, AclMessage> | undefined;
+  /**
+   * Requests the runtime answered `failure` when an incarnation ended, remembered (the latest
+   * MAX_REMEMBERED) when the next one resumes the old state: its machine may still hold them
+   * and answer again, and an asker must get one answer only.
+   */
+  private answeredOnExit: Set<string> | undefined;
 
   /** Opens `message`, which must have a reply-with tag. */
   add(message: AclMessage): void {
@@ -33,14 +39,28 @@ export class OpenRequests {
     this.more = undefined;
   }
 
-  /** Every open request, and none left open. */
-  takeAll(): AclMessage[] {
+  /** Every open request, and none left open; `remember` keeps their keys for `wasAnsweredOnExit`. */
+  takeAll(remember = false): AclMessage[] {
     const all = this.more === undefined ? [] : [...this.more.values()];
     if (this.first !== undefined) all.unshift(this.first);
     this.clear();
+    if (remember) for (const message of all) this.rememberAnswered(keyOf(answerAddress(message), message.replyWith as string));
     return all;
   }
+
+  /** True when the runtime already answered this request (address and tag) as an incarnation ended. */
+  wasAnsweredOnExit(address: string, tag: string): boolean {
+    return this.answeredOnExit !== undefined && this.answeredOnExit.has(keyOf(address, tag));
+  }
+
+  private rememberAnswered(key: string): void {
+    const answered = (this.answeredOnExit ??= new Set());
+    answered.add(key);
+    if (answered.size > MAX_REMEMBERED) answered.delete(answered.values().next().value as string);
+  }
 }
+
+const MAX_REMEMBERED = 1_000;
 
 // The address's length first, so that no address and tag run into another pair's.
 function keyOf(address: string, tag: string): string {

@@ -420,3 +420,58 @@ describe('second review', () => {
     await system.stop();
   });
 });
+
+describe("onRestart 'resume' and requests the crash already answered", () => {
+  it('a resumed machine that still holds such a request cannot answer it a second time', async () => {
+    const answers: string[] = [];
+    const asker = defineAgent({
+      name: 'asker',
+      machine: setup({ types: { events: {} as AclMessage } }).createMachine({
+        on: {
+          propagate: { actions: tell('/w', 'request', 'job') },
+          failure: { actions: () => answers.push('failure') },
+          inform: { actions: () => answers.push('inform') },
+        },
+      }),
+    });
+    const holder = defineAgent({
+      name: 'holder',
+      machine: setup({ types: { events: {} as AclMessage, context: {} as { held: AclMessage | undefined } } }).createMachine({
+        context: { held: undefined },
+        initial: 'idle',
+        states: {
+          idle: { on: { request: { target: 'holding', actions: assign({ held: ({ event }) => event }) } } },
+          holding: {
+            on: {
+              inform: [
+                {
+                  guard: ({ event }) => event.content === 'crash',
+                  actions: () => {
+                    throw new Error('crash while holding');
+                  },
+                },
+                { target: 'idle', actions: reply('inform', 'done', { to: ({ context }) => context.held as AclMessage }) },
+              ],
+            },
+          },
+        },
+      }),
+    });
+    const system = await startSystem([
+      { id: 'a', agent: asker },
+      { id: 'w', agent: holder, onRestart: 'resume' },
+    ]);
+    const log = new EventLog(system);
+    await system.tell('/a', 'propagate');
+    await system.whenIdle();
+    await system.tell('/w', 'inform', 'crash');
+    await log.wait({ type: 'restarted', path: '/w' });
+    await system.whenIdle();
+    expect(answers).toEqual(['failure']);
+    await system.tell('/w', 'inform', 'go'); // the resumed machine still holds the request and replies
+    await system.whenIdle();
+    expect(answers).toEqual(['failure']);
+    expect(system.deadLetters.recent().map((letter) => `${letter.reason} ${letter.message.performative}`)).toEqual(['no-waiting-request inform']);
+    await system.stop();
+  });
+});
