@@ -9,8 +9,9 @@ interface Pending {
   readonly resolve: (reply: AclMessage) => void;
   readonly reject: (error: Error) => void;
   readonly acceptAgree: boolean;
-  /** Builds the DeadlineError of this request (the timer's, or the receiver's `expired` answer). */
-  readonly deadline: () => DeadlineError;
+  readonly receiver: string;
+  readonly conversationId: string;
+  readonly timeoutMs: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   cleanup: (() => void) | undefined;
 }
@@ -33,28 +34,25 @@ export class PendingAsks {
     return this.waiting.size;
   }
 
-  /** Registers a waiter. `onDeadline` runs if no answer comes within `timeoutMs`. */
+  /** Registers a waiter; it fails with DeadlineError if no answer comes within `timeoutMs`, or with the reason when `signal` aborts (the caller checks a signal aborted already). */
   register(receiver: string, conversationId: string, timeoutMs: number, acceptAgree: boolean, signal?: AbortSignal): AskRegistration {
     const id = (this.next++).toString(36);
     const address = ASK_PREFIX + id;
     const promise = new Promise<AclMessage>((resolve, reject) => {
-      const deadline = (): DeadlineError => new DeadlineError(receiver, conversationId, timeoutMs);
-      const pending: Pending = { resolve, reject, acceptAgree, deadline, timer: undefined, cleanup: undefined };
+      const pending: Pending = { resolve, reject, acceptAgree, receiver, conversationId, timeoutMs, timer: undefined, cleanup: undefined };
       if (Number.isFinite(timeoutMs)) {
         // Longer deadlines than one timer can hold are waited out in chunks.
         const arm = (left: number): void => {
-          pending.timer = left > MAX_TIMER_MS ? setTimeout(() => arm(left - MAX_TIMER_MS), MAX_TIMER_MS) : setTimeout(() => this.fail(id, deadline()), left);
+          pending.timer = left > MAX_TIMER_MS ? setTimeout(() => arm(left - MAX_TIMER_MS), MAX_TIMER_MS) : setTimeout(() => this.fail(id, deadlineOf(pending)), left);
         };
         arm(timeoutMs);
       }
       if (signal !== undefined) {
-        const onAbort = (): void => this.fail(id, signal.reason instanceof Error ? signal.reason : new Error('request aborted'));
+        const onAbort = (): void => this.fail(id, abortReason(signal));
         signal.addEventListener('abort', onAbort, { once: true });
         pending.cleanup = () => signal.removeEventListener('abort', onAbort);
       }
       this.waiting.set(id, pending);
-      // An already-aborted signal never fires 'abort' again: fail at once instead of waiting for ever.
-      if (signal?.aborted === true) this.fail(id, signal.reason instanceof Error ? signal.reason : new Error('request aborted'));
     });
     return { address, promise };
   }
@@ -71,7 +69,7 @@ export class PendingAsks {
         this.finish(id, pending);
         // The receiver found the reply-by already past: the same DeadlineError as the timer's,
         // whichever of the two comes first.
-        pending.reject(isExpiredAnswer(reply) ? pending.deadline() : errorForReply(reply));
+        pending.reject(isExpiredAnswer(reply) ? deadlineOf(pending) : errorForReply(reply));
         return true;
       case 'agree':
         if (!pending.acceptAgree) return true; // FIPA: agree is followed by the result
@@ -99,6 +97,16 @@ export class PendingAsks {
     if (pending.timer !== undefined) clearTimeout(pending.timer);
     pending.cleanup?.();
   }
+}
+
+/** The DeadlineError of a request: the timer's, or the receiver's `expired` answer. */
+function deadlineOf(pending: Pending): DeadlineError {
+  return new DeadlineError(pending.receiver, pending.conversationId, pending.timeoutMs);
+}
+
+/** Why an aborted request ends: the signal's reason when it is an Error. */
+export function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('request aborted');
 }
 
 function isExpiredAnswer(reply: AclMessage): boolean {

@@ -12,7 +12,7 @@ import { ConfigurationError, type RuntimeReason } from './errors.js';
 import { Listeners } from './listeners.js';
 import type { Settle } from './mailbox.js';
 import { normalizePath } from './path.js';
-import { ASK_PREFIX, PendingAsks } from './pending-asks.js';
+import { abortReason, ASK_PREFIX, PendingAsks } from './pending-asks.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import { logSystemEvent, type SystemEvent } from './system-events.js';
 import type { ExitReason, ParentLink, TreeNode } from './tree.js';
@@ -225,7 +225,7 @@ export class Runtime {
     checkMessageOptions(input.options);
     const signal = origin.signal;
     // Aborted already: nothing is sent, so no agent does work nobody waits for.
-    if (signal?.aborted === true) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('request aborted'));
+    if (signal?.aborted === true) return Promise.reject(abortReason(signal));
     const content = freezeContent(input.content);
     const conversationId = input.options?.conversationId ?? this.newConversationId();
     const waiting = this.asks.register(receiver, conversationId, timeoutMs, input.acceptAgree === true, origin.signal);
