@@ -112,6 +112,14 @@ export function answerAddress(message: AclMessage): string {
   return message.replyTo ?? message.sender;
 }
 
+/**
+ * The incarnation an answer to `message` is pinned to: the sender's when the answer goes back
+ * to the sender, none when it goes to a reply-to (a forwarded request's asker).
+ */
+export function answerIncarnation(message: AclMessage): string | undefined {
+  return message.replyTo === undefined || message.replyTo === message.sender ? message.senderIncarnation : undefined;
+}
+
 export function isAclMessage(value: unknown): value is AclMessage {
   return typeof value === 'object' && value !== null && 'performative' in value && 'conversationId' in value && 'lamport' in value;
 }

@@ -2,7 +2,7 @@ import { createActor, type AnyActorRef, type AnyStateNode, type EventObject } fr
 import type { Logger } from 'pino';
 import { validateContent } from '../acl/content-schemas.js';
 import { freezeContent } from '../acl/content.js';
-import { answerAddress, checkMessageOptions, createMessage, type AclMessage } from '../acl/message.js';
+import { answerAddress, answerIncarnation, checkMessageOptions, createMessage, type AclMessage } from '../acl/message.js';
 import { closesConversation, expectsReply, type Performative } from '../acl/performatives.js';
 import { acceptanceOf, handlingOf, type Acceptance } from '../agent/accepted-events.js';
 import { OUTBOUND, type OutboundEvent } from '../agent/actions.js';
@@ -485,8 +485,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
     let inReplyTo = options?.inReplyTo;
     if (original !== undefined) {
       receiver = answerAddress(original);
-      // Pinned to the sender's incarnation only when the answer goes back to the sender.
-      if (original.replyTo === undefined || original.replyTo === original.sender) receiverIncarnation = original.senderIncarnation;
+      receiverIncarnation = answerIncarnation(original);
       conversationId = original.conversationId;
       inReplyTo = original.replyWith;
     } else {

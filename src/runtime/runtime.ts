@@ -2,7 +2,7 @@ import { nanoid } from 'nanoid';
 import { createActor, fromCallback } from 'xstate';
 import type { Logger } from 'pino';
 import { freezeContent } from '../acl/content.js';
-import { answerAddress, checkMessageOptions, createMessage, type AclMessage, type MessageOptions } from '../acl/message.js';
+import { answerAddress, answerIncarnation, checkMessageOptions, createMessage, type AclMessage, type MessageOptions } from '../acl/message.js';
 import { isPerformative, type Performative } from '../acl/performatives.js';
 import type { AskInput } from '../agent/ask.js';
 import type { AgentDefinition } from '../agent/define-agent.js';
@@ -199,8 +199,7 @@ export class Runtime {
         sender: from,
         senderIncarnation: fromIncarnation,
         receiver: answerAddress(message),
-        // Pinned to the sender's incarnation only when the answer goes back to the sender.
-        receiverIncarnation: message.replyTo === undefined || message.replyTo === message.sender ? message.senderIncarnation : undefined,
+        receiverIncarnation: answerIncarnation(message),
         content: Object.freeze(content),
         conversationId: message.conversationId,
         inReplyTo: message.replyWith,
