@@ -380,9 +380,8 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     for (const slot of slots) slot.pending = undefined;
     for (const slot of slots) {
       if (slot.state !== 'restarting' || this.status !== 'running') continue;
-      slot.restarts++;
       try {
-        this.startSlot(slot);
+        this.restartSlot(slot);
       } catch (error) {
         // A failed start counts as a start for the backoff's reset rule: the series keeps growing.
         slot.startedAt = Date.now();
@@ -390,9 +389,15 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
         if (!this.intensity.allow(Date.now())) return this.escalate(slot, reason);
         return this.restartGroup(slot, reason);
       }
-      // An agent cell reports its own restart; a nested supervisor is a new node, reported here.
-      if (isSupervisorSpec(slot.spec.agent)) this.runtime.emit({ type: 'restarted', path: slot.path, kind: 'supervisor', incarnation: slot.node?.incarnation ?? '', restarts: slot.restarts, at: Date.now() });
     }
+  }
+
+  /** Starts a child again, counted as a restart (throws when the start fails). */
+  private restartSlot(slot: Slot): void {
+    slot.restarts++;
+    this.startSlot(slot);
+    // An agent cell reports its own restart; a nested supervisor is a new node, reported here.
+    if (isSupervisorSpec(slot.spec.agent)) this.runtime.emit({ type: 'restarted', path: slot.path, kind: 'supervisor', incarnation: slot.node?.incarnation ?? '', restarts: slot.restarts, at: Date.now() });
   }
 
   // ---- stopping ------------------------------------------------------------------------------
@@ -536,14 +541,12 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
       this.assertRunning();
       const slot = this.requireSlot(id);
       if (slot.state !== 'stopped') throw new SupervisorError(slot.state, `child ${id} of ${this.path} is ${slot.state}; terminateChild it first`);
-      slot.restarts++; // as an agent cell counts it
       try {
-        this.startSlot(slot);
+        this.restartSlot(slot);
       } catch (error) {
         this.discardFailedStart(slot, error);
         throw error;
       }
-      if (isSupervisorSpec(slot.spec.agent)) this.runtime.emit({ type: 'restarted', path: slot.path, kind: 'supervisor', incarnation: slot.node?.incarnation ?? '', restarts: slot.restarts, at: Date.now() });
       return this.infoOf(slot);
     });
   }
