@@ -2,7 +2,7 @@
 export { createSystem, System, UnexpectedReplyError, type RequestOptions, type SystemOptions, type TellOptions, type TellOutcome } from './runtime/system.js';
 export { defineAgent, type AgentDefinition, type AgentOptions } from './agent/define-agent.js';
 export { reply, tell, OUTBOUND, type OutboundEvent, type ReplyOptions, type Expr } from './agent/actions.js';
-export { ask, type AskInput } from './agent/ask.js';
+export { ask, askFromActor, type AskInput } from './agent/ask.js';
 export { PERFORMATIVES, isPerformative, expectsReply, type Performative } from './acl/performatives.js';
 export { createMessage, isAclMessage, type AclMessage, type MessageOptions } from './acl/message.js';
 export { freezeContent } from './acl/content.js';
@@ -33,3 +33,12 @@ export { supervisor, SupervisorError, type SupervisorOptions, type Strategy, typ
 export { SupervisorSpecError } from '../supervisors/child-spec.js';
 export type { Intensity } from '../supervisors/restart-intensity.js';
 export type { Backoff } from '../supervisors/backoff.js';
+export { parallel, parallelAsk, fanOut, type ParallelRequest, type ParallelOptions, type ParallelOutcome, type ParallelResult, type ParallelInput, type Settle, type Asker } from './protocols/parallel.js';
+export { llmAgent, type LlmAgentOptions, type LlmAgentEvent } from '../actors/llm/llm-agent.js';
+export { tool, agentTool, type Tool, type FunctionTool, type AgentTool, type ToolContext } from '../actors/llm/tools.js';
+export { ModelCallError, type ModelFailureReason } from '../actors/llm/model-call.js';
+export type { MemoryOptions } from '../actors/llm/memory.js';
+export { createLimiter, Limiter, LimiterError, RetriesExhaustedError, type LimiterOptions, type LimiterMetrics, type LimitedCall } from '../actors/limiter/limiter.js';
+export { retryAfterMs, type RetryOptions } from '../actors/limiter/retry-policy.js';
+export { startOfflineModel, OfflineModelError, type OfflineModel, type OfflineModelOptions, type OfflineModelStats, type OfflineRequestEvent } from '../actors/offline-model/offline-model.js';
+export { echoScript, lastText, toolResults, type OfflineScript, type OfflineRequest, type OfflineReply, type OfflineFault, type OfflineToolCall } from '../actors/offline-model/script.js';

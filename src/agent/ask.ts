@@ -34,9 +34,17 @@ function findHost(self: AnyActorRef): AskHost {
 }
 
 /**
+ * Asks from inside any logic an agent invoked (a `fromPromise` given `self` and `signal`):
+ * the same request, deadline and abort as the `ask` actor, for logic that asks several agents.
+ */
+export function askFromActor(self: AnyActorRef, input: AskInput, signal: AbortSignal): Promise<AclMessage> {
+  return findHost(self).askFromAgent(input, signal);
+}
+
+/**
  * Invoked logic that asks another agent and resolves with its answer (the FIPA request
  * protocol from inside a machine). A `refuse`, `failure` or `not-understood` answer, or no
  * answer in time, rejects with the matching named error (see `onError`). Stopping the
  * invoking state or the agent aborts the wait.
  */
-export const ask = fromPromise<AclMessage, AskInput>(({ input, self, signal }) => findHost(self).askFromAgent(input, signal));
+export const ask = fromPromise<AclMessage, AskInput>(({ input, self, signal }) => askFromActor(self, input, signal));

@@ -1,0 +1,312 @@
+/**
+ * One limiter for all model calls of a system (or of one provider): at most `maxConcurrent`
+ * calls at once, `requestsPerMinute` starts and `tokensPerMinute` tokens in any sliding
+ * minute. Callers wait in a fair queue (round-robin between callers' keys, FIFO within a
+ * key), which is the backpressure; failed calls are retried per the retry policy, and a 429
+ * holds every new start until its `retry-after` has passed.
+ */
+import { TroupeError } from '../../src/runtime/errors.js';
+import { createRetryPolicy, type RetryOptions, type RetryPolicy } from './retry-policy.js';
+
+export interface LimiterOptions {
+  /** Default Infinity. */
+  readonly maxConcurrent?: number;
+  readonly requestsPerMinute?: number;
+  readonly tokensPerMinute?: number;
+  readonly retry?: RetryOptions;
+  /** The sliding window for the per-minute limits (default 60,000 ms; shorter in tests). */
+  readonly windowMs?: number;
+}
+
+export interface LimitedCall<T> {
+  /** Who is calling, for fairness (an agent's name or path). Default `default`. */
+  readonly key?: string;
+  /** Aborts the wait in the queue, the call, and any retry wait. */
+  readonly signal?: AbortSignal;
+  /** Tokens counted against `tokensPerMinute` at the start (default 1). */
+  readonly estimatedTokens?: number;
+  /** Tokens the call really used, read from its result (replaces the estimate). */
+  readonly tokensUsed?: (result: T) => number | undefined;
+}
+
+export interface AttemptInfo {
+  readonly signal: AbortSignal;
+  /** 0 for the first attempt. */
+  readonly attempt: number;
+}
+
+export interface LimiterMetrics {
+  readonly active: number;
+  readonly queueDepth: number;
+  /** The most calls ever running at once. */
+  readonly maxActive: number;
+  readonly started: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly retries: number;
+  readonly rateLimited: number;
+  /** Time calls waited in the queue before each attempt. */
+  readonly waitMs: { readonly count: number; readonly total: number; readonly max: number };
+}
+
+export class LimiterError extends TroupeError {}
+
+/** Every retry failed; `cause` is the last error. */
+export class RetriesExhaustedError extends LimiterError {
+  constructor(
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super('retries-exhausted', `the call failed ${attempts} times (last: ${cause instanceof Error ? cause.message : String(cause)}); raise retry.maxRetries or check the provider`, { cause });
+  }
+}
+
+interface Waiter {
+  readonly key: string;
+  readonly tokens: number;
+  readonly enqueuedAt: number;
+  readonly admit: (permit: Permit) => void;
+  readonly abandon: () => void;
+}
+
+interface TokenEntry {
+  readonly at: number;
+  tokens: number;
+}
+
+interface Permit {
+  release(tokensUsed?: number): void;
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  const resolved = value ?? fallback;
+  if (!(resolved === Number.POSITIVE_INFINITY || (Number.isInteger(resolved) && resolved >= 1))) {
+    throw new LimiterError('invalid-limiter', `limiter ${name} must be a whole number ≥ 1 or Infinity, got ${String(value)}`);
+  }
+  return resolved;
+}
+
+export class Limiter {
+  readonly maxConcurrent: number;
+  readonly requestsPerMinute: number;
+  readonly tokensPerMinute: number;
+  private readonly windowMs: number;
+  private readonly policy: RetryPolicy;
+  private readonly queues = new Map<string, Waiter[]>();
+  /** Keys with waiters, in round-robin order. */
+  private readonly ring: string[] = [];
+  private queued = 0;
+  private active = 0;
+  private readonly starts: number[] = [];
+  private readonly tokens: TokenEntry[] = [];
+  private pausedUntil = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt = 0;
+  private readonly counts = { maxActive: 0, started: 0, succeeded: 0, failed: 0, retries: 0, rateLimited: 0, waitCount: 0, waitTotal: 0, waitMax: 0 };
+
+  constructor(options: LimiterOptions = {}) {
+    this.maxConcurrent = positive('maxConcurrent', options.maxConcurrent, Number.POSITIVE_INFINITY);
+    this.requestsPerMinute = positive('requestsPerMinute', options.requestsPerMinute, Number.POSITIVE_INFINITY);
+    this.tokensPerMinute = positive('tokensPerMinute', options.tokensPerMinute, Number.POSITIVE_INFINITY);
+    this.windowMs = positive('windowMs', options.windowMs, 60_000);
+    try {
+      this.policy = createRetryPolicy(options.retry);
+    } catch (error) {
+      throw new LimiterError('invalid-limiter', (error as Error).message);
+    }
+  }
+
+  get metrics(): LimiterMetrics {
+    const c = this.counts;
+    return {
+      active: this.active,
+      queueDepth: this.queued,
+      maxActive: c.maxActive,
+      started: c.started,
+      succeeded: c.succeeded,
+      failed: c.failed,
+      retries: c.retries,
+      rateLimited: c.rateLimited,
+      waitMs: { count: c.waitCount, total: c.waitTotal, max: c.waitMax },
+    };
+  }
+
+  /** Runs `task` when the limits allow, retrying it per the policy; resolves or rejects with its outcome. */
+  async run<T>(task: (attempt: AttemptInfo) => Promise<T>, call: LimitedCall<T> = {}): Promise<T> {
+    const signal = call.signal ?? new AbortController().signal;
+    const estimate = Math.max(0, Math.ceil(call.estimatedTokens ?? 1));
+    for (let attempt = 0; ; attempt++) {
+      const permit = await this.acquire(call.key ?? 'default', estimate, signal);
+      let result: T;
+      try {
+        result = await task({ signal, attempt });
+      } catch (error) {
+        permit.release();
+        if (signal.aborted) throw signal.reason;
+        const decision = this.policy.decide(error, attempt + 1);
+        if (!decision.retry) {
+          this.counts.failed++;
+          if (attempt >= this.policy.maxRetries && this.policy.decide(error, 1).retry) throw new RetriesExhaustedError(attempt + 1, error);
+          throw error;
+        }
+        this.counts.retries++;
+        if (decision.rateLimited) {
+          this.counts.rateLimited++;
+          this.pausedUntil = Math.max(this.pausedUntil, Date.now() + decision.afterMs);
+        }
+        await sleep(decision.afterMs, signal);
+        continue;
+      }
+      permit.release(call.tokensUsed?.(result));
+      this.counts.succeeded++;
+      return result;
+    }
+  }
+
+  private acquire(key: string, tokens: number, signal: AbortSignal): Promise<Permit> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        this.remove(waiter);
+        reject(signal.reason);
+      };
+      const waiter: Waiter = {
+        key,
+        tokens,
+        enqueuedAt: performance.now(),
+        admit: (permit) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(permit);
+        },
+        abandon: () => signal.removeEventListener('abort', onAbort),
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.enqueue(waiter);
+      this.pump();
+    });
+  }
+
+  private enqueue(waiter: Waiter): void {
+    let queue = this.queues.get(waiter.key);
+    if (queue === undefined) {
+      queue = [];
+      this.queues.set(waiter.key, queue);
+      this.ring.push(waiter.key);
+    }
+    queue.push(waiter);
+    this.queued++;
+  }
+
+  private remove(waiter: Waiter): void {
+    const queue = this.queues.get(waiter.key);
+    const index = queue?.indexOf(waiter) ?? -1;
+    if (queue === undefined || index < 0) return;
+    queue.splice(index, 1);
+    this.queued--;
+    waiter.abandon();
+    if (queue.length === 0) this.dropKey(waiter.key);
+    this.pump(); // a waiter that blocked the token budget may have left room for others
+  }
+
+  private dropKey(key: string): void {
+    this.queues.delete(key);
+    const at = this.ring.indexOf(key);
+    if (at >= 0) this.ring.splice(at, 1);
+  }
+
+  /** Admits waiters, round-robin over keys, while the limits allow; else arms a timer for when they will. */
+  private pump(): void {
+    while (this.queued > 0 && this.active < this.maxConcurrent) {
+      const key = this.ring[0] as string;
+      const queue = this.queues.get(key) as Waiter[];
+      const waiter = queue[0] as Waiter;
+      const now = Date.now();
+      const readyAt = this.readyAt(waiter.tokens, now);
+      if (readyAt > now) {
+        this.wakeAt(readyAt);
+        return;
+      }
+      queue.shift();
+      this.queued--;
+      this.ring.shift();
+      if (queue.length === 0) this.queues.delete(key);
+      else this.ring.push(key);
+      this.admit(waiter, now);
+    }
+  }
+
+  /** The earliest time a call of `tokens` may start, given the windows and any 429 pause. */
+  private readyAt(tokens: number, now: number): number {
+    const since = now - this.windowMs;
+    while (this.starts.length > 0 && (this.starts[0] as number) <= since) this.starts.shift();
+    while (this.tokens.length > 0 && (this.tokens[0] as TokenEntry).at <= since) this.tokens.shift();
+    let ready = Math.max(now, this.pausedUntil);
+    if (this.starts.length >= this.requestsPerMinute) ready = Math.max(ready, (this.starts[this.starts.length - this.requestsPerMinute] as number) + this.windowMs);
+    if (this.tokensPerMinute !== Number.POSITIVE_INFINITY) {
+      let used = this.tokens.reduce((sum, entry) => sum + entry.tokens, 0);
+      // A call bigger than the whole budget runs alone once the window is empty, rather than never.
+      for (const entry of this.tokens) {
+        if (used + tokens <= this.tokensPerMinute) break;
+        used -= entry.tokens;
+        ready = Math.max(ready, entry.at + this.windowMs);
+      }
+    }
+    return ready;
+  }
+
+  private admit(waiter: Waiter, now: number): void {
+    const waited = performance.now() - waiter.enqueuedAt;
+    const c = this.counts;
+    c.waitCount++;
+    c.waitTotal += waited;
+    c.waitMax = Math.max(c.waitMax, waited);
+    c.started++;
+    this.active++;
+    c.maxActive = Math.max(c.maxActive, this.active);
+    this.starts.push(now);
+    const entry: TokenEntry = { at: now, tokens: waiter.tokens };
+    this.tokens.push(entry);
+    let released = false;
+    waiter.admit({
+      release: (tokensUsed) => {
+        if (released) return;
+        released = true;
+        this.active--;
+        if (tokensUsed !== undefined && Number.isFinite(tokensUsed) && tokensUsed >= 0) entry.tokens = tokensUsed;
+        this.pump();
+      },
+    });
+  }
+
+  private wakeAt(at: number): void {
+    if (this.timer !== undefined && this.timerAt <= at) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.pump();
+      },
+      Math.max(0, at - Date.now()),
+    );
+  }
+}
+
+export function createLimiter(options: LimiterOptions = {}): Limiter {
+  return new Limiter(options);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,273 @@
+/**
+ * An LLM agent: a plain XState machine over the `openai` SDK's chat completions.
+ *
+ *   idle → callingModel (busy) ⇄ runningTools (busy) → answering → idle
+ *
+ * A `request` is a task (a string, or `{ task }`, or any content, sent as JSON). It is
+ * answered `inform` with the final text (or the structured output, checked with the `output`
+ * zod schema), or `failure` with `{ reason, detail }`. Requests that arrive while it works
+ * wait in its context, in order.
+ */
+import OpenAI from 'openai';
+import { zodResponseFormat } from 'openai/helpers/zod';
+import type { ChatCompletion, ChatCompletionAssistantMessageParam, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageFunctionToolCall, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { assign, fromPromise, setup } from 'xstate';
+import type { z } from 'zod';
+import { askFromActor } from '../../src/agent/ask.js';
+import { reply } from '../../src/agent/actions.js';
+import { defineAgent, type AgentDefinition } from '../../src/agent/define-agent.js';
+import type { AclMessage } from '../../src/acl/message.js';
+import { freezeContent } from '../../src/acl/content.js';
+import { ConfigurationError } from '../../src/runtime/errors.js';
+import type { Heartbeat } from '../../src/runtime/tree.js';
+import type { MailboxOptions } from '../../src/runtime/mailbox.js';
+import { createLimiter, type Limiter } from '../limiter/limiter.js';
+import { remember, resolveMemory, type MemoryOptions } from './memory.js';
+import { callModel, ModelCallError, type ModelFailureReason } from './model-call.js';
+import { runToolCall, toolDefinitions, type Tool } from './tools.js';
+
+export interface LlmAgentOptions {
+  readonly name: string;
+  readonly model: string;
+  /** The system message of every call. */
+  readonly instructions: string;
+  readonly tools?: readonly Tool[];
+  /** Default: `new OpenAI()` from OPENAI_API_KEY / OPENAI_BASE_URL, built at first use. */
+  readonly client?: OpenAI;
+  /** Share one limiter across agents to bound a provider's load; default: a private one (retries only). */
+  readonly limiter?: Limiter;
+  readonly memory?: MemoryOptions;
+  /** Structured output: the answer is JSON checked with this schema (sent with the SDK's `zodResponseFormat`). */
+  readonly output?: z.ZodType;
+  /** Deadline of each model call, queue wait and retries included (default 60,000 ms; a request's reply-by shortens it). */
+  readonly deadlineMs?: number;
+  /** Most model calls answered with tool calls in one task (default 8). */
+  readonly maxToolRounds?: number;
+  readonly temperature?: number;
+  readonly heartbeat?: Heartbeat;
+  readonly mailbox?: MailboxOptions;
+  /** Progress of this agent (model calls, tool calls, answers), e.g. for live output. */
+  readonly observe?: (event: LlmAgentEvent) => void;
+}
+
+export type LlmAgentEvent =
+  | { readonly type: 'task'; readonly agent: string; readonly task: string }
+  | { readonly type: 'model-call'; readonly agent: string; readonly round: number }
+  | { readonly type: 'model-answer'; readonly agent: string; readonly ms: number; readonly toolCalls: readonly string[]; readonly totalTokens: number | undefined }
+  | { readonly type: 'tool-calls'; readonly agent: string; readonly tools: readonly string[] }
+  | { readonly type: 'answered'; readonly agent: string; readonly content: unknown }
+  | { readonly type: 'failed'; readonly agent: string; readonly reason: string; readonly detail: string };
+
+/** What the model's answer came to. */
+type Outcome = { readonly ok: true; readonly content: unknown } | { readonly ok: false; readonly reason: string; readonly detail: string };
+
+interface LlmContext {
+  /** Earlier tasks' exchanges, bounded (private memory). */
+  readonly history: readonly ChatCompletionMessageParam[];
+  /** Requests that arrived while working, oldest first. */
+  readonly waiting: readonly AclMessage[];
+  readonly task: AclMessage | undefined;
+  /** This task's messages so far (user, assistant, tool). */
+  readonly turn: readonly ChatCompletionMessageParam[];
+  readonly rounds: number;
+  readonly pendingCalls: readonly ChatCompletionMessageFunctionToolCall[];
+  readonly outcome: Outcome | undefined;
+}
+
+const EMPTY: LlmContext = { history: [], waiting: [], task: undefined, turn: [], rounds: 0, pendingCalls: [], outcome: undefined };
+
+function taskText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (typeof content === 'object' && content !== null && typeof (content as { task?: unknown }).task === 'string') return (content as { task: string }).task;
+  return JSON.stringify(content) ?? '';
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function checkOptions(options: LlmAgentOptions): void {
+  const where = `llmAgent(${String(options?.name)})`;
+  if (typeof options.model !== 'string' || options.model.length === 0) throw new ConfigurationError('invalid-agent', `${where}: \`model\` must be a non-empty string`);
+  if (typeof options.instructions !== 'string') throw new ConfigurationError('invalid-agent', `${where}: \`instructions\` must be a string`);
+  const deadlineMs = options.deadlineMs ?? 60_000;
+  if (!(deadlineMs > 0 && Number.isFinite(deadlineMs))) throw new ConfigurationError('invalid-agent', `${where}: deadlineMs must be a finite number > 0`);
+  const rounds = options.maxToolRounds ?? 8;
+  if (!(Number.isInteger(rounds) && rounds >= 1)) throw new ConfigurationError('invalid-agent', `${where}: maxToolRounds must be a whole number ≥ 1`);
+  const names = new Set<string>();
+  for (const entry of options.tools ?? []) {
+    if (entry?.kind !== 'function' && entry?.kind !== 'agent') throw new ConfigurationError('invalid-agent', `${where}: every tool must come from tool() or agentTool()`);
+    if (names.has(entry.name)) throw new ConfigurationError('invalid-agent', `${where}: two tools are named ${entry.name}`);
+    names.add(entry.name);
+  }
+}
+
+/** Reads the final answer: the text, or the structured output checked with `output`. */
+function readAnswer(message: ChatCompletion['choices'][number]['message'], output: z.ZodType | undefined): Outcome {
+  if (typeof message.refusal === 'string' && message.refusal.length > 0) return { ok: false, reason: 'model-refused', detail: message.refusal };
+  const text = message.content;
+  if (typeof text !== 'string') return { ok: false, reason: 'malformed-output', detail: 'the model answered with neither text nor tool calls' };
+  if (output === undefined) return { ok: true, content: text };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, reason: 'malformed-output', detail: `structured output is not JSON: ${describe(error)}` };
+  }
+  const parsed = output.safeParse(json);
+  if (!parsed.success) return { ok: false, reason: 'malformed-output', detail: `structured output does not match the schema: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(output)'}: ${issue.message}`).join('; ')}` };
+  try {
+    return { ok: true, content: freezeContent(parsed.data) };
+  } catch (error) {
+    return { ok: false, reason: 'malformed-output', detail: `structured output is not plain data: ${describe(error)}` };
+  }
+}
+
+function functionCalls(message: ChatCompletion['choices'][number]['message']): ChatCompletionMessageFunctionToolCall[] {
+  return (message.tool_calls ?? []).filter((call): call is ChatCompletionMessageFunctionToolCall => call.type === 'function');
+}
+
+function assistantMessage(message: ChatCompletion['choices'][number]['message']): ChatCompletionAssistantMessageParam {
+  const calls = functionCalls(message);
+  return calls.length > 0 ? { role: 'assistant', content: message.content ?? null, tool_calls: calls.map(({ id, type, function: fn }) => ({ id, type, function: { name: fn.name, arguments: fn.arguments } })) } : { role: 'assistant', content: message.content ?? '' };
+}
+
+/** Defines an LLM agent; supervise it like any agent (its memory resets or resumes per the child spec's `onRestart`). */
+export function llmAgent(options: LlmAgentOptions): AgentDefinition {
+  if (typeof options !== 'object' || options === null) throw new ConfigurationError('invalid-agent', 'llmAgent needs an options object');
+  checkOptions(options);
+  const memory = resolveMemory(options.memory);
+  const tools = options.tools ?? [];
+  const definitions = tools.length > 0 ? toolDefinitions(tools) : undefined;
+  const responseFormat = options.output === undefined ? undefined : zodResponseFormat(options.output, `${options.name.replace(/[^a-zA-Z0-9_-]/g, '_')}_output`);
+  const limiter = options.limiter ?? createLimiter();
+  const deadlineMs = options.deadlineMs ?? 60_000;
+  const maxToolRounds = options.maxToolRounds ?? 8;
+  const observe = options.observe ?? (() => undefined);
+  let defaultClient: OpenAI | undefined;
+  const client = (): OpenAI => options.client ?? (defaultClient ??= new OpenAI());
+  const agent = options.name;
+
+  const messagesFor = (context: LlmContext): ChatCompletionMessageParam[] => [{ role: 'system', content: options.instructions }, ...context.history, ...context.turn];
+  const deadlineFor = (task: AclMessage | undefined): number => (task?.replyBy === undefined ? deadlineMs : Math.max(1, Math.min(deadlineMs, task.replyBy - Date.now())));
+
+  const machine = setup({
+    types: { context: {} as LlmContext, events: {} as AclMessage },
+    actors: {
+      callModel: fromPromise<ChatCompletion, { body: ChatCompletionCreateParamsNonStreaming; deadlineMs: number; round: number }>(async ({ input, signal }) => {
+        observe({ type: 'model-call', agent, round: input.round });
+        const started = performance.now();
+        const completion = await callModel({ client: client(), limiter, key: agent, body: input.body, deadlineMs: input.deadlineMs }, signal);
+        const message = completion.choices[0]?.message;
+        observe({ type: 'model-answer', agent, ms: performance.now() - started, toolCalls: message === undefined ? [] : functionCalls(message).map((call) => call.function.name), totalTokens: completion.usage?.total_tokens });
+        return completion;
+      }),
+      runTools: fromPromise<ChatCompletionMessageParam[], { calls: readonly ChatCompletionMessageFunctionToolCall[] }>(({ input, self, signal }) => {
+        observe({ type: 'tool-calls', agent, tools: input.calls.map((call) => call.function.name) });
+        // All of one turn's calls at once: the slowest tool sets the pace, not their sum.
+        return Promise.all(input.calls.map((call) => runToolCall(tools, call, (askInput, askSignal) => askFromActor(self, askInput, askSignal), signal)));
+      }),
+    },
+    guards: {
+      hasWaiting: ({ context }) => context.waiting.length > 0,
+      wantsTools: ({ event }) => {
+        const message = (event as unknown as { output: ChatCompletion }).output.choices[0]?.message;
+        return message !== undefined && functionCalls(message).length > 0;
+      },
+      tooManyRounds: ({ context }) => context.rounds >= maxToolRounds,
+      succeeded: ({ context }) => context.outcome?.ok === true,
+    },
+    actions: {
+      startTask: assign(({ context, event }) => {
+        observe({ type: 'task', agent, task: taskText(event.content) });
+        return { task: event, turn: [{ role: 'user' as const, content: taskText(event.content) }], rounds: 0, pendingCalls: [], outcome: undefined, history: context.history, waiting: context.waiting };
+      }),
+      startNextWaiting: assign(({ context }) => {
+        const [next, ...rest] = context.waiting;
+        const task = next as AclMessage;
+        observe({ type: 'task', agent, task: taskText(task.content) });
+        return { task, waiting: rest, turn: [{ role: 'user' as const, content: taskText(task.content) }], rounds: 0, pendingCalls: [], outcome: undefined };
+      }),
+      keepWaiting: assign({ waiting: ({ context, event }) => [...context.waiting, event] }),
+      answerInform: reply<LlmContext, AclMessage>('inform', ({ context }) => (context.outcome as { content: unknown }).content as string, { to: ({ context }) => context.task as AclMessage }),
+      answerFailure: reply<LlmContext, AclMessage>(
+        'failure',
+        ({ context }) => {
+          const outcome = context.outcome as Exclude<Outcome, { ok: true }>;
+          return { reason: outcome.reason, detail: outcome.detail };
+        },
+        { to: ({ context }) => context.task as AclMessage },
+      ),
+      report: ({ context }) => {
+        const outcome = context.outcome;
+        if (outcome?.ok === true) observe({ type: 'answered', agent, content: outcome.content });
+        else if (outcome !== undefined) observe({ type: 'failed', agent, reason: outcome.reason, detail: outcome.detail });
+      },
+      rememberTask: assign(({ context }) => {
+        const outcome = context.outcome;
+        const final: ChatCompletionMessageParam[] = outcome?.ok === true ? [{ role: 'assistant', content: typeof outcome.content === 'string' ? outcome.content : JSON.stringify(outcome.content) }] : [];
+        return { history: remember(context.history, [...context.turn.filter((message) => message.role === 'user').slice(0, 1), ...final], memory), task: undefined, turn: [], pendingCalls: [] };
+      }),
+      clearTask: assign({ task: undefined, turn: [], pendingCalls: [] }),
+    },
+  }).createMachine({
+    id: 'llm-agent',
+    context: EMPTY,
+    initial: 'idle',
+    on: { request: { actions: 'keepWaiting' } },
+    states: {
+      idle: {
+        always: { guard: 'hasWaiting', target: 'callingModel', actions: 'startNextWaiting' },
+        on: { request: { target: 'callingModel', actions: 'startTask' } },
+      },
+      callingModel: {
+        tags: ['busy'],
+        invoke: {
+          src: 'callModel',
+          input: ({ context }) => ({
+            body: { model: options.model, messages: messagesFor(context), ...(definitions === undefined ? {} : { tools: definitions }), ...(responseFormat === undefined ? {} : { response_format: responseFormat }), ...(options.temperature === undefined ? {} : { temperature: options.temperature }) },
+            deadlineMs: deadlineFor(context.task),
+            round: context.rounds,
+          }),
+          onDone: [
+            { guard: 'wantsTools', target: 'runningTools', actions: assign(({ context, event }) => {
+              const message = event.output.choices[0]?.message as ChatCompletion['choices'][number]['message'];
+              return { turn: [...context.turn, assistantMessage(message)], pendingCalls: functionCalls(message) };
+            }) },
+            { target: 'answering', actions: assign({ outcome: ({ event }) => readAnswer(event.output.choices[0]?.message as ChatCompletion['choices'][number]['message'], options.output) }) },
+          ],
+          onError: {
+            target: 'answering',
+            actions: assign({
+              outcome: ({ event }): Outcome => {
+                const error = event.error;
+                const reason: ModelFailureReason | 'model-error' = error instanceof ModelCallError ? error.reason : 'model-error';
+                return { ok: false, reason, detail: describe(error) };
+              },
+            }),
+          },
+        },
+      },
+      runningTools: {
+        tags: ['busy'],
+        invoke: {
+          src: 'runTools',
+          input: ({ context }) => ({ calls: context.pendingCalls }),
+          onDone: [
+            { guard: 'tooManyRounds', target: 'answering', actions: assign({ outcome: (): Outcome => ({ ok: false, reason: 'too-many-tool-rounds', detail: `the model asked for tools ${maxToolRounds} times without answering; raise maxToolRounds or change the instructions` }) }) },
+            { target: 'callingModel', actions: assign(({ context, event }) => ({ turn: [...context.turn, ...event.output], pendingCalls: [], rounds: context.rounds + 1 })) },
+          ],
+          onError: { target: 'answering', actions: assign({ outcome: ({ event }): Outcome => ({ ok: false, reason: 'tool-error', detail: describe(event.error) }) }) },
+        },
+      },
+      answering: {
+        always: [
+          { guard: 'succeeded', target: 'idle', actions: ['report', 'answerInform', 'rememberTask'] },
+          { target: 'idle', actions: ['report', 'answerFailure', 'clearTask'] },
+        ],
+      },
+    },
+  });
+
+  return defineAgent({ name: options.name, machine, heartbeat: options.heartbeat, mailbox: options.mailbox });
+}

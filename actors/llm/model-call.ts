@@ -1,0 +1,67 @@
+/**
+ * One model call: chat completions through the shared limiter, with a deadline and the
+ * agent's AbortSignal (stopping or restarting the agent aborts the HTTP request). The
+ * SDK's own retries are off; the limiter's retry policy decides.
+ */
+import type OpenAI from 'openai';
+import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { TroupeError } from '../../src/runtime/errors.js';
+import type { Limiter } from '../limiter/limiter.js';
+import { messageTokens } from './memory.js';
+
+export type ModelFailureReason = 'model-deadline' | 'model-error' | 'malformed-output' | 'too-many-tool-rounds';
+
+/** A model call or its answer went wrong; `reason` is what the agent's `failure` answer carries. */
+export class ModelCallError extends TroupeError {
+  constructor(
+    readonly reason: ModelFailureReason,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(reason, message, cause === undefined ? undefined : { cause });
+  }
+}
+
+export interface ModelCall {
+  readonly client: OpenAI;
+  readonly limiter: Limiter;
+  /** Who calls, for the limiter's fair queue. */
+  readonly key: string;
+  readonly body: ChatCompletionCreateParamsNonStreaming;
+  /** Covers the queue wait, every attempt and every retry wait. */
+  readonly deadlineMs: number;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export async function callModel(call: ModelCall, signal: AbortSignal): Promise<ChatCompletion> {
+  const controller = new AbortController();
+  const deadline = new ModelCallError('model-deadline', `the model call to ${call.body.model} took longer than its deadline of ${call.deadlineMs} ms; raise deadlineMs or check the provider`);
+  const onAbort = (): void => controller.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => controller.abort(deadline), call.deadlineMs);
+  if (signal.aborted) onAbort();
+  try {
+    const completion = await call.limiter.run(({ signal: attemptSignal }) => call.client.chat.completions.create(call.body, { signal: attemptSignal, maxRetries: 0 }), {
+      key: call.key,
+      signal: controller.signal,
+      estimatedTokens: call.body.messages.reduce((sum, message) => sum + messageTokens(message), 0),
+      tokensUsed: (result) => result.usage?.total_tokens,
+    });
+    if (!Array.isArray(completion?.choices) || completion.choices[0]?.message === undefined) {
+      throw new ModelCallError('malformed-output', `the model answered without choices[0].message: ${JSON.stringify(completion).slice(0, 200)}`);
+    }
+    return completion;
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    if (controller.signal.aborted && controller.signal.reason === deadline) throw deadline;
+    if (error instanceof ModelCallError) throw error;
+    if (error instanceof SyntaxError) throw new ModelCallError('malformed-output', `the model's HTTP answer is not valid JSON: ${error.message}`, error);
+    throw new ModelCallError('model-error', `the model call to ${call.body.model} failed: ${describe(error)}`, error);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  }
+}

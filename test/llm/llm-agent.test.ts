@@ -1,0 +1,226 @@
+/**
+ * The LLM agent against the real offline model server through the real `openai` SDK: text
+ * answers, parallel tool calls, agent tools, tool errors, retries, aborts, deadlines, hangs,
+ * malformed output, structured output and bounded memory.
+ */
+import { describe, expect, it } from 'vitest';
+import { setup } from 'xstate';
+import { z } from 'zod';
+import { agentTool, createLimiter, defineAgent, FailureError, llmAgent, reply, tool, toolResults, lastText, type AclMessage, type OfflineRequest } from '../../src/index.js';
+import { barrier, latch, offline, startSystem, whenRequests } from './helpers.js';
+
+const MODEL = 'offline-test';
+
+async function failureOf(promise: Promise<unknown>): Promise<FailureError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(FailureError);
+  return error as FailureError;
+}
+
+describe('llmAgent', () => {
+  it('answers a request with the model text (inform)', async () => {
+    const { server, client } = await offline();
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'Be brief.', client }) }]);
+    const answer = await system.request('/agent', 'what is 2 + 2?');
+    expect(answer.performative).toBe('inform');
+    expect(answer.content).toBe('offline answer: what is 2 + 2?');
+    expect(server.stats.requests).toBe(1);
+  });
+
+  it('runs the tool calls of one turn in parallel and gives every result back to the model', async () => {
+    const meet = barrier(3);
+    const seen: OfflineRequest[] = [];
+    const { client } = await offline({
+      script: (request) => {
+        seen.push(request);
+        if (toolResults(request).length === 0) return { toolCalls: ['a', 'b', 'c'].map((key) => ({ name: 'fetch', arguments: { key } })) };
+        return { content: `merged ${toolResults(request).join(',')}` };
+      },
+    });
+    const fetch = tool({
+      name: 'fetch',
+      description: 'fetches a key',
+      parameters: z.object({ key: z.string() }),
+      run: async ({ key }) => {
+        await meet(); // resolves only when all three calls are running at once
+        return `value-${key}`;
+      },
+    });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'Use tools.', client, tools: [fetch] }) }]);
+    const answer = await system.request('/agent', 'fetch a, b and c');
+    expect(answer.content).toBe('merged value-a,value-b,value-c');
+    expect(seen[1]?.messages.filter((message) => message.role === 'tool').map((message) => message.tool_call_id)).toEqual(['call_1_0', 'call_1_1', 'call_1_2']);
+  });
+
+  it('calls another agent as a tool with request; tool errors go back to the model, not crashes', async () => {
+    const lookup = defineAgent({
+      name: 'lookup',
+      machine: setup({ types: { events: {} as AclMessage } }).createMachine({
+        on: { request: { actions: reply('inform', ({ event }) => ({ capital: (event.content as { country: string }).country === 'France' ? 'Paris' : 'unknown' })) } },
+      }),
+    });
+    const { client } = await offline({
+      script: (request) => {
+        if (toolResults(request).length === 0) {
+          return {
+            toolCalls: [
+              { name: 'lookup', arguments: { country: 'France' } },
+              { name: 'broken', arguments: {} },
+              { name: 'nosuch', arguments: {} },
+              { name: 'lookup', arguments: '{not json' },
+              { name: 'lookup', arguments: { country: 7 } },
+            ],
+          };
+        }
+        return { content: toolResults(request).join('\n') };
+      },
+    });
+    const broken = tool({ name: 'broken', description: 'always throws', parameters: z.object({}), run: () => { throw new Error('disk on fire'); } });
+    const agent = llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, tools: [agentTool({ name: 'lookup', description: 'capital of a country', path: '/lookup', parameters: z.object({ country: z.string() }) }), broken] });
+    const system = await startSystem([
+      { id: 'lookup', agent: lookup },
+      { id: 'agent', agent },
+    ]);
+    const answer = await system.request('/agent', 'capital of France?');
+    const lines = (answer.content as string).split('\n');
+    expect(lines[0]).toBe('{"capital":"Paris"}');
+    expect(lines[1]).toContain('broken failed: disk on fire');
+    expect(lines[2]).toContain('unknown tool \\"nosuch\\"');
+    expect(lines[3]).toContain('not JSON');
+    expect(lines[4]).toContain('invalid arguments for lookup');
+    expect(system.lookup('/agent')?.restarts).toBe(0);
+  });
+
+  it('honours retry-after on 429, then answers', async () => {
+    const { server, client } = await offline({ script: (request) => (request.index === 1 ? { fault: 'rate-limit', retryAfterMs: 300 } : { content: 'after the wait' }) });
+    const limiter = createLimiter({ retry: { maxRetries: 2 } });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, limiter }) }]);
+    const answer = await system.request('/agent', 'hi');
+    expect(answer.content).toBe('after the wait');
+    const answered429 = server.log.find((event) => event.type === 'answered' && event.status === 429);
+    const second = server.log.find((event) => event.type === 'request' && event.index === 2);
+    // The retry came no earlier than retry-after (timers never fire early; 2 ms for clock granularity).
+    expect((second?.at ?? 0) - (answered429?.at ?? Infinity)).toBeGreaterThanOrEqual(298);
+    expect(limiter.metrics).toMatchObject({ rateLimited: 1, retries: 1, succeeded: 1 });
+  });
+
+  it('retries 5xx with backoff and gives up after maxRetries with failure model-error', async () => {
+    const { server, client } = await offline({ script: (request) => (request.index <= 2 ? { fault: 'server-error', status: 503 } : { content: 'third time lucky' }) });
+    const limiter = createLimiter({ retry: { maxRetries: 2, baseMs: 5, maxMs: 20 } });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, limiter }) }]);
+    expect((await system.request('/agent', 'one')).content).toBe('third time lucky');
+    expect(server.stats.requests).toBe(3);
+
+    const failing = await offline({ script: () => ({ fault: 'server-error' }) });
+    const system2 = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client: failing.client, limiter: createLimiter({ retry: { maxRetries: 2, baseMs: 1 } }) }) }]);
+    const error = await failureOf(system2.request('/agent', 'two'));
+    expect(error.reason).toBe('model-error');
+    expect(error.message).toContain('failed 3 times');
+    expect(failing.server.stats.requests).toBe(3);
+  });
+
+  it('stopping the agent aborts its HTTP request: the server sees the connection closed', async () => {
+    const { server, client } = await offline({ script: () => ({ fault: 'hang' }) });
+    // A busy agent gets its shutdown time to finish (OTP's shutdown), then it is killed and its call aborted.
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client }), shutdownMs: 50 }]);
+    const pending = system.request('/agent', 'never answered', { timeoutMs: 30_000 });
+    await whenRequests(server, 1);
+    const failed = failureOf(pending);
+    await system.terminateChild('/', 'agent');
+    await server.whenClientClosed(1);
+    expect((await failed).reason).toBe('agent-stopped');
+  });
+
+  it('a call past its deadline fails with model-deadline, is aborted, and the agent stays up', async () => {
+    const { server, client } = await offline({ script: (request) => (request.index === 1 ? { fault: 'hang' } : { content: 'fine now' }) });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, deadlineMs: 100 }) }]);
+    const error = await failureOf(system.request('/agent', 'slow'));
+    expect(error.reason).toBe('model-deadline');
+    await server.whenClientClosed(1);
+    expect((await system.request('/agent', 'again')).content).toBe('fine now');
+    expect(system.lookup('/agent')?.restarts).toBe(0);
+  });
+
+  it('a call held past the heartbeat is a hang: aborted, answered failure hung, agent restarted', async () => {
+    const { server, client } = await offline({ script: (request) => (request.index === 1 ? { fault: 'hang' } : { content: 'restarted and fine' }) });
+    const agent = llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, deadlineMs: 60_000 });
+    const system = await startSystem([{ id: 'agent', agent, heartbeat: { everyMs: 20, timeoutMs: 150 } }]);
+    const error = await failureOf(system.request('/agent', 'stuck', { timeoutMs: 30_000 }));
+    expect(error.reason).toBe('hung');
+    await server.whenClientClosed(1);
+    expect((await system.request('/agent', 'again')).content).toBe('restarted and fine');
+    expect(system.lookup('/agent')?.restarts).toBe(1);
+  });
+
+  it('malformed model output is a failure; the agent stays up and answers the next task', async () => {
+    const { client } = await offline({ script: (request) => (request.index === 1 ? { fault: 'malformed' } : { content: 'clean' }) });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client }) }]);
+    const error = await failureOf(system.request('/agent', 'garbled'));
+    expect(error.reason).toBe('malformed-output');
+    expect((await system.request('/agent', 'again')).content).toBe('clean');
+    expect(system.lookup('/agent')?.restarts).toBe(0);
+  });
+
+  it('structured output: sends the zod schema as response_format and answers the parsed object', async () => {
+    const formats: unknown[] = [];
+    const { client } = await offline({
+      script: (request) => {
+        formats.push(request.responseFormat);
+        return { content: lastText(request) === 'good' ? '{"city":"Paris","population":2100000}' : '{"city":"Paris","population":"many"}' };
+      },
+    });
+    const City = z.object({ city: z.string(), population: z.number() });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, output: City }) }]);
+    const answer = await system.request('/agent', 'good', { expect: City });
+    expect(answer.content).toEqual({ city: 'Paris', population: 2100000 });
+    expect(formats[0]).toMatchObject({ type: 'json_schema', json_schema: { name: 'agent_output', strict: true, schema: { type: 'object', required: ['city', 'population'] } } });
+    const error = await failureOf(system.request('/agent', 'bad'));
+    expect(error.reason).toBe('malformed-output');
+    expect(error.message).toContain('population');
+  });
+
+  it('keeps a bounded private history: older exchanges are dropped', async () => {
+    const seen: OfflineRequest[] = [];
+    const { client } = await offline({ script: (request) => (seen.push(request), { content: `re ${lastText(request)}` }) });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, memory: { maxMessages: 2 } }) }]);
+    for (const task of ['one', 'two', 'three']) await system.request('/agent', task);
+    expect(seen[1]?.messages.map((message) => message.content)).toEqual(['x', 'one', 're one', 'two']);
+    expect(seen[2]?.messages.map((message) => message.content)).toEqual(['x', 'two', 're two', 'three']);
+  });
+
+  it.each([
+    ['reset', ['x', 'after']],
+    ['resume', ['x', 'before', 're before', 'after']],
+  ] as const)('a restart with onRestart %s resets or keeps the history', async (onRestart, expected) => {
+    const seen: OfflineRequest[] = [];
+    const { client } = await offline({ script: (request) => (seen.push(request), lastText(request) === 'stuck' ? { fault: 'hang' } : { content: `re ${lastText(request)}` }) });
+    const agent = llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client });
+    const system = await startSystem([{ id: 'agent', agent, onRestart, heartbeat: { everyMs: 20, timeoutMs: 150 } }]);
+    await system.request('/agent', 'before');
+    expect((await failureOf(system.request('/agent', 'stuck', { timeoutMs: 30_000 }))).reason).toBe('hung');
+    await system.request('/agent', 'after');
+    expect(seen[2]?.messages.map((message) => message.content)).toEqual(expected);
+  });
+
+  it('requests that arrive while it works wait their turn and are all answered in order', async () => {
+    const gate = latch();
+    const { client } = await offline({ script: async (request) => (request.index === 1 ? (await gate.promise, { content: 'first' }) : { content: `then ${lastText(request)}` }) });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client }) }]);
+    const answers = [system.request('/agent', 'a'), system.request('/agent', 'b'), system.request('/agent', 'c')];
+    gate.open();
+    expect((await Promise.all(answers)).map((answer) => answer.content)).toEqual(['first', 'then b', 'then c']);
+  });
+
+  it('rejects bad options with a clear error', () => {
+    expect(() => llmAgent({ name: 'a', model: '', instructions: 'x' })).toThrow(/model/);
+    expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', deadlineMs: 0 })).toThrow(/deadlineMs/);
+    expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', memory: { maxMessages: -1 } })).toThrow(/maxMessages/);
+    const t = tool({ name: 't', description: 'd', parameters: z.object({}), run: () => 1 });
+    expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', tools: [t, t] })).toThrow(/two tools/);
+    expect(() => tool({ name: 'has space', description: 'd', parameters: z.object({}), run: () => 1 })).toThrow(/tool name/);
+    expect(() => agentTool({ name: 'x', description: 'd', path: 'relative' })).toThrow(/path/);
+  });
+});
