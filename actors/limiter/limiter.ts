@@ -1,8 +1,9 @@
 /**
  * One limiter for all model calls of a system (or of one provider): at most `maxConcurrent`
  * calls at once, `requestsPerMinute` starts and `tokensPerMinute` tokens in any sliding
- * minute. Callers wait in a fair queue (round-robin between callers' keys, FIFO within a
- * key), which is the backpressure; failed calls are retried per the retry policy, and a 429
+ * minute. Callers wait in a fair queue (start-time fair queueing between callers' keys:
+ * a key's n-th waiting call goes after every other key's (n-1)-th; FIFO within a key), which
+ * is the backpressure; failed calls are retried per the retry policy, and a 429
  * holds every new start until its `retry-after` has passed.
  */
 import { TroupeError } from '../../src/runtime/errors.js';
@@ -63,6 +64,9 @@ export class RetriesExhaustedError extends LimiterError {
 
 interface Waiter {
   readonly key: string;
+  /** Fair-queue round: one more than this key's previous call still counted. */
+  readonly round: number;
+  readonly seq: number;
   readonly tokens: number;
   readonly enqueuedAt: number;
   readonly admit: (permit: Permit) => void;
@@ -92,10 +96,12 @@ export class Limiter {
   readonly tokensPerMinute: number;
   private readonly windowMs: number;
   private readonly policy: RetryPolicy;
-  private readonly queues = new Map<string, Waiter[]>();
-  /** Keys with waiters, in round-robin order. */
-  private readonly ring: string[] = [];
-  private queued = 0;
+  /** Waiting calls ordered by (round, arrival). */
+  private readonly queue: Waiter[] = [];
+  /** The round each key's next call gets (at least the current round). */
+  private readonly nextRound = new Map<string, number>();
+  private round = 0;
+  private seq = 0;
   private active = 0;
   private readonly starts: number[] = [];
   private readonly tokens: TokenEntry[] = [];
@@ -120,7 +126,7 @@ export class Limiter {
     const c = this.counts;
     return {
       active: this.active,
-      queueDepth: this.queued,
+      queueDepth: this.queue.length,
       maxActive: c.maxActive,
       started: c.started,
       succeeded: c.succeeded,
@@ -170,8 +176,12 @@ export class Limiter {
         this.remove(waiter);
         reject(signal.reason);
       };
+      const round = Math.max(this.round, this.nextRound.get(key) ?? 0);
+      this.nextRound.set(key, round + 1);
       const waiter: Waiter = {
         key,
+        round,
+        seq: this.seq++,
         tokens,
         enqueuedAt: performance.now(),
         admit: (permit) => {
@@ -187,52 +197,44 @@ export class Limiter {
   }
 
   private enqueue(waiter: Waiter): void {
-    let queue = this.queues.get(waiter.key);
-    if (queue === undefined) {
-      queue = [];
-      this.queues.set(waiter.key, queue);
-      this.ring.push(waiter.key);
-    }
-    queue.push(waiter);
-    this.queued++;
+    let at = this.queue.length;
+    while (at > 0 && this.before(waiter, this.queue[at - 1] as Waiter)) at--;
+    this.queue.splice(at, 0, waiter);
+  }
+
+  private before(a: Waiter, b: Waiter): boolean {
+    return a.round < b.round || (a.round === b.round && a.seq < b.seq);
   }
 
   private remove(waiter: Waiter): void {
-    const queue = this.queues.get(waiter.key);
-    const index = queue?.indexOf(waiter) ?? -1;
-    if (queue === undefined || index < 0) return;
-    queue.splice(index, 1);
-    this.queued--;
+    const index = this.queue.indexOf(waiter);
+    if (index < 0) return;
+    this.queue.splice(index, 1);
     waiter.abandon();
-    if (queue.length === 0) this.dropKey(waiter.key);
     this.pump(); // a waiter that blocked the token budget may have left room for others
   }
 
-  private dropKey(key: string): void {
-    this.queues.delete(key);
-    const at = this.ring.indexOf(key);
-    if (at >= 0) this.ring.splice(at, 1);
-  }
-
-  /** Admits waiters, round-robin over keys, while the limits allow; else arms a timer for when they will. */
+  /** Admits waiters in fair order while the limits allow; else arms a timer for when they will. */
   private pump(): void {
-    while (this.queued > 0 && this.active < this.maxConcurrent) {
-      const key = this.ring[0] as string;
-      const queue = this.queues.get(key) as Waiter[];
-      const waiter = queue[0] as Waiter;
+    while (this.queue.length > 0 && this.active < this.maxConcurrent) {
+      const waiter = this.queue[0] as Waiter;
       const now = Date.now();
       const readyAt = this.readyAt(waiter.tokens, now);
       if (readyAt > now) {
         this.wakeAt(readyAt);
         return;
       }
-      queue.shift();
-      this.queued--;
-      this.ring.shift();
-      if (queue.length === 0) this.queues.delete(key);
-      else this.ring.push(key);
+      this.queue.shift();
+      this.advanceRound(waiter.round);
       this.admit(waiter, now);
     }
+  }
+
+  private advanceRound(round: number): void {
+    if (round <= this.round) return;
+    this.round = round;
+    // Keys idle for a round start level with everyone again.
+    if (this.nextRound.size > 1_024) for (const [key, next] of this.nextRound) if (next <= round) this.nextRound.delete(key);
   }
 
   /** The earliest time a call of `tokens` may start, given the windows and any 429 pause. */

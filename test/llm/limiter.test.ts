@@ -1,0 +1,196 @@
+/**
+ * The shared limiter: concurrency never exceeded under a seeded hammer, fair round-robin
+ * between callers, requests and tokens per minute, the 429 pause, aborts while queued.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createLimiter, LimiterError, retryAfterMs, RetriesExhaustedError, type Limiter } from '../../src/index.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A task the test releases by hand, recording when it started. */
+function gatedTask(started: string[], name: string): { task: () => Promise<string>; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return {
+    task: async () => {
+      started.push(name);
+      await gate;
+      return name;
+    },
+    release: () => release(),
+  };
+}
+
+describe('limiter', () => {
+  it.each(Array.from({ length: 24 }, (_, seed) => seed + 1))('never runs more than maxConcurrent calls at once (hammer, seed %i)', async (seed) => {
+    const random = mulberry32(seed);
+    const limit = 1 + Math.floor(random() * 6);
+    const limiter = createLimiter({ maxConcurrent: limit, retry: { maxRetries: 2, baseMs: 0, maxMs: 0, jitter: 0 } });
+    let running = 0;
+    let most = 0;
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 150 }, (_, i) => {
+        const controller = new AbortController();
+        const plan = random();
+        const turns = Math.floor(random() * 4);
+        if (plan < 0.1) queueMicrotask(() => controller.abort(new Error(`abort ${i}`)));
+        let attempts = 0;
+        return limiter.run(
+          async () => {
+            running++;
+            most = Math.max(most, running);
+            try {
+              for (let t = 0; t < turns; t++) await turn();
+              attempts++;
+              if (plan >= 0.1 && plan < 0.2) throw new Error('not retryable');
+              if (plan >= 0.2 && plan < 0.3 && attempts === 1) throw Object.assign(new Error('busy'), { status: 503 });
+              return i;
+            } finally {
+              running--;
+            }
+          },
+          { key: `k${i % 7}`, signal: controller.signal },
+        );
+      }),
+    );
+    expect(most).toBeLessThanOrEqual(limit);
+    expect(limiter.metrics.maxActive).toBe(most);
+    expect(most).toBe(limit); // the limit was reached, so the check above was not vacuous
+    expect(limiter.metrics).toMatchObject({ active: 0, queueDepth: 0 });
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled').length).toBe(limiter.metrics.succeeded);
+  });
+
+  it('serves callers round-robin, FIFO within each caller', async () => {
+    const limiter = createLimiter({ maxConcurrent: 1 });
+    const started: string[] = [];
+    const tasks = ['a1', 'a2', 'a3', 'b1', 'b2', 'c1'].map((name) => ({ name, ...gatedTask(started, name) }));
+    const runs = tasks.map(({ name, task }) => limiter.run(task, { key: name[0] }));
+    for (const _ of tasks) {
+      await turn();
+      tasks.find((entry) => entry.name === started[started.length - 1])?.release();
+    }
+    await Promise.all(runs);
+    expect(started).toEqual(['a1', 'b1', 'c1', 'a2', 'b2', 'a3']);
+    expect(limiter.metrics.waitMs.count).toBe(6);
+  });
+
+  it('holds starts past requestsPerMinute until the window moves on', async () => {
+    vi.useFakeTimers();
+    const limiter = createLimiter({ requestsPerMinute: 2 });
+    const started: number[] = [];
+    const runs = [1, 2, 3].map((n) => limiter.run(async () => started.push(n)));
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(started).toEqual([1, 2]);
+    expect(limiter.metrics.queueDepth).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await Promise.all(runs);
+    expect(started).toEqual([1, 2, 3]);
+  });
+
+  it('counts tokens per minute, correcting the estimate with the tokens really used', async () => {
+    vi.useFakeTimers();
+    const limiter = createLimiter({ tokensPerMinute: 100 });
+    const started: string[] = [];
+    const first = gatedTask(started, 'first');
+    const second = gatedTask(started, 'second');
+    const third = gatedTask(started, 'third');
+    const runs = [
+      limiter.run(first.task, { estimatedTokens: 60, tokensUsed: () => 10 }),
+      limiter.run(second.task, { estimatedTokens: 60 }),
+      limiter.run(third.task, { estimatedTokens: 60 }),
+    ];
+    await vi.advanceTimersByTimeAsync(0);
+    expect(started).toEqual(['first']);
+    first.release(); // used 10, not 60: 10 + 60 fits, 10 + 60 + 60 does not
+    await vi.advanceTimersByTimeAsync(0);
+    expect(started).toEqual(['first', 'second']);
+    second.release();
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(started).toEqual(['first', 'second']);
+    await vi.advanceTimersByTimeAsync(1); // the first call's 10 tokens leave the window
+    expect(started).toEqual(['first', 'second', 'third']);
+    third.release();
+    await Promise.all(runs);
+  });
+
+  it('a 429 pauses every new start until its retry-after has passed', async () => {
+    vi.useFakeTimers();
+    const limiter = createLimiter({ retry: { maxRetries: 1 } });
+    const started: string[] = [];
+    let calls = 0;
+    const limited = limiter.run(async () => {
+      started.push(`limited-${++calls}`);
+      if (calls === 1) throw Object.assign(new Error('slow down'), { status: 429, headers: new Headers({ 'retry-after': '2' }) });
+      return 'ok';
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    const other = limiter.run(async () => started.push('other'));
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(started).toEqual(['limited-1']);
+    await vi.advanceTimersByTimeAsync(1);
+    await Promise.all([limited, other]);
+    expect(started.sort()).toEqual(['limited-1', 'limited-2', 'other']);
+    expect(limiter.metrics.rateLimited).toBe(1);
+  });
+
+  it('gives up after maxRetries with RetriesExhaustedError, and never retries a 4xx', async () => {
+    const limiter = createLimiter({ retry: { maxRetries: 2, baseMs: 0, maxMs: 0 } });
+    let calls = 0;
+    const exhausted = limiter.run(async () => {
+      calls++;
+      throw Object.assign(new Error('down'), { status: 500 });
+    });
+    await expect(exhausted).rejects.toBeInstanceOf(RetriesExhaustedError);
+    expect(calls).toBe(3);
+    const bad = Object.assign(new Error('bad request'), { status: 400 });
+    await expect(limiter.run(async () => Promise.reject(bad))).rejects.toBe(bad);
+  });
+
+  it('an abort while queued rejects with the reason and leaves the queue', async () => {
+    const limiter: Limiter = createLimiter({ maxConcurrent: 1 });
+    const started: string[] = [];
+    const blocker = gatedTask(started, 'blocker');
+    const running = limiter.run(blocker.task);
+    const controller = new AbortController();
+    const queued = limiter.run(async () => started.push('never'), { signal: controller.signal });
+    expect(limiter.metrics.queueDepth).toBe(1);
+    const reason = new Error('caller gave up');
+    controller.abort(reason);
+    await expect(queued).rejects.toBe(reason);
+    expect(limiter.metrics.queueDepth).toBe(0);
+    blocker.release();
+    await running;
+    expect(started).toEqual(['blocker']);
+  });
+
+  it('rejects bad options with LimiterError', () => {
+    expect(() => createLimiter({ maxConcurrent: 0 })).toThrow(LimiterError);
+    expect(() => createLimiter({ requestsPerMinute: 1.5 })).toThrow(/requestsPerMinute/);
+    expect(() => createLimiter({ retry: { maxRetries: -1 } })).toThrow(/maxRetries/);
+  });
+
+  it('reads retry-after-ms, retry-after in seconds, and retry-after as an HTTP date', () => {
+    expect(retryAfterMs(new Headers({ 'retry-after-ms': '250', 'retry-after': '9' }))).toBe(250);
+    expect(retryAfterMs(new Headers({ 'retry-after': '3' }))).toBe(3_000);
+    expect(retryAfterMs(new Headers({ 'retry-after': new Date(10_000).toUTCString() }), 4_000)).toBe(6_000);
+    expect(retryAfterMs(new Headers({ 'retry-after': 'soon' }))).toBeUndefined();
+    expect(retryAfterMs(undefined)).toBeUndefined();
+  });
+});
