@@ -54,6 +54,8 @@ export type LlmAgentEvent =
   | { readonly type: 'task'; readonly agent: string; readonly task: string }
   | { readonly type: 'model-call'; readonly agent: string; readonly round: number }
   | { readonly type: 'model-answer'; readonly agent: string; readonly ms: number; readonly toolCalls: readonly string[]; readonly totalTokens: number | undefined }
+  /** The call failed, ran out of time, or was aborted (the agent stopped, restarted or was found hung). */
+  | { readonly type: 'model-failed'; readonly agent: string; readonly ms: number; readonly reason: string }
   | { readonly type: 'tool-calls'; readonly agent: string; readonly tools: readonly string[] }
   | { readonly type: 'answered'; readonly agent: string; readonly content: unknown }
   | { readonly type: 'failed'; readonly agent: string; readonly reason: string; readonly detail: string };
@@ -157,7 +159,13 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
       callModel: fromPromise<ChatCompletion, { body: ChatCompletionCreateParamsNonStreaming; deadlineMs: number; round: number }>(async ({ input, signal }) => {
         observe({ type: 'model-call', agent, round: input.round });
         const started = performance.now();
-        const completion = await callModel({ client: client(), limiter, key: agent, body: input.body, deadlineMs: input.deadlineMs }, signal);
+        let completion: ChatCompletion;
+        try {
+          completion = await callModel({ client: client(), limiter, key: agent, body: input.body, deadlineMs: input.deadlineMs }, signal);
+        } catch (error) {
+          observe({ type: 'model-failed', agent, ms: performance.now() - started, reason: signal.aborted ? 'aborted' : error instanceof ModelCallError ? error.reason : 'model-error' });
+          throw error;
+        }
         const message = completion.choices[0]?.message;
         observe({ type: 'model-answer', agent, ms: performance.now() - started, toolCalls: message === undefined ? [] : functionCalls(message).map((call) => call.function.name), totalTokens: completion.usage?.total_tokens });
         return completion;

@@ -1,0 +1,314 @@
+/**
+ * The main demo (`npm start`): a research team of LLM agents.
+ *
+ *   /                   one-for-one
+ *   ├─ /tools           one-for-one: search (a tool agent answering lookups)
+ *   ├─ /planner         LLM agent, structured output: splits the question into three
+ *   ├─ /research        one-for-one, heartbeats: researcher-1..3, LLM agents with the search tool
+ *   └─ /evaluator       LLM agent: merges the findings into the final answer
+ *
+ * The three researchers work in parallel (`parallel`, settle 'all'). Researcher-2's first
+ * model call stalls (an injected network stall, the same with a real model): the heartbeat
+ * finds it hung, its HTTP request is aborted, /research restarts it, and its work is redone.
+ * All model calls share one limiter. It prints live progress, the final answer, and the
+ * wall time against the sum of the individual model calls (the sequential time).
+ *
+ * Without OPENAI_API_KEY or OPENAI_BASE_URL it runs on the built-in offline model (a local
+ * OpenAI-compatible server with scripted answers) and says so on its first line.
+ */
+import OpenAI from 'openai';
+import { pino } from 'pino';
+import { setup } from 'xstate';
+import { z } from 'zod';
+import {
+  agentTool,
+  createLimiter,
+  createSystem,
+  defineAgent,
+  lastText,
+  llmAgent,
+  parallel,
+  reply,
+  startOfflineModel,
+  supervisor,
+  toolResults,
+  type InboundEvents,
+  type LlmAgentEvent,
+  type OfflineModel,
+  type OfflineScript,
+  type ParallelOutcome,
+  type SystemOptions,
+} from '../src/index.js';
+
+export const RESEARCHERS = ['researcher-1', 'researcher-2', 'researcher-3'] as const;
+/** The researcher whose first model call stalls. */
+export const STALLING = 'researcher-2';
+export const HEARTBEAT = { everyMs: 50, timeoutMs: 400 };
+export const DEFAULT_QUESTION = 'Why do actor systems suit teams of LLM agents?';
+
+const Plan = z.object({ subquestions: z.array(z.string()).length(3) });
+
+// ---- the tool agent -----------------------------------------------------------------------
+
+const FACTS: readonly (readonly [string, string])[] = [
+  ['state', 'each actor owns its state and changes it only by handling one message at a time'],
+  ['fail', 'a supervisor restarts a failed agent by its address; callers get a failure at once, not a hang'],
+  ['parallel', 'independent calls fanned out at once take as long as the slowest one, not their sum'],
+  ['rate', 'a shared limiter keeps concurrent calls and requests per minute under the provider limits'],
+];
+
+const searchContent = { request: z.object({ query: z.string() }) };
+
+/** Answers a lookup from a small fact table (a stand-in for a search API). */
+const search = defineAgent({
+  name: 'search',
+  content: searchContent,
+  machine: setup({ types: { events: {} as InboundEvents<typeof searchContent> } }).createMachine({
+    on: {
+      request: {
+        actions: reply('inform', ({ event }) => {
+          const query = event.content.query.toLowerCase();
+          const hits = FACTS.filter(([keyword]) => query.includes(keyword)).map(([, fact]) => fact);
+          return { query: event.content.query, facts: hits.length > 0 ? hits : ['no fact found'] };
+        }),
+      },
+    },
+  }),
+});
+
+// ---- the offline model's script ------------------------------------------------------------
+
+const OFFLINE_PLAN = ['How do actors keep state safe?', 'What happens when an agent fails?', 'Why does parallel fan-out cut latency?'];
+
+/** Deterministic answers for each role, recognised by its instructions. */
+export const researchScript: OfflineScript = (request) => {
+  const instructions = lastText(request, 'system');
+  if (instructions.startsWith('You are the planner')) return { content: JSON.stringify({ subquestions: OFFLINE_PLAN }) };
+  if (instructions.startsWith('You are a researcher')) {
+    const results = toolResults(request);
+    if (results.length === 0) return { toolCalls: [{ name: 'search', arguments: { query: lastText(request) } }] };
+    const facts = (JSON.parse(results[0] as string) as { facts: string[] }).facts;
+    return { content: `${lastText(request)} ${facts.join('; ')}.` };
+  }
+  if (instructions.startsWith('You are the evaluator')) {
+    const findings = lastText(request).split('\n').filter((line) => line.startsWith('- '));
+    return { content: `Actor systems suit LLM agent teams because ${findings.map((line) => line.slice(2).replace(/^[^?]*\?\s*/, '').replace(/\.$/, '')).join('; and ')}.` };
+  }
+  return { content: 'offline model: unknown role' };
+};
+
+// ---- plumbing -------------------------------------------------------------------------------
+
+/** A fetch whose first call never answers until it is aborted: a network stall, injected. */
+function stallFirstCall(onAbort: () => void): typeof fetch {
+  let calls = 0;
+  return (input, init) => {
+    if (++calls > 1) return fetch(input, init);
+    return new Promise((_, reject) => {
+      const signal = init?.signal;
+      signal?.addEventListener(
+        'abort',
+        () => {
+          onAbort();
+          reject(signal.reason ?? new Error('aborted'));
+        },
+        { once: true },
+      );
+    });
+  };
+}
+
+export interface DemoOptions {
+  readonly question?: string;
+  /** Where the output goes (default console.log). */
+  readonly print?: (line: string) => void;
+  /** Run on the offline model even if OPENAI_API_KEY / OPENAI_BASE_URL are set. */
+  readonly offline?: boolean;
+  /** Latency of each offline model answer (default 150 ms). */
+  readonly offlineLatencyMs?: number;
+  /** Extra system options (an inspector, a logger). */
+  readonly system?: Partial<Omit<SystemOptions, 'root'>>;
+}
+
+export interface DemoSummary {
+  readonly mode: 'offline' | 'online';
+  readonly subquestions: readonly string[];
+  /** Status per researcher in the first round (researcher-2 fails: hung). */
+  readonly firstRound: readonly ParallelOutcome['status'][];
+  readonly redone: readonly string[];
+  readonly restarts: Readonly<Record<string, number>>;
+  readonly findings: readonly string[];
+  readonly answer: string;
+  readonly wallMs: number;
+  /** Sum of every model call's duration: the time the same calls take one after another. */
+  readonly sequentialMs: number;
+  readonly modelCalls: number;
+  /** Most researcher model calls in flight at once. */
+  readonly maxParallelCalls: number;
+  /** Whether the stalled call's HTTP request was aborted (by the hang detection). */
+  readonly stallAborted: boolean;
+}
+
+interface Endpoint {
+  readonly mode: 'offline' | 'online';
+  readonly model: string;
+  readonly makeClient: (options?: { fetch?: typeof fetch }) => OpenAI;
+  readonly server: OfflineModel | undefined;
+  readonly describe: string;
+}
+
+async function endpoint(options: DemoOptions): Promise<Endpoint> {
+  const online = options.offline !== true && (process.env.OPENAI_API_KEY !== undefined || process.env.OPENAI_BASE_URL !== undefined);
+  if (online) {
+    const model = process.env.TROUPE_MODEL ?? 'gpt-4o-mini';
+    const baseURL = process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1';
+    return { mode: 'online', model, server: undefined, makeClient: (extra) => new OpenAI({ apiKey: process.env.OPENAI_API_KEY ?? 'none', baseURL, ...extra }), describe: `Using the model ${model} at ${baseURL} (from OPENAI_API_KEY / OPENAI_BASE_URL; set TROUPE_MODEL to change it).` };
+  }
+  const server = await startOfflineModel({ script: researchScript, latencyMs: options.offlineLatencyMs ?? 150 });
+  return {
+    mode: 'offline',
+    model: 'troupe-offline',
+    server,
+    makeClient: (extra) => new OpenAI({ apiKey: 'offline', baseURL: server.baseURL, ...extra }),
+    describe: `Using the built-in offline model (no OPENAI_API_KEY or OPENAI_BASE_URL set): scripted answers from a local OpenAI-compatible server at ${server.baseURL}.`,
+  };
+}
+
+// ---- the demo -------------------------------------------------------------------------------
+
+export async function main(options: DemoOptions = {}): Promise<DemoSummary> {
+  const print = options.print ?? ((line: string) => console.log(line));
+  const question = options.question ?? DEFAULT_QUESTION;
+  const target = await endpoint(options);
+  print(target.describe);
+  const started = performance.now();
+  const stamp = (): string => `[${String(Math.round(performance.now() - started)).padStart(5)} ms]`;
+  let sequentialMs = 0;
+  let modelCalls = 0;
+  let inFlight = 0;
+  let maxParallelCalls = 0;
+  const observe = (event: LlmAgentEvent): void => {
+    switch (event.type) {
+      case 'task':
+        print(`${stamp()} ${event.agent.padEnd(12)} working on: ${event.task.split('\n')[0]}`);
+        break;
+      case 'model-call':
+        if (event.agent.startsWith('researcher')) maxParallelCalls = Math.max(maxParallelCalls, ++inFlight);
+        print(`${stamp()} ${event.agent.padEnd(12)} calling the model${event.round > 0 ? ` (after ${event.round} tool round)` : ''}`);
+        break;
+      case 'model-answer':
+        if (event.agent.startsWith('researcher')) inFlight--;
+        sequentialMs += event.ms;
+        modelCalls++;
+        print(`${stamp()} ${event.agent.padEnd(12)} model answered in ${Math.round(event.ms)} ms${event.toolCalls.length > 0 ? `, asking for ${event.toolCalls.join(', ')}` : ''}`);
+        break;
+      case 'model-failed':
+        if (event.agent.startsWith('researcher')) inFlight--;
+        print(`${stamp()} ${event.agent.padEnd(12)} model call ${event.reason} after ${Math.round(event.ms)} ms`);
+        break;
+      case 'tool-calls':
+        print(`${stamp()} ${event.agent.padEnd(12)} running tools: ${event.tools.join(', ')}`);
+        break;
+      case 'answered':
+        break;
+      case 'failed':
+        print(`${stamp()} ${event.agent.padEnd(12)} failed: ${event.reason}`);
+        break;
+    }
+  };
+
+  let stallAborted = false;
+  const limiter = createLimiter({ maxConcurrent: 4, requestsPerMinute: 500 });
+  const common = { model: target.model, limiter, observe, deadlineMs: 60_000 };
+  const client = target.makeClient();
+  const researcher = (name: string) =>
+    llmAgent({
+      ...common,
+      name,
+      client: name === STALLING ? target.makeClient({ fetch: stallFirstCall(() => (stallAborted = true)) }) : client,
+      instructions: `You are a researcher (${name}). Look the question up with the search tool, then answer it in one sentence that starts with the question.`,
+      tools: [agentTool({ name: 'search', description: 'Looks facts up; give it keywords.', path: '/tools/search', parameters: z.object({ query: z.string() }), timeoutMs: 5_000 })],
+    });
+
+  const system = await createSystem({
+    // The demo prints supervision events itself; pino's lines would interleave with them.
+    logger: pino({ level: process.env.TROUPE_LOG_LEVEL ?? 'silent' }),
+    ...options.system,
+    root: supervisor({
+      strategy: 'one-for-one',
+      intensity: { maxRestarts: 3, withinMs: 60_000 },
+      children: [
+        { id: 'tools', agent: supervisor({ children: [{ id: 'search', agent: search }] }) },
+        { id: 'planner', agent: llmAgent({ ...common, name: 'planner', client, output: Plan, instructions: 'You are the planner. Split the question into exactly three short, independent sub-questions; answer as JSON { "subquestions": [...] }.' }) },
+        {
+          id: 'research',
+          agent: supervisor({
+            strategy: 'one-for-one',
+            intensity: { maxRestarts: 3, withinMs: 60_000 },
+            children: RESEARCHERS.map((id) => ({ id, agent: researcher(id), heartbeat: HEARTBEAT })),
+          }),
+        },
+        { id: 'evaluator', agent: llmAgent({ ...common, name: 'evaluator', client, instructions: 'You are the evaluator. Merge the findings into one short answer to the question.' }) },
+      ],
+    }),
+  });
+  const restarted: string[] = [];
+  system.subscribe((event) => {
+    if (event.type === 'hung') print(`${stamp()} supervisor    ${event.path} is hung (${event.detail}); its model call is aborted`);
+    if (event.type === 'restarted') {
+      restarted.push(event.path);
+      print(`${stamp()} supervisor    ${event.path} restarted (one-for-one); its work will be redone`);
+    }
+  });
+
+  try {
+    const plan = await system.request('/planner', question, { timeoutMs: 60_000, expect: Plan });
+    const subquestions = plan.content.subquestions;
+    print(`${stamp()} plan: ${subquestions.map((sub, i) => `${i + 1}. ${sub}`).join('  ')}`);
+
+    const findings: (string | undefined)[] = RESEARCHERS.map(() => undefined);
+    const ask = (indexes: readonly number[]) => parallel(system, indexes.map((i) => ({ to: `/research/${RESEARCHERS[i] as string}`, content: subquestions[i] })), { deadlineMs: 60_000 });
+    const first = await ask([0, 1, 2]);
+    const redo: number[] = [];
+    first.outcomes.forEach((outcome, i) => {
+      if (outcome.status === 'inform') findings[i] = outcome.message.content as string;
+      else redo.push(i);
+    });
+    print(`${stamp()} research round 1: ${first.outcomes.map((outcome, i) => `${RESEARCHERS[i]} ${outcome.status === 'failure' ? `failure (${outcome.reason})` : outcome.status}`).join(', ')}`);
+    if (redo.length > 0) {
+      print(`${stamp()} redoing the work of ${redo.map((i) => RESEARCHERS[i]).join(', ')} (the answers that arrived are kept)`);
+      const second = await ask(redo);
+      second.outcomes.forEach((outcome, k) => {
+        if (outcome.status === 'inform') findings[redo[k] as number] = outcome.message.content as string;
+      });
+    }
+    const kept = findings.filter((finding): finding is string => finding !== undefined);
+    const merged = await system.request('/evaluator', `Question: ${question}\nFindings:\n${kept.map((finding) => `- ${finding}`).join('\n')}`, { timeoutMs: 60_000 });
+    const answer = merged.content as string;
+    const wallMs = performance.now() - started;
+    print('');
+    print(`Answer: ${answer}`);
+    print('');
+    print(`Wall time ${Math.round(wallMs)} ms for ${modelCalls} model calls; one after another they take ${Math.round(sequentialMs)} ms (${(sequentialMs / wallMs).toFixed(1)}x). Researchers ran up to ${maxParallelCalls} model calls at once; restarts: ${restarted.join(', ') || 'none'}.`);
+    print(`Limiter: at most ${limiter.metrics.maxActive} calls at once (limit ${limiter.maxConcurrent}), longest queue wait ${Math.round(limiter.metrics.waitMs.max)} ms.`);
+    return {
+      mode: target.mode,
+      subquestions,
+      firstRound: first.outcomes.map((outcome) => outcome.status),
+      redone: redo.map((i) => RESEARCHERS[i] as string),
+      restarts: Object.fromEntries(RESEARCHERS.map((id) => [id, system.lookup(`/research/${id}`)?.restarts ?? 0])),
+      findings: kept,
+      answer,
+      wallMs,
+      sequentialMs,
+      modelCalls,
+      maxParallelCalls,
+      stallAborted,
+    };
+  } finally {
+    await system.stop();
+    await target.server?.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { main, RESEARCHERS } from '../../examples/research-team.js';
+
+describe('examples/research-team', () => {
+  // Real offline model server, real SDK, real heartbeat (400 ms); the timeout is for loaded machines.
+  it('plans, researches in parallel, survives a hung researcher by restarting it and redoing its work, and merges', { timeout: 60_000 }, async () => {
+    const lines: string[] = [];
+    const summary = await main({ offline: true, offlineLatencyMs: 20, print: (line) => lines.push(line) });
+
+    expect(lines[0]).toMatch(/^Using the built-in offline model \(no OPENAI_API_KEY or OPENAI_BASE_URL set\)/);
+    expect(summary.mode).toBe('offline');
+    expect(summary.subquestions).toHaveLength(3);
+    // The researchers worked at once: all three were in their first model call together.
+    expect(summary.maxParallelCalls).toBe(3);
+    // researcher-2 hung once: the others' answers were kept, it was restarted, its work redone.
+    expect(summary.firstRound).toEqual(['inform', 'failure', 'inform']);
+    expect(summary.redone).toEqual(['researcher-2']);
+    expect(summary.restarts).toEqual({ 'researcher-1': 0, 'researcher-2': 1, 'researcher-3': 0 });
+    expect(summary.stallAborted).toBe(true);
+    expect(summary.findings).toHaveLength(3);
+    expect(summary.answer).toBe(
+      'Actor systems suit LLM agent teams because each actor owns its state and changes it only by handling one message at a time; and a supervisor restarts a failed agent by its address; callers get a failure at once, not a hang; and independent calls fanned out at once take as long as the slowest one, not their sum.',
+    );
+    // planner 1 + three researchers × 2 (tool round, answer) + evaluator 1; the stalled call never answered.
+    expect(summary.modelCalls).toBe(8);
+
+    for (const id of RESEARCHERS) expect(lines.some((line) => line.includes(`${id} calling the model`))).toBe(true);
+    expect(lines.some((line) => line.includes('/research/researcher-2 is hung'))).toBe(true);
+    expect(lines.some((line) => line.includes('/research/researcher-2 restarted (one-for-one)'))).toBe(true);
+    expect(lines).toContain('Answer: ' + summary.answer);
+    const timing = lines.find((line) => line.startsWith('Wall time '));
+    expect(timing).toMatch(/^Wall time \d+ ms for 8 model calls; one after another they take \d+ ms/);
+  });
+});
