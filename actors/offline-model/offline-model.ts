@@ -72,8 +72,6 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => sendError(res, 500, `offline model script failed: ${error instanceof Error ? error.message : String(error)}`, 'server_error'));
   });
-  // Keep-alive sockets would hold close() open; every answer ends its connection's use.
-  server.keepAliveTimeout = 1;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
     const route = (req.url ?? '').split('?')[0];
