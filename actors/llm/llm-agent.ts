@@ -32,7 +32,7 @@ export interface LlmAgentOptions {
   /** The system message of every call. */
   readonly instructions: string;
   readonly tools?: readonly Tool[];
-  /** Default: `new OpenAI()` from OPENAI_API_KEY / OPENAI_BASE_URL, built at first use. */
+  /** Default: an OpenAI client from OPENAI_API_KEY / OPENAI_BASE_URL (a base URL alone needs no key), built at first use. */
   readonly client?: OpenAI;
   /** Share one limiter across agents to bound a provider's load; default: a private one (retries only). */
   readonly limiter?: Limiter;
@@ -147,7 +147,8 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
   const maxToolRounds = options.maxToolRounds ?? 8;
   const observe = options.observe ?? (() => undefined);
   let defaultClient: OpenAI | undefined;
-  const client = (): OpenAI => options.client ?? (defaultClient ??= new OpenAI());
+  // OPENAI_BASE_URL alone (Ollama, vLLM, llama.cpp) needs no key; the SDK insists on one.
+  const client = (): OpenAI => options.client ?? (defaultClient ??= new OpenAI({ apiKey: process.env.OPENAI_API_KEY ?? (process.env.OPENAI_BASE_URL === undefined ? undefined : 'none') }));
   const agent = options.name;
 
   const messagesFor = (context: LlmContext): ChatCompletionMessageParam[] => [{ role: 'system', content: options.instructions }, ...context.history, ...context.turn];
