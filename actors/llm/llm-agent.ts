@@ -11,7 +11,7 @@
 import OpenAI from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import type { ChatCompletion, ChatCompletionAssistantMessageParam, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageFunctionToolCall, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, fromPromise, setup, type AnyActorRef } from 'xstate';
 import type { z } from 'zod';
 import { askFromActor } from '../../src/agent/ask.js';
 import { reply } from '../../src/agent/actions.js';
@@ -27,7 +27,8 @@ import { callModel, ModelCallError, type ModelFailureReason } from './model-call
 import { runToolCall, toolDefinitions, type Tool } from './tools.js';
 
 export interface LlmAgentOptions {
-  readonly name: string;
+  /** For logs and progress events (default `llm-agent`); the address comes from the tree. */
+  readonly name?: string;
   readonly model: string;
   /** The system message of every call. */
   readonly instructions: string;
@@ -82,6 +83,12 @@ function taskText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (typeof content === 'object' && content !== null && typeof (content as { task?: unknown }).task === 'string') return (content as { task: string }).task;
   return JSON.stringify(content) ?? '';
+}
+
+/** The path of the agent running this invoked logic (the runtime names each agent's actor by its path). */
+function agentPath(self: AnyActorRef): string | undefined {
+  const id = (self as { _parent?: { id?: unknown } })._parent?.id;
+  return typeof id === 'string' && id.startsWith('/') ? id : undefined;
 }
 
 function describe(error: unknown): string {
@@ -141,7 +148,7 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
   const memory = resolveMemory(options.memory);
   const tools = options.tools ?? [];
   const definitions = tools.length > 0 ? toolDefinitions(tools) : undefined;
-  const responseFormat = options.output === undefined ? undefined : zodResponseFormat(options.output, `${options.name.replace(/[^a-zA-Z0-9_-]/g, '_')}_output`);
+  const responseFormat = options.output === undefined ? undefined : zodResponseFormat(options.output, `${(options.name ?? 'llm-agent').replace(/[^a-zA-Z0-9_-]/g, '_')}_output`);
   const limiter = options.limiter ?? createLimiter();
   const deadlineMs = options.deadlineMs ?? 60_000;
   const maxToolRounds = options.maxToolRounds ?? 8;
@@ -149,7 +156,7 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
   let defaultClient: OpenAI | undefined;
   // OPENAI_BASE_URL alone (Ollama, vLLM, llama.cpp) needs no key; the SDK insists on one.
   const client = (): OpenAI => options.client ?? (defaultClient ??= new OpenAI({ apiKey: process.env.OPENAI_API_KEY ?? (process.env.OPENAI_BASE_URL === undefined ? undefined : 'none') }));
-  const agent = options.name;
+  const agent = options.name ?? 'llm-agent';
 
   const messagesFor = (context: LlmContext): ChatCompletionMessageParam[] => [{ role: 'system', content: options.instructions }, ...context.history, ...context.turn];
   const deadlineFor = (task: AclMessage | undefined): number => (task?.replyBy === undefined ? deadlineMs : Math.max(1, Math.min(deadlineMs, task.replyBy - Date.now())));
@@ -157,12 +164,12 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
   const machine = setup({
     types: { context: {} as LlmContext, events: {} as AclMessage },
     actors: {
-      callModel: fromPromise<ChatCompletion, { body: ChatCompletionCreateParamsNonStreaming; deadlineMs: number; round: number }>(async ({ input, signal }) => {
+      callModel: fromPromise<ChatCompletion, { body: ChatCompletionCreateParamsNonStreaming; deadlineMs: number; round: number }>(async ({ input, signal, self }) => {
         observe({ type: 'model-call', agent, round: input.round });
         const started = performance.now();
         let completion: ChatCompletion;
         try {
-          completion = await callModel({ client: client(), limiter, key: agent, body: input.body, deadlineMs: input.deadlineMs }, signal);
+          completion = await callModel({ client: client(), limiter, key: agentPath(self) ?? agent, body: input.body, deadlineMs: input.deadlineMs }, signal);
         } catch (error) {
           observe({ type: 'model-failed', agent, ms: performance.now() - started, reason: signal.aborted ? 'aborted' : error instanceof ModelCallError ? error.reason : 'model-error' });
           throw error;
@@ -278,5 +285,5 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
     },
   });
 
-  return defineAgent({ name: options.name, machine, heartbeat: options.heartbeat, mailbox: options.mailbox });
+  return defineAgent({ name: agent, machine, heartbeat: options.heartbeat, mailbox: options.mailbox });
 }

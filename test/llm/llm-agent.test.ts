@@ -214,6 +214,17 @@ describe('llmAgent', () => {
     expect((await Promise.all(answers)).map((answer) => answer.content)).toEqual(['first', 'then b', 'then c']);
   });
 
+  it.each([1, 3, 7])('a shared limiter at %i keeps the model server at that many concurrent calls across 30 agents', async (limit) => {
+    const { server, client } = await offline({ latencyMs: 5 });
+    const limiter = createLimiter({ maxConcurrent: limit });
+    const ids = Array.from({ length: 30 }, (_, i) => `a${i}`);
+    const system = await startSystem(ids.map((id) => ({ id, agent: llmAgent({ name: id, model: MODEL, instructions: 'x', client, limiter }) })));
+    const answers = await Promise.all(ids.map((id) => system.request(`/${id}`, id, { timeoutMs: 30_000 })));
+    expect(answers.map((answer) => answer.content)).toEqual(ids.map((id) => `offline answer: ${id}`));
+    expect(server.stats.maxInFlight).toBeLessThanOrEqual(limit);
+    expect(limiter.metrics).toMatchObject({ maxActive: limit, succeeded: 30, active: 0, queueDepth: 0 });
+  });
+
   it('rejects bad options with a clear error', () => {
     expect(() => llmAgent({ name: 'a', model: '', instructions: 'x' })).toThrow(/model/);
     expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', deadlineMs: 0 })).toThrow(/deadlineMs/);
