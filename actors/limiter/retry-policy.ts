@@ -1,3 +1,5 @@
+import { APIConnectionError } from 'openai';
+
 /**
  * When a failed model call is tried again: 429 after the provider's `retry-after`, 5xx and
  * network errors after exponential backoff with jitter, anything else never.
@@ -48,9 +50,13 @@ export function retryAfterMs(headers: unknown, now = Date.now()): number | undef
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+
 function isNetworkError(error: HttpLikeError): boolean {
-  // openai's APIConnectionError (and its timeout subclass) have no status; an abort is not a network error.
-  return error.name === 'APIConnectionError' || error.name === 'APIConnectionTimeoutError';
+  // The SDK wraps network failures in APIConnectionError (an abort is APIUserAbortError, not one).
+  if (error instanceof APIConnectionError) return true;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && NETWORK_CODES.has(code);
 }
 
 export function createRetryPolicy(options: RetryOptions = {}, random: () => number = Math.random): RetryPolicy {

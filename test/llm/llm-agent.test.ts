@@ -4,7 +4,7 @@
  * malformed output, structured output and bounded memory.
  */
 import { describe, expect, it } from 'vitest';
-import { setup } from 'xstate';
+import { assign, enqueueActions, setup } from 'xstate';
 import { z } from 'zod';
 import { agentTool, createLimiter, defineAgent, FailureError, llmAgent, reply, tool, toolResults, lastText, type AclMessage, type OfflineRequest } from '../../src/index.js';
 import { barrier, latch, offline, startSystem, whenRequests } from './helpers.js';
@@ -53,6 +53,38 @@ describe('llmAgent', () => {
     const answer = await system.request('/agent', 'fetch a, b and c');
     expect(answer.content).toBe('merged value-a,value-b,value-c');
     expect(seen[1]?.messages.filter((message) => message.role === 'tool').map((message) => message.tool_call_id)).toEqual(['call_1_0', 'call_1_1', 'call_1_2']);
+  });
+
+  it('asks agent tools of one turn at once: a tool agent that answers only when all three asked still answers', async () => {
+    // Holds every request until the third arrives: sequential asks would never get an answer.
+    const gather = defineAgent({
+      name: 'gather',
+      machine: setup({ types: { context: {} as { held: AclMessage[] }, events: {} as AclMessage } }).createMachine({
+        context: { held: [] },
+        on: {
+          request: [
+            { guard: ({ context }) => context.held.length < 2, actions: assign({ held: ({ context, event }) => [...context.held, event] }) },
+            {
+              actions: [
+                enqueueActions(({ context, event, enqueue }) => {
+                  for (const held of [...context.held, event]) enqueue(reply('inform', `got ${(held.content as { n: number }).n}`, { to: () => held }));
+                }),
+                assign({ held: [] }),
+              ],
+            },
+          ],
+        },
+      }),
+    });
+    const { client } = await offline({
+      script: (request) => (toolResults(request).length === 0 ? { toolCalls: [1, 2, 3].map((n) => ({ name: 'gather', arguments: { n } })) } : { content: toolResults(request).join(',') }),
+    });
+    const gatherTool = agentTool({ name: 'gather', description: 'gathers', path: '/gather', parameters: z.object({ n: z.number() }), timeoutMs: 5_000 });
+    const system = await startSystem([
+      { id: 'gather', agent: gather },
+      { id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, tools: [gatherTool] }) },
+    ]);
+    expect((await system.request('/agent', 'go', { timeoutMs: 10_000 })).content).toBe('got 1,got 2,got 3');
   });
 
   it('calls another agent as a tool with request; tool errors go back to the model, not crashes', async () => {
@@ -120,6 +152,17 @@ describe('llmAgent', () => {
     expect(error.reason).toBe('model-error');
     expect(error.message).toContain('failed 3 times');
     expect(failing.server.stats.requests).toBe(3);
+  });
+
+  it('retries network errors, then fails with model-error', async () => {
+    const { server, client } = await offline();
+    await server.close(); // nothing listens there any more: connection refused
+    const limiter = createLimiter({ retry: { maxRetries: 2, baseMs: 1 } });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, limiter }) }]);
+    const error = await failureOf(system.request('/agent', 'anyone?'));
+    expect(error.reason).toBe('model-error');
+    expect(error.message).toContain('failed 3 times');
+    expect(limiter.metrics.retries).toBe(2);
   });
 
   it('stopping the agent aborts its HTTP request: the server sees the connection closed', async () => {
