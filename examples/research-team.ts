@@ -46,7 +46,9 @@ export const STALLING = 'researcher-2';
 export const HEARTBEAT = { everyMs: 50, timeoutMs: 400 };
 export const DEFAULT_QUESTION = 'Why do actor systems suit teams of LLM agents?';
 
-const Plan = z.object({ subquestions: z.array(z.string()).length(3) });
+// No length constraint: not every OpenAI-compatible server enforces minItems/maxItems in
+// structured output; main() takes the first three and fills up with the question itself.
+const Plan = z.object({ subquestions: z.array(z.string()) });
 
 // ---- the tool agent -----------------------------------------------------------------------
 
@@ -263,7 +265,7 @@ export async function main(options: DemoOptions = {}): Promise<DemoSummary> {
 
   try {
     const plan = await system.request('/planner', question, { timeoutMs: 60_000, expect: Plan });
-    const subquestions = plan.content.subquestions;
+    const subquestions = [...plan.content.subquestions, question, question, question].slice(0, RESEARCHERS.length);
     print(`${stamp()} plan: ${subquestions.map((sub, i) => `${i + 1}. ${sub}`).join('  ')}`);
 
     const findings: (string | undefined)[] = RESEARCHERS.map(() => undefined);

@@ -1,5 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { main, RESEARCHERS } from '../../examples/research-team.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { main, RESEARCHERS, researchScript } from '../../examples/research-team.js';
+import { startOfflineModel } from '../../src/index.js';
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
 
 describe('examples/research-team', () => {
   // Real offline model server, real SDK, real heartbeat (400 ms); the timeout is for loaded machines.
@@ -30,5 +35,24 @@ describe('examples/research-team', () => {
     expect(lines).toContain('Answer: ' + summary.answer);
     const timing = lines.find((line) => line.startsWith('Wall time '));
     expect(timing).toMatch(/^Wall time \d+ ms for 8 model calls; one after another they take \d+ ms/);
+  });
+
+  it('with OPENAI_BASE_URL set, runs the same demo on that endpoint and says which', { timeout: 60_000 }, async () => {
+    const endpoint = await startOfflineModel({ script: researchScript, latencyMs: 20 });
+    try {
+      vi.stubEnv('OPENAI_BASE_URL', endpoint.baseURL);
+      vi.stubEnv('OPENAI_API_KEY', undefined);
+      vi.stubEnv('TROUPE_MODEL', 'local-model');
+      const lines: string[] = [];
+      const summary = await main({ print: (line) => lines.push(line) });
+      expect(lines[0]).toBe(`Using the model local-model at ${endpoint.baseURL} (from OPENAI_API_KEY / OPENAI_BASE_URL; set TROUPE_MODEL to change it).`);
+      expect(summary.mode).toBe('online');
+      expect(summary.redone).toEqual(['researcher-2']);
+      expect(summary.findings).toHaveLength(3);
+      // planner + 3 × 2 researcher calls + evaluator; the stalled call never reached the server.
+      expect(endpoint.stats.requests).toBe(8);
+    } finally {
+      await endpoint.close();
+    }
   });
 });
