@@ -43,7 +43,7 @@ import {
 export const RESEARCHERS = ['researcher-1', 'researcher-2', 'researcher-3'] as const;
 /** The researcher whose first model call stalls. */
 export const STALLING = 'researcher-2';
-export const HEARTBEAT = { everyMs: 50, timeoutMs: 400 };
+export const HEARTBEAT = { everyMs: 25, timeoutMs: 250 };
 export const DEFAULT_QUESTION = 'Why do actor systems suit teams of LLM agents?';
 
 // No length constraint: not every OpenAI-compatible server enforces minItems/maxItems in

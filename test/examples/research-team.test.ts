@@ -7,7 +7,7 @@ afterEach(() => {
 });
 
 describe('examples/research-team', () => {
-  // Real offline model server, real SDK, real heartbeat (400 ms); the timeout is for loaded machines.
+  // Real offline model server, real SDK, real heartbeat (250 ms); the timeout is for loaded machines.
   it('plans, researches in parallel, survives a hung researcher by restarting it and redoing its work, and merges', { timeout: 60_000 }, async () => {
     const lines: string[] = [];
     const summary = await main({ offline: true, offlineLatencyMs: 20, print: (line) => lines.push(line) });
