@@ -11,7 +11,7 @@
 import OpenAI from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import type { ChatCompletion, ChatCompletionAssistantMessageParam, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageFunctionToolCall, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { assign, fromPromise, setup, type AnyActorRef } from 'xstate';
+import { and, assign, fromPromise, setup, type AnyActorRef } from 'xstate';
 import type { z } from 'zod';
 import { askFromActor } from '../../src/agent/ask.js';
 import { reply } from '../../src/agent/actions.js';
@@ -42,7 +42,7 @@ export interface LlmAgentOptions {
   readonly output?: z.ZodType;
   /** Deadline of each model call, queue wait and retries included (default 60,000 ms; a request's reply-by shortens it). */
   readonly deadlineMs?: number;
-  /** Most model calls answered with tool calls in one task (default 8). */
+  /** Most tool rounds in one task (default 8); a model asking for more is answered `failure`. */
   readonly maxToolRounds?: number;
   readonly temperature?: number;
   readonly heartbeat?: Heartbeat;
@@ -246,6 +246,7 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
             round: context.rounds,
           }),
           onDone: [
+            { guard: and(['wantsTools', 'tooManyRounds']), target: 'answering', actions: assign({ outcome: (): Outcome => ({ ok: false, reason: 'too-many-tool-rounds', detail: `the model asked for tools again after ${maxToolRounds} tool rounds; raise maxToolRounds or change the instructions` }) }) },
             { guard: 'wantsTools', target: 'runningTools', actions: assign(({ context, event }) => {
               const message = event.output.choices[0]?.message as ChatCompletion['choices'][number]['message'];
               return { turn: [...context.turn, assistantMessage(message)], pendingCalls: functionCalls(message) };
@@ -269,10 +270,7 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
         invoke: {
           src: 'runTools',
           input: ({ context }) => ({ calls: context.pendingCalls }),
-          onDone: [
-            { guard: 'tooManyRounds', target: 'answering', actions: assign({ outcome: (): Outcome => ({ ok: false, reason: 'too-many-tool-rounds', detail: `the model asked for tools ${maxToolRounds} times without answering; raise maxToolRounds or change the instructions` }) }) },
-            { target: 'callingModel', actions: assign(({ context, event }) => ({ turn: [...context.turn, ...event.output], pendingCalls: [], rounds: context.rounds + 1 })) },
-          ],
+          onDone: { target: 'callingModel', actions: assign(({ context, event }) => ({ turn: [...context.turn, ...event.output], pendingCalls: [], rounds: context.rounds + 1 })) },
           onError: { target: 'answering', actions: assign({ outcome: ({ event }): Outcome => ({ ok: false, reason: 'tool-error', detail: describe(event.error) }) }) },
         },
       },

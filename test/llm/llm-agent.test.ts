@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { assign, enqueueActions, setup } from 'xstate';
 import { z } from 'zod';
-import { agentTool, createLimiter, defineAgent, FailureError, llmAgent, reply, tool, toolResults, lastText, type AclMessage, type OfflineRequest } from '../../src/index.js';
+import { agentTool, createLimiter, DeadlineError, defineAgent, FailureError, llmAgent, reply, tool, toolResults, lastText, type AclMessage, type OfflineRequest } from '../../src/index.js';
 import { barrier, latch, offline, startSystem, whenRequests } from './helpers.js';
 
 const MODEL = 'offline-test';
@@ -196,6 +196,52 @@ describe('llmAgent', () => {
     await server.whenClientClosed(1);
     expect((await system.request('/agent', 'again')).content).toBe('restarted and fine');
     expect(system.lookup('/agent')?.restarts).toBe(1);
+  });
+
+  it("a request's reply-by shortens the model call's deadline: the call is aborted when the asker stops waiting", async () => {
+    const { server, client } = await offline({ script: () => ({ fault: 'hang' }) });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, deadlineMs: 60_000 }) }]);
+    // Whichever deadline fires first (the agent's model call or the asker's wait), the call is aborted.
+    const error: unknown = await system.request('/agent', 'quick?', { timeoutMs: 100 }).catch((caught: unknown) => caught);
+    expect(error instanceof DeadlineError || (error instanceof FailureError && error.reason === 'model-deadline')).toBe(true);
+    await server.whenClientClosed(1);
+    expect(system.lookup('/agent')?.restarts).toBe(0);
+  });
+
+  it('a model that keeps asking for tools is stopped after maxToolRounds with failure', async () => {
+    const { server, client } = await offline({ script: () => ({ toolCalls: [{ name: 'noop', arguments: {} }] }) });
+    let runs = 0;
+    const noop = tool({ name: 'noop', description: 'does nothing', parameters: z.object({}), run: () => ++runs });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, tools: [noop], maxToolRounds: 3 }) }]);
+    const error = await failureOf(system.request('/agent', 'loop'));
+    expect(error.reason).toBe('too-many-tool-rounds');
+    expect(server.stats.requests).toBe(4);
+    expect(runs).toBe(3);
+  });
+
+  it('stopping the agent while a tool runs aborts the tool through its signal', async () => {
+    const toolAborted = latch();
+    const toolStarted = latch();
+    const { client } = await offline({ script: () => ({ toolCalls: [{ name: 'slow', arguments: {} }] }) });
+    const slow = tool({
+      name: 'slow',
+      description: 'waits for its signal',
+      parameters: z.object({}),
+      run: (_args, { signal }) =>
+        new Promise((_, reject) => {
+          toolStarted.open();
+          signal.addEventListener('abort', () => {
+            toolAborted.open();
+            reject(signal.reason);
+          });
+        }),
+    });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, tools: [slow] }), shutdownMs: 20 }]);
+    const failed = failureOf(system.request('/agent', 'go', { timeoutMs: 30_000 }));
+    await toolStarted.promise;
+    await system.terminateChild('/', 'agent');
+    await toolAborted.promise;
+    expect((await failed).reason).toBe('agent-stopped');
   });
 
   it('malformed model output is a failure; the agent stays up and answers the next task', async () => {
