@@ -110,7 +110,13 @@ export class EventStream implements MessageObserver {
     }
   }
 
+  /** Hands over the batch being collected at once (before a close). */
+  flushNow(): void {
+    if (this.flushing) this.flush();
+  }
+
   private readonly flush = (): void => {
+    if (!this.flushing) return; // flushed early by flushNow; this is its stale setImmediate
     this.flushing = false;
     if (this.unhook === undefined) return;
     const events = this.batch;

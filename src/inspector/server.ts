@@ -46,7 +46,7 @@ export interface InspectorHost {
   restartChild(path: string, id: string): Promise<ChildInfo>;
   suspend(path: string): boolean;
   resume(path: string): boolean;
-  tell(path: string, performative: Performative, content?: unknown, options?: { sender?: string }): Promise<'queued' | 'refused'>;
+  tell(path: string, performative: Performative, content?: unknown): Promise<'queued' | 'refused'>;
   request(path: string, content: unknown, options: { performative: Performative; timeoutMs: number }): Promise<AclMessage>;
 }
 
@@ -63,7 +63,6 @@ export interface Inspector {
 
 export class InspectorError extends ConfigurationError {}
 
-const INSPECTOR_SENDER = '/$inspector';
 /** Bytes a socket may hold unsent before a client counts as slow and its events wait in its own bounded buffer. */
 const HIGH_WATER_BYTES = 1 << 20;
 const RETRY_MS = 25;
@@ -143,6 +142,11 @@ class Client {
   /** Queues a batch, dropping the oldest events beyond the buffer, and sends what the socket takes. */
   enqueue(batch: Batch): void {
     if (this.closed) return;
+    // A client keeping up gets every batch whole, however large; only a lagging one is bounded.
+    if (this.queue.length === 0 && this.socket.bufferedAmount < HIGH_WATER_BYTES) {
+      this.socket.send(batch.json);
+      return;
+    }
     this.queue.push(batch);
     this.queuedEvents += batch.events.length;
     while (this.queuedEvents > this.limits.bufferEvents) {
@@ -385,7 +389,7 @@ export async function startInspector(runtime: Runtime, host: InspectorHost, give
 
   async function send(request: Extract<ClientRequest, { type: 'send' }>): Promise<unknown> {
     if (!expectsReply(request.performative)) {
-      return { outcome: await host.tell(request.path, request.performative, request.content, { sender: INSPECTOR_SENDER }) };
+      return { outcome: await host.tell(request.path, request.performative, request.content) };
     }
     try {
       const reply = await host.request(request.path, request.content, { performative: request.performative, timeoutMs: request.timeoutMs });
@@ -404,6 +408,8 @@ export async function startInspector(runtime: Runtime, host: InspectorHost, give
     clients: () => [...clients].map((client) => ({ queuedEvents: client.queuedEvents, dropped: client.dropped })),
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
+        // What happened last (the agents stopping) still reaches the clients, then the close.
+        stream.flushNow();
         stream.detach();
         for (const client of clients) {
           client.socket.close(CLOSE.goingAway, 'the system stopped');
