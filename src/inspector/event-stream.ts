@@ -123,7 +123,9 @@ export class EventStream implements MessageObserver {
     this.batch = [];
     const at = Date.now();
     for (const path of this.touched) {
-      const depth = this.runtime.agentAt(path)?.mailbox.length ?? 0;
+      const cell = this.runtime.agentAt(path);
+      if (cell === undefined) continue; // no agent there: the message became a dead letter
+      const depth = cell.mailbox.length;
       if (this.lastDepth.get(path) === depth) continue;
       this.lastDepth.set(path, depth);
       events.push({ type: 'mailbox', path, depth, at });
