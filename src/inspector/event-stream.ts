@@ -24,6 +24,21 @@ interface InspectableSystem {
 
 const ASK_PREFIX = '/$';
 
+/** One object per event, built in one go: this runs for every message while a client listens. */
+function messageEvent(type: 'sent' | 'delivered', message: AclMessage): InspectorEvent {
+  return {
+    type,
+    at: Date.now(),
+    performative: message.performative,
+    sender: message.sender,
+    receiver: message.receiver,
+    conversationId: message.conversationId,
+    lamport: message.lamport,
+    inReplyTo: message.inReplyTo,
+    replyWith: message.replyWith,
+  };
+}
+
 export class EventStream implements MessageObserver {
   private batch: InspectorEvent[] = [];
   private flushing = false;
@@ -68,7 +83,7 @@ export class EventStream implements MessageObserver {
   }
 
   sent(message: AclMessage): void {
-    this.push({ type: 'sent', at: Date.now(), ...summarize(message) });
+    this.push(messageEvent('sent', message));
     if (!message.receiver.startsWith(ASK_PREFIX)) this.touched.add(message.receiver);
   }
 
@@ -82,17 +97,20 @@ export class EventStream implements MessageObserver {
   };
 
   private readonly onInspection = (inspection: InspectionEvent): void => {
+    // XState also reports every action and microstep: dropped before any lookup.
+    const type = inspection.type;
+    if (type !== '@xstate.event' && type !== '@xstate.snapshot') return;
     const path = inspection.actorRef.id;
     // Only the agents' own actors: invoked children and the runtime's helper have other ids.
     const cell = this.runtime.agentAt(path);
     if (cell === undefined) return;
-    if (inspection.type === '@xstate.event') {
+    if (type === '@xstate.event') {
       const event = inspection.event;
       if (isAclMessage(event) && event.receiver === path) {
-        this.push({ type: 'delivered', at: Date.now(), ...summarize(event) });
+        this.push(messageEvent('delivered', event));
         this.touched.add(path);
       }
-    } else if (inspection.type === '@xstate.snapshot' && inspection.snapshot !== undefined) {
+    } else if (inspection.snapshot !== undefined) {
       const value = inspection.snapshot.value;
       const key = typeof value === 'string' ? value : JSON.stringify(value);
       if (this.lastState.get(path) === key) return;
