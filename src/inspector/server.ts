@@ -15,7 +15,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { ChildInfo } from '../runtime/tree.js';
 import { describeAgent, describeStatechart, describeTree, summarize, toJsonSafe } from './describe.js';
 import { EventStream } from './event-stream.js';
-import { CLOSE, CONTROL_TYPES, parseRequest, PROTOCOL_VERSION, type ClientRequest, type ErrorCode, type InspectorEvent, type ServerMessage } from './protocol.js';
+import { CLOSE, CONTROL_TYPES, parseRequest, PROTOCOL_VERSION, type ClientRequest, type ErrorCode, type ServerMessage } from './protocol.js';
 
 export interface InspectorOptions {
   /** Port to listen on; 0 (default) picks a free one. */
@@ -109,9 +109,11 @@ function digest(text: string): Buffer {
 /** A batch shared by every client; serialized once, on first send. */
 class Batch {
   private text: string | undefined;
-  constructor(readonly events: readonly InspectorEvent[]) {}
+  /** Each event's JSON text. */
+  constructor(readonly events: readonly string[]) {}
+  /** The `events` frame, written once whoever sends it first. */
   get json(): string {
-    return (this.text ??= JSON.stringify({ type: 'events', events: this.events } satisfies ServerMessage));
+    return (this.text ??= `{"type":"events","events":[${this.events.join(',')}]}`);
   }
 }
 

@@ -287,3 +287,14 @@ describe('inspector: control', () => {
     await Promise.all([authorized.close(), wrong.close()]);
   });
 });
+
+describe('inspector: message events written by hand', () => {
+  it('are the JSON of the same event, for plain and for awkward strings', async () => {
+    const { messageJson } = await import('../../src/inspector/event-stream.js');
+    const { createMessage } = await import('../../src/index.js');
+    for (const conversationId of ['abc-1.2', 'with "quotes" and \\ and \n and ✓', '']) {
+      const message = createMessage({ performative: 'request', sender: '/a', receiver: '/$ask/3', conversationId, lamport: 7, replyWith: 'r.1', content: {} });
+      expect(JSON.parse(messageJson('sent', message, 123))).toEqual({ type: 'sent', at: 123, performative: 'request', sender: '/a', receiver: '/$ask/3', conversationId, lamport: 7, replyWith: 'r.1' });
+    }
+  });
+});
