@@ -44,6 +44,7 @@ export interface InspectorHost {
   readonly name: string;
   terminateChild(path: string, id: string): Promise<void>;
   restartChild(path: string, id: string): Promise<ChildInfo>;
+  whichChildren(path: string): ChildInfo[];
   suspend(path: string): boolean;
   resume(path: string): boolean;
   tell(path: string, performative: Performative, content?: unknown): Promise<'queued' | 'refused'>;
@@ -375,6 +376,9 @@ export async function startInspector(runtime: Runtime, host: InspectorHost, give
       case 'restart': {
         const { parent, id } = parentAndId(request.path);
         if (runtime.lookup(request.path) !== undefined) await host.terminateChild(parent, id);
+        if (!host.whichChildren(parent).some((child) => child.id === id)) {
+          throw new RequestFailure('failed', `${request.path} is a temporary child (or no child of ${parent}): OTP never restarts a temporary child, and stopping it dropped its spec; it is stopped`);
+        }
         const info = await host.restartChild(parent, id);
         return { restarted: request.path, incarnation: info.incarnation ?? null };
       }

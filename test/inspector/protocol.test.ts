@@ -234,6 +234,15 @@ describe('inspector: control', () => {
     await client.close();
   });
 
+  it('restarting a temporary child stops it, as OTP would not restart it, and says so', async () => {
+    const system = await inspectedSystem(undefined, [{ id: 'greeter', agent: (await import('./agents.js')).greeter, restart: 'temporary' }]);
+    const client = await TestClient.open(wsUrl(system));
+    expect(await client.call({ type: 'restart', path: '/greeter', token: TOKEN })).toMatchObject({ type: 'error', code: 'failed', message: expect.stringContaining('temporary child') });
+    expect(system.lookup('/greeter')).toBeUndefined();
+    expect(await client.call({ type: 'restart', path: '/nobody', token: TOKEN })).toMatchObject({ type: 'error', code: 'failed' });
+    await client.close();
+  });
+
   it('stops an agent with the token; its supervisor keeps the spec', async () => {
     const system = await inspectedSystem();
     const client = await TestClient.open(wsUrl(system));
