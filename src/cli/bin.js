@@ -15,4 +15,6 @@ if (existsSync(source)) {
 const controller = new AbortController();
 process.once('SIGINT', () => controller.abort());
 process.once('SIGTERM', () => controller.abort());
-process.exitCode = await cli.main(process.argv.slice(2), undefined, controller.signal);
+const code = await cli.main(process.argv.slice(2), undefined, controller.signal, process.stdin);
+// Standard input may still be open (a terminal): the command is done, so is the process.
+process.exit(code);

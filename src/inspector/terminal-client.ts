@@ -3,6 +3,7 @@
  * stream (coloured on a terminal), or JSON lines with `--json`. Filters keep the events of
  * one conversation or of the agents under one path.
  */
+import { createInterface } from 'node:readline';
 import { WebSocket } from 'ws';
 import type { InspectorEvent, ServerMessage, TreeEntry } from './protocol.js';
 import { PROTOCOL_VERSION } from './protocol.js';
@@ -15,6 +16,46 @@ export interface InspectOptions {
   readonly json: boolean;
   readonly color: boolean;
   readonly write: (line: string) => void;
+  /** Commands, one per line (see COMMANDS); the replies are printed like the stream. */
+  readonly input?: NodeJS.ReadableStream;
+}
+
+export const COMMANDS = `commands: tree | snapshot PATH [FIELD,...to redact] | statechart PATH | stop PATH | restart PATH | suspend PATH | resume PATH | send PATH PERFORMATIVE [JSON content] | help`;
+
+/** A command line typed into the client, as a protocol request (without its id), or why it is not one. */
+export function parseCommand(line: string): { readonly request: Record<string, unknown> } | { readonly error: string } | undefined {
+  const trimmed = line.trim();
+  if (trimmed === '') return undefined;
+  const [verb = '', path, ...rest] = trimmed.split(/\s+/);
+  switch (verb) {
+    case 'tree':
+      return { request: { type: 'tree' } };
+    case 'help':
+      return { error: COMMANDS };
+    case 'snapshot':
+    case 'statechart':
+    case 'stop':
+    case 'restart':
+    case 'suspend':
+    case 'resume':
+      if (path === undefined) return { error: `${verb} needs an agent path, such as ${verb} /greeter` };
+      if (verb === 'snapshot') return { request: { type: verb, path, redact: rest.length > 0 ? rest.join(',').split(',').filter((field) => field !== '') : [] } };
+      if (rest.length > 0) return { error: `${verb} takes one path, got also: ${rest.join(' ')}` };
+      return { request: { type: verb, path } };
+    case 'send': {
+      const parts = /^send\s+(\S+)\s+(\S+)(?:\s+(.*))?$/.exec(trimmed);
+      if (parts === null) return { error: 'send needs a path and a performative: send /greeter request {"name":"Ada"}' };
+      const [, target, performative, text] = parts;
+      if (text === undefined) return { request: { type: 'send', path: target, performative } };
+      try {
+        return { request: { type: 'send', path: target, performative, content: JSON.parse(text) as unknown } };
+      } catch (error) {
+        return { error: `the content is not JSON (${error instanceof Error ? error.message : String(error)})` };
+      }
+    }
+    default:
+      return { error: `unknown command ${JSON.stringify(verb)}; ${COMMANDS}` };
+  }
 }
 
 /** Something wrong with the command line or the address: exit code 2. */
@@ -95,6 +136,16 @@ export function formatEvent(event: InspectorEvent, color: boolean): string {
   }
 }
 
+function isTree(value: unknown): value is TreeEntry {
+  return typeof value === 'object' && value !== null && 'path' in value && 'kind' in value && 'restarts' in value && 'status' in value && !('agent' in value);
+}
+
+/** A command's answer: a tree as a tree, anything else as indented JSON. */
+function formatResult(result: unknown, color: boolean): string[] {
+  if (isTree(result)) return formatTree(result, color);
+  return JSON.stringify(result, null, 2).split('\n');
+}
+
 /**
  * Runs until the connection closes (or `signal` aborts). Resolves with the process exit
  * code: 0 when the server closed normally or we were told to stop, 1 when the connection
@@ -108,6 +159,15 @@ export function inspect(options: InspectOptions, signal?: AbortSignal): Promise<
     let failed: string | undefined;
     const stop = (): void => socket.close(1000, 'client done');
     signal?.addEventListener('abort', stop, { once: true });
+    let nextId = 1;
+    const commands = options.input === undefined ? undefined : createInterface({ input: options.input, terminal: false });
+    commands?.on('line', (line) => {
+      const command = parseCommand(line);
+      if (command === undefined) return;
+      if ('error' in command) write(json ? JSON.stringify({ type: 'command-error', message: command.error }) : command.error);
+      else if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ id: nextId++, ...command.request }));
+      else write(json ? JSON.stringify({ type: 'command-error', message: 'not connected' }) : 'not connected yet; try again');
+    });
     socket.on('error', (error) => {
       failed = error.message;
     });
@@ -134,11 +194,13 @@ export function inspect(options: InspectOptions, signal?: AbortSignal): Promise<
           write(paint(color, 'red', `error ${frame.code}: ${frame.message}`));
           return;
         case 'reply':
+          for (const line of formatResult(frame.result, color)) write(line);
           return;
       }
     });
     socket.on('close', (code, reason) => {
       signal?.removeEventListener('abort', stop);
+      commands?.close();
       if (failed !== undefined) {
         write(`troupe inspect: cannot connect to ${url.origin}${url.pathname}: ${failed}`);
         resolve(1);

@@ -43,6 +43,10 @@ class Cli {
     return new Promise((resolve) => this.waiters.push({ match, resolve }));
   }
 
+  type(line: string): void {
+    this.child.stdin.write(`${line}\n`);
+  }
+
   interrupt(): Promise<number | null> {
     this.child.kill('SIGINT');
     return this.exited;
@@ -88,6 +92,40 @@ describe('troupe inspect', () => {
     await wrong.line((line) => line.includes('"code":"unauthorized"'));
     expect(right.lines.some((line) => line.includes('unauthorized'))).toBe(false);
     await Promise.all([right.interrupt(), wrong.interrupt()]);
+  });
+
+  it('takes commands on standard input: queries, and control with --token', async () => {
+    const system = await inspectedSystem();
+    const cli = new Cli(['inspect', system.inspector?.url as string, '--token', TOKEN]);
+    await cli.line((line) => line.startsWith('connected to'));
+    cli.type('snapshot /greeter apiKey,auth.password');
+    await cli.line((line) => line.includes('"apiKey": "[redacted]"'));
+    const before = system.lookup('/greeter')?.incarnation;
+    cli.type('restart /greeter');
+    await cli.line((line) => line.includes('"restarted": "/greeter"'));
+    expect(system.lookup('/greeter')?.incarnation).not.toBe(before);
+    cli.type('send /greeter request {"name": "Ada Lovelace"}');
+    await cli.line((line) => line.includes('"text": "Hello, Ada Lovelace"'));
+    cli.type('suspend');
+    await cli.line((line) => line === 'suspend needs an agent path, such as suspend /greeter');
+    cli.type('launch /greeter');
+    await cli.line((line) => line.startsWith('unknown command "launch"; commands: tree'));
+    cli.type('send /greeter inform {oops');
+    await cli.line((line) => line.startsWith('the content is not JSON'));
+    cli.type('tree');
+    await cli.line((line) => line.startsWith('  /greeter  agent  running') && line.includes('restarts 1'));
+    expect(await cli.interrupt()).toBe(0);
+  });
+
+  it('without the token, control commands are refused and change nothing', async () => {
+    const system = await inspectedSystem();
+    const cli = new Cli(['inspect', system.inspector?.url as string]);
+    await cli.line((line) => line.startsWith('connected to'));
+    const before = system.lookup('/greeter')?.incarnation;
+    cli.type('restart /greeter');
+    await cli.line((line) => line.startsWith('error unauthorized: restart needs the inspector token'));
+    expect(system.lookup('/greeter')?.incarnation).toBe(before);
+    expect(await cli.interrupt()).toBe(0);
   });
 
   it('exits 0 when the system stops, saying why the connection closed', async () => {
