@@ -115,8 +115,15 @@ describe('inspector: event stream', () => {
 
   it('detaches from the runtime when the last client leaves, and attaches again for the next', async () => {
     const system = await inspectedSystem();
+    const runtime = (system as unknown as { runtime: { observer: unknown } }).runtime;
+    expect(runtime.observer).toBeUndefined(); // no client yet: sends pay one empty check
     const first = await TestClient.open(wsUrl(system));
+    expect(runtime.observer).toBeDefined();
     await first.close();
+    await new Promise<void>((resolve) => {
+      const check = (): void => (runtime.observer === undefined ? resolve() : void setImmediate(check));
+      check();
+    });
     await system.tell('/greeter', 'inform', {});
     await system.whenIdle();
     const second = await TestClient.open(wsUrl(system));

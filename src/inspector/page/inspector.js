@@ -135,6 +135,10 @@ function onEvent(event) {
     log(`${event.path} ${event.type}${event.reason ? `: ${event.reason}` : ''}${event.incarnation ? ` (${event.incarnation})` : ''}`);
     refreshTreeSoon();
     if (event.path === state.selected) refreshSnapshotSoon();
+  } else {
+    // An event type this page does not know (added by a newer kernel): shown as it came.
+    const { type, at: _at, ...fields } = event;
+    log(`${type} ${JSON.stringify(fields)}`);
   }
 }
 
