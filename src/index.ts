@@ -33,6 +33,6 @@ export { supervisor, SupervisorError, type SupervisorOptions, type Strategy, typ
 export { SupervisorSpecError } from '../supervisors/child-spec.js';
 export type { Intensity } from '../supervisors/restart-intensity.js';
 export type { Backoff } from '../supervisors/backoff.js';
-export type { Inspector, InspectorOptions } from './inspector/server.js';
+export { InspectorError, type Inspector, type InspectorOptions } from './inspector/server.js';
 export { PROTOCOL_VERSION, type ClientRequest, type InspectorEvent, type MessageSummary, type ServerMessage, type TreeEntry } from './inspector/protocol.js';
 export type { AgentSnapshot, StateChartNode } from './inspector/describe.js';

@@ -89,6 +89,10 @@ function checkOptions(options: InspectorOptions): Required<Omit<InspectorOptions
   if (options.token !== undefined && (typeof options.token !== 'string' || options.token.length < 8)) {
     throw new InspectorError('invalid-inspector', 'inspector token must be a string of at least 8 characters (or left out to turn control off)');
   }
+  if (options.host !== undefined && (typeof options.host !== 'string' || options.host === '')) throw new InspectorError('invalid-inspector', `inspector host must be a host name or address such as "127.0.0.1", got ${String(options.host)}`);
+  for (const [name, list] of [['allowedOrigins', options.allowedOrigins], ['redact', options.redact]] as const) {
+    if (list !== undefined && !(Array.isArray(list) && list.every((item) => typeof item === 'string'))) throw new InspectorError('invalid-inspector', `inspector ${name} must be an array of strings`);
+  }
   return {
     port,
     host: options.host ?? '127.0.0.1',

@@ -3,7 +3,8 @@
  * queries, and control with and without the token.
  */
 import { describe, expect, it } from 'vitest';
-import { createSystem, PROTOCOL_VERSION, supervisor, type InspectorEvent, type TreeEntry } from '../../src/index.js';
+import { fromCallback, setup } from 'xstate';
+import { createSystem, defineAgent, InspectorError, PROTOCOL_VERSION, supervisor, type InspectorEvent, type TreeEntry } from '../../src/index.js';
 import { silentLogger } from '../bench/support.js';
 import { EventLog } from '../support/event-log.js';
 import { CHILDREN, inspectedSystem, TOKEN, wsUrl } from './agents.js';
@@ -36,9 +37,27 @@ describe('inspector: connection', () => {
   });
 
   it('rejects bad options with a clear error and leaves no agent running', async () => {
+    let started = 0;
+    let stopped = 0;
+    // Its invoked callback is cleaned up when the agent stops.
+    const counted = defineAgent({
+      name: 'counted',
+      machine: setup({
+        actors: {
+          watcher: fromCallback(() => {
+            started++;
+            return () => stopped++;
+          }),
+        },
+      }).createMachine({ invoke: { src: 'watcher' } }),
+    });
+    await expect(inspectedSystem({ token: 'short' }, [{ id: 'counted', agent: counted }])).rejects.toThrow(InspectorError);
+    expect({ started, stopped }).toEqual({ started: 1, stopped: 1 });
     await expect(inspectedSystem({ port: 70_000 })).rejects.toThrow(/inspector port must be 0\.\.65535/);
     await expect(inspectedSystem({ token: 'short' })).rejects.toThrow(/at least 8 characters/);
     await expect(inspectedSystem({ maxFrameBytes: -1 })).rejects.toThrow(/maxFrameBytes/);
+    await expect(inspectedSystem({ host: '' })).rejects.toThrow(/inspector host/);
+    await expect(inspectedSystem({ allowedOrigins: 'http://x' as unknown as string[] })).rejects.toThrow(InspectorError);
   });
 
   it('reports a port that is taken, and stops the system it could not inspect', async () => {
