@@ -114,7 +114,7 @@ describe('inspector: abusive clients are closed with a code; everyone else is st
   });
 });
 
-describe('inspector: a slow client', () => {
+describe('inspector: a slow client', { timeout: 30_000 }, () => {
   it('loses its oldest events with a dropped notice; its buffer stays bounded and the system is not slowed', async () => {
     const bufferEvents = 200;
     const system = await inspectedSystem({ token: 'inspector-test-token', bufferEvents });

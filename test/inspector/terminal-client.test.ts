@@ -53,7 +53,7 @@ class Cli {
   }
 }
 
-describe('troupe inspect', () => {
+describe('troupe inspect', { timeout: 30_000 }, () => {
   it('prints the tree, then a readable live stream; exits 0 on Ctrl-C', async () => {
     const system = await inspectedSystem();
     const cli = new Cli(['inspect', system.inspector?.url as string]);
