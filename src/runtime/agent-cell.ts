@@ -58,6 +58,11 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
   status: NodeStatus = 'stopped';
   incarnation: string | undefined;
   restarts = 0;
+  /**
+   * Suspended (OTP sys:suspend): messages queue under the usual mailbox rules but none is
+   * handled until `resume()`. Belongs to the incarnation: a restart starts unsuspended.
+   */
+  suspended = false;
   readonly mailbox: Mailbox<AclMessage>;
   private processed = 0;
   private processingMs = 0;
@@ -140,6 +145,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
     this.busySnapshot = undefined;
     this.seenProcessed = -1;
     this.blockedOn = 0;
+    this.suspended = false;
     const machine = this.definition.machine;
     const actor = createActor(machine, {
       parent: this as unknown as AnyActorRef,
@@ -175,6 +181,26 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
     this.lastGoodSnapshot = undefined;
     this.start(resumeFrom);
     this.runtime.emit({ type: 'restarted', path: this.path, kind: 'agent', incarnation: this.incarnation as string, restarts: this.restarts, at: Date.now() });
+  }
+
+  /** Stops handling messages until `resume()`; false when the agent is not running or already suspended. */
+  suspend(): boolean {
+    if (this.status !== 'running' || this.suspended) return false;
+    this.suspended = true;
+    this.runtime.emit({ type: 'suspended', path: this.path, incarnation: this.incarnation ?? '', at: Date.now() });
+    return true;
+  }
+
+  /** Handles messages again; false when it was not suspended. */
+  resume(): boolean {
+    if (!this.suspended) return false;
+    this.suspended = false;
+    // Liveness counts from now: the time spent suspended was not a stall.
+    this.seenProcessed = -1;
+    this.busySnapshot = undefined;
+    this.runtime.emit({ type: 'resumed', path: this.path, incarnation: this.incarnation ?? '', at: Date.now() });
+    if (this.hasWork()) this.runtime.scheduler.schedule(this);
+    return true;
   }
 
   /** Marks the cell as waiting for its supervisor to restart it (messages keep queueing). */
@@ -245,7 +271,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
    * the same state tagged `busy` held (no transition at all) the whole time.
    */
   checkLiveness(now: number, timeoutMs: number): string | undefined {
-    if (this.status !== 'running' || this.actor === undefined) return undefined;
+    if (this.status !== 'running' || this.actor === undefined || this.suspended) return undefined;
     if (this.mailbox.length === 0 || this.processed !== this.seenProcessed) {
       this.seenProcessed = this.processed;
       this.stalledSince = now;
@@ -372,7 +398,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
   }
 
   hasWork(): boolean {
-    return this.status === 'running' && this.blockedOn === 0 && this.mailbox.length > 0 && this.actor?.getSnapshot().status === 'active';
+    return this.status === 'running' && !this.suspended && this.blockedOn === 0 && this.mailbox.length > 0 && this.actor?.getSnapshot().status === 'active';
   }
 
   runTurn(max: number): number {
@@ -381,7 +407,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
     let handled = 0;
     this.inTurn = true;
     try {
-      while (handled < max && this.status === 'running' && this.blockedOn === 0) {
+      while (handled < max && this.status === 'running' && !this.suspended && this.blockedOn === 0) {
         const message = this.mailbox.shift();
         if (message === undefined) break;
         handled++;

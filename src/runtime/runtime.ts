@@ -37,6 +37,11 @@ export interface RuntimeOptions {
   readonly keepDeadLetters?: number;
 }
 
+/** Told of every message routed (sent); set only while an inspector listens, so a send pays one check otherwise. */
+export interface MessageObserver {
+  sent(message: AclMessage): void;
+}
+
 /** Who sends a message from outside an agent's machine. */
 export interface SendOrigin {
   readonly sender: string;
@@ -74,6 +79,8 @@ export class Runtime {
   /** The Lamport clock of messages sent from outside any agent. */
   clock = 0;
   stopped = false;
+  /** The inspector's hook while a client is connected; undefined otherwise. */
+  observer: MessageObserver | undefined = undefined;
 
   constructor(options: RuntimeOptions) {
     this.name = options.name;
@@ -145,6 +152,7 @@ export class Runtime {
    * of a message parked by backpressure: `queued` when it enters the mailbox, or `refused`.
    */
   deliver(message: AclMessage, from?: AgentCell, settle?: Settle): 'queued' | 'waiting' | 'refused' {
+    this.observer?.sent(message);
     const receiver = message.receiver;
     if (receiver.startsWith(ASK_PREFIX)) {
       if (message.lamport > this.clock) this.clock = message.lamport; // Lamport: receiving advances the clock

@@ -7,7 +7,9 @@ export type SystemEvent =
   | { readonly type: 'restarted'; readonly path: string; readonly kind: 'agent' | 'supervisor'; readonly incarnation: string; readonly restarts: number; readonly at: number }
   | { readonly type: 'stopped'; readonly path: string; readonly kind: 'agent' | 'supervisor'; readonly incarnation: string; readonly reason: string; readonly at: number }
   | { readonly type: 'hung'; readonly path: string; readonly incarnation: string; readonly detail: string; readonly at: number }
-  | { readonly type: 'escalated'; readonly path: string; readonly reason: string; readonly at: number };
+  | { readonly type: 'escalated'; readonly path: string; readonly reason: string; readonly at: number }
+  | { readonly type: 'suspended'; readonly path: string; readonly incarnation: string; readonly at: number }
+  | { readonly type: 'resumed'; readonly path: string; readonly incarnation: string; readonly at: number };
 
 export type SystemEventType = SystemEvent['type'];
 
@@ -22,6 +24,8 @@ const LOG_LEVEL: Readonly<Record<SystemEventType, 'debug' | 'info' | 'warn' | un
   hung: 'warn',
   failed: undefined,
   escalated: undefined,
+  suspended: 'info',
+  resumed: 'info',
 };
 
 /** Logs a lifecycle event; costs one level check when the level is off (every agent start emits one). */

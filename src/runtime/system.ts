@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { freezeContent } from '../acl/content.js';
 import { createMessage, type AclMessage, type MessageOptions } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
-import type { AgentMetrics } from './agent-cell.js';
+import type { AgentCell, AgentMetrics } from './agent-cell.js';
 import type { DeadLetter } from './dead-letters.js';
 import { ConfigurationError, InvalidContentError, SystemStoppedError, TroupeError } from './errors.js';
 import { resolveLogger } from './logger.js';
@@ -11,6 +11,7 @@ import { normalizePath } from './path.js';
 import { Runtime, type Terminated } from './runtime.js';
 import type { SchedulerOptions } from './scheduler.js';
 import type { SystemEvent } from './system-events.js';
+import type { Inspector, InspectorOptions } from '../inspector/server.js';
 import { describeExit, isNormalExit, type ChildInfo, type ChildSpec, type DynamicChild, type ExitReason, type NodeSpec, type SupervisorControl } from './tree.js';
 
 export interface SystemOptions {
@@ -22,6 +23,8 @@ export interface SystemOptions {
   readonly scheduler?: SchedulerOptions;
   /** How many recent dead letters `system.deadLetters.recent()` keeps (default 1,000). */
   readonly keepDeadLetters?: number;
+  /** Starts the live inspector (a WebSocket and its page on one port); see `system.inspector`. */
+  readonly inspector?: InspectorOptions;
 }
 
 export interface RequestOptions<R> {
@@ -77,6 +80,7 @@ export class System {
   private stopping: Promise<void> | undefined;
   private readonly terminated: Promise<ExitReason>;
   private settleTerminated!: (reason: ExitReason) => void;
+  private inspectorHandle: Inspector | undefined;
 
   constructor(options: SystemOptions) {
     const name = options.name ?? 'troupe';
@@ -95,6 +99,17 @@ export class System {
 
   get name(): string {
     return this.runtime.name;
+  }
+
+  /** The live inspector (its `url`, `close()`), when the system was created with `inspector` options. */
+  get inspector(): Inspector | undefined {
+    return this.inspectorHandle;
+  }
+
+  /** @internal Started by createSystem; the server module is loaded only then. */
+  async startInspector(options: InspectorOptions): Promise<void> {
+    const { startInspector } = await import('../inspector/server.js');
+    this.inspectorHandle = await startInspector(this.runtime, this, options);
   }
 
   get logger(): Logger {
@@ -172,6 +187,30 @@ export class System {
     return this.runtime.agentAt(normalizePath(path))?.metrics;
   }
 
+  /**
+   * Suspends the agent at `path` (OTP sys:suspend): its messages queue under the usual
+   * mailbox rules and wait until `resume`. Returns false if it was already suspended.
+   */
+  suspend(path: string): boolean {
+    return this.runningAgent(path, 'suspend').suspend();
+  }
+
+  /** Lets a suspended agent handle its queued messages again; false if it was not suspended. */
+  resume(path: string): boolean {
+    return this.runningAgent(path, 'resume').resume();
+  }
+
+  private runningAgent(path: string, what: string): AgentCell {
+    const normal = normalizePath(path);
+    const cell = this.runtime.agentAt(normal);
+    if (cell === undefined || cell.status !== 'running') {
+      const node = this.runtime.lookup(normal);
+      const state = node === undefined ? 'not in the tree' : node.kind === 'agent' ? `${node.status}, not running` : 'a supervisor';
+      throw new ConfigurationError('not-a-running-agent', `cannot ${what} ${path}: it is ${state}; ${what} needs the path of a running agent`);
+    }
+    return cell;
+  }
+
   /** The XState snapshot of the agent at `path`, for inspection and tests. */
   snapshot(path: string): unknown {
     return this.runtime.agentAt(normalizePath(path))?.snapshot();
@@ -235,6 +274,8 @@ export class System {
   private async shutdown(reason: ExitReason): Promise<void> {
     await this.root?.stop('infinity', reason);
     this.runtime.stopped = true;
+    // After the root: clients see every agent stop before the connection closes.
+    await this.inspectorHandle?.close();
     this.runtime.asks.failAll(new SystemStoppedError('request'));
     this.settleTerminated(reason);
   }
@@ -254,5 +295,14 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   }
   const system = new System(options);
   system.startRoot(options.root);
+  if (options.inspector !== undefined) {
+    try {
+      await system.startInspector(options.inspector);
+    } catch (error) {
+      // No half-started system: the agents stop, then the caller hears why.
+      await system.stop();
+      throw error;
+    }
+  }
   return system;
 }

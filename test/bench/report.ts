@@ -1,21 +1,22 @@
 /** Turns measurements into the JSON lines and the comparison table. */
 import type { Measurement, RunOptions } from './runner.js';
-import { FRAMEWORKS, type Framework, type Scenario } from './scenario.js';
+import { columnsOf, type Scenario } from './scenario.js';
 
 export interface ScenarioResult {
   readonly scenario: Scenario;
   readonly options: RunOptions;
-  /** `undefined` for a framework without an implementation of the scenario. */
-  readonly measurements: { readonly [F in Framework]: Measurement | undefined };
+  /** By framework (or variant); `undefined` for one without an implementation of the scenario. */
+  readonly measurements: { readonly [column: string]: Measurement | undefined };
 }
 
 export interface JsonLine {
   readonly scenario: string;
   readonly unit: string;
   readonly higherIsBetter: boolean;
-  readonly results: { readonly [F in Framework]: number | null };
+  /** By framework, or by variant for a scenario with variants (`{"detached","attached"}`). */
+  readonly results: { readonly [column: string]: number | null };
   /** Present only when a framework failed (error, hang, missing work). */
-  readonly errors?: { readonly [F in Framework]?: string };
+  readonly errors?: { readonly [column: string]: string };
 }
 
 function valueOf(measurement: Measurement | undefined): number | null {
@@ -23,9 +24,10 @@ function valueOf(measurement: Measurement | undefined): number | null {
 }
 
 export function toJsonLine(result: ScenarioResult): JsonLine {
-  const results = { troupe: valueOf(result.measurements.troupe), xstate: valueOf(result.measurements.xstate), nact: valueOf(result.measurements.nact) };
-  const errors: { [F in Framework]?: string } = {};
-  for (const framework of FRAMEWORKS) {
+  const results: Record<string, number | null> = {};
+  for (const column of columnsOf(result.scenario)) results[column] = valueOf(result.measurements[column]);
+  const errors: Record<string, string> = {};
+  for (const framework of columnsOf(result.scenario)) {
     const measurement = result.measurements[framework];
     if (measurement !== undefined && !measurement.ok) errors[framework] = measurement.error;
   }
@@ -59,11 +61,22 @@ function row(result: ScenarioResult): string[] {
 
 /** A fixed-width table (medians; ratios are troupe divided by the other), then notes and failures. */
 export function formatTable(results: readonly ScenarioResult[]): string {
-  const rows = [[...HEADER], ...results.map(row)];
+  const rows = [[...HEADER], ...results.filter((result) => result.scenario.variants === undefined).map(row)];
   const widths = HEADER.map((_, column) => Math.max(...rows.map((cells) => (cells[column] as string).length)));
   const lines = rows.map((cells) => cells.map((text, column) => (column < 2 ? text.padEnd(widths[column] as number) : text.padStart(widths[column] as number))).join('  '));
   lines.splice(1, 0, widths.map((width) => '-'.repeat(width)).join('  '));
-  return [...lines, '', ...footnotes(results)].join('\n');
+  const variantLines = results.filter((result) => result.scenario.variants !== undefined).map(variantLine);
+  const table = rows.length > 1 ? lines : [];
+  return [...table, ...(variantLines.length > 0 && table.length > 0 ? [''] : []), ...variantLines, '', ...footnotes(results)].join('\n');
+}
+
+/** A scenario comparing Troupe with itself: its variants, and the last one divided by the first. */
+function variantLine(result: ScenarioResult): string {
+  const columns = columnsOf(result.scenario);
+  const cells = columns.map((column) => `${column} ${cell(result.measurements[column])}`);
+  const first = columns[0] as string;
+  const last = columns[columns.length - 1] as string;
+  return `${result.scenario.name} (${result.scenario.unit}, ${result.scenario.higherIsBetter ? 'higher' : 'lower'} is better): ${cells.join('  ')}  ${last}/${first} ${ratio(result.measurements[last], result.measurements[first])}`;
 }
 
 function footnotes(results: readonly ScenarioResult[]): string[] {
@@ -71,7 +84,7 @@ function footnotes(results: readonly ScenarioResult[]): string[] {
   for (const { scenario, options, measurements } of results) {
     notes.push(`${scenario.name}: ${scenario.describe(options.size)}; ${options.warmups} warm-up + ${options.repetitions} measured repetitions.`);
     if (scenario.note !== undefined) notes.push(`  note: ${scenario.note}`);
-    for (const framework of FRAMEWORKS) {
+    for (const framework of columnsOf(scenario)) {
       const measurement = measurements[framework];
       if (measurement !== undefined && !measurement.ok) notes.push(`  FAILED ${framework}: ${measurement.error}`);
     }

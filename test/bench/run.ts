@@ -8,7 +8,7 @@ import { measureInChild, workerCommand } from './child.js';
 import { parseCli, USAGE, UsageError, type CliOptions } from './cli.js';
 import { formatTable, toJsonLine, type ScenarioResult } from './report.js';
 import { defaultOptions, measure, type Measurement, type RunOptions } from './runner.js';
-import { FRAMEWORKS, type Framework, type Scenario } from './scenario.js';
+import { columnsOf, implementationOf, type Scenario } from './scenario.js';
 import { findScenario, SCENARIOS } from './scenarios/index.js';
 
 function selectScenarios(name: string | undefined): readonly Scenario[] {
@@ -21,8 +21,8 @@ function selectScenarios(name: string | undefined): readonly Scenario[] {
 /** How measurements run: here, or in child processes started with `worker` arguments. */
 type Mode = { readonly inProcess: true } | { readonly inProcess: false; readonly worker: readonly string[]; readonly timeoutMs: number };
 
-async function measureOne(scenario: Scenario, framework: Framework, options: RunOptions, mode: Mode): Promise<Measurement | undefined> {
-  if (scenario.implementations[framework] === undefined) return undefined;
+async function measureOne(scenario: Scenario, framework: string, options: RunOptions, mode: Mode): Promise<Measurement | undefined> {
+  if (implementationOf(scenario, framework) === undefined) return undefined;
   const started = performance.now();
   const measurement = mode.inProcess ? await measure(scenario, framework, options) : await measureInChild(mode.worker, scenario.name, framework, options, mode.timeoutMs);
   const seconds = ((performance.now() - started) / 1_000).toFixed(1);
@@ -32,9 +32,9 @@ async function measureOne(scenario: Scenario, framework: Framework, options: Run
 
 async function runScenario(scenario: Scenario, cli: CliOptions, mode: Mode): Promise<ScenarioResult> {
   const options = defaultOptions(scenario, cli.quick, cli.size);
-  const measurements: Partial<Record<Framework, Measurement | undefined>> = {};
-  for (const framework of FRAMEWORKS) measurements[framework] = await measureOne(scenario, framework, options, mode);
-  return { scenario, options, measurements: { troupe: measurements.troupe, xstate: measurements.xstate, nact: measurements.nact } };
+  const measurements: Record<string, Measurement | undefined> = {};
+  for (const column of columnsOf(scenario)) measurements[column] = await measureOne(scenario, column, options, mode);
+  return { scenario, options, measurements };
 }
 
 function warn(message: string): void {
@@ -58,7 +58,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (!cli.json) process.stdout.write(`${formatTable(results)}\n`);
   // A failed measurement is reported in the output and in the exit code.
-  return results.some((result) => FRAMEWORKS.some((framework) => result.measurements[framework]?.ok === false)) ? 1 : 0;
+  return results.some((result) => columnsOf(result.scenario).some((column) => result.measurements[column]?.ok === false)) ? 1 : 0;
 }
 
 try {

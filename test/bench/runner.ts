@@ -1,6 +1,6 @@
 /** Runs one framework's implementation of one scenario: warm-ups, repetitions, work checks. */
 import { median, settleHeap } from './measure.js';
-import type { Framework, Scenario } from './scenario.js';
+import { implementationOf, type Scenario } from './scenario.js';
 import { expectWork } from './support.js';
 
 export interface RunOptions {
@@ -23,8 +23,8 @@ export function defaultOptions(scenario: Scenario, quick: boolean, size?: number
 }
 
 /** Measures `framework`'s implementation; any error (or missing work) becomes `{ ok: false }`. */
-export async function measure(scenario: Scenario, framework: Framework, options: RunOptions): Promise<Measurement> {
-  const implementation = scenario.implementations[framework];
+export async function measure(scenario: Scenario, framework: string, options: RunOptions): Promise<Measurement> {
+  const implementation = implementationOf(scenario, framework);
   if (implementation === undefined) return { ok: false, error: `${framework} has no ${scenario.name} implementation` };
   try {
     const bench = await implementation(options.size);

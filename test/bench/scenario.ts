@@ -37,5 +37,20 @@ export interface Scenario {
   readonly expectedWork: (size: number) => number;
   /** `undefined` where the library has no equivalent; `note` says why. */
   readonly implementations: { readonly [F in Framework]: Implementation | undefined };
+  /**
+   * For a scenario that compares Troupe with itself (the inspector detached and attached)
+   * instead of with other frameworks: its variants, measured and reported in this order.
+   */
+  readonly variants?: { readonly [variant: string]: Implementation };
   readonly note?: string;
+}
+
+/** What a scenario is measured in: its variants, or the frameworks. */
+export function columnsOf(scenario: Scenario): readonly string[] {
+  return scenario.variants === undefined ? FRAMEWORKS : Object.keys(scenario.variants);
+}
+
+export function implementationOf(scenario: Scenario, column: string): Implementation | undefined {
+  if (scenario.variants !== undefined) return scenario.variants[column];
+  return (FRAMEWORKS as readonly string[]).includes(column) ? scenario.implementations[column as Framework] : undefined;
 }

@@ -6,21 +6,21 @@
  *   node --expose-gc --import tsx test/bench/worker.ts <scenario> <framework> <size> <warmups> <repetitions>
  */
 import { measure, type Measurement } from './runner.js';
-import { FRAMEWORKS, type Framework } from './scenario.js';
+import { columnsOf } from './scenario.js';
 import { findScenario } from './scenarios/index.js';
 
-function parse(argv: readonly string[]): { scenario: string; framework: Framework; numbers: number[] } {
+function parse(argv: readonly string[]): { scenario: string; framework: string; numbers: number[] } {
   const [scenario = '', framework = '', ...rest] = argv;
-  if (!(FRAMEWORKS as readonly string[]).includes(framework)) throw new Error(`unknown framework ${framework}`);
   const numbers = rest.map(Number);
   if (numbers.length !== 3 || numbers.some((n) => !Number.isInteger(n) || n < 0)) throw new Error(`expected <size> <warmups> <repetitions>, got ${rest.join(' ')}`);
-  return { scenario, framework: framework as Framework, numbers };
+  return { scenario, framework, numbers };
 }
 
 async function main(): Promise<Measurement> {
   const { scenario: name, framework, numbers } = parse(process.argv.slice(2));
   const scenario = findScenario(name);
   if (scenario === undefined) throw new Error(`unknown scenario ${name}`);
+  if (!columnsOf(scenario).includes(framework)) throw new Error(`unknown framework or variant ${framework} of ${name}`);
   const [size = 0, warmups = 0, repetitions = 0] = numbers;
   return measure(scenario, framework, { size, warmups, repetitions });
 }

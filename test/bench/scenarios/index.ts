@@ -3,12 +3,13 @@ import type { Scenario } from '../scenario.js';
 import { fanout } from './fanout.js';
 import { heapPerAgent } from './heap-per-agent.js';
 import { ioFanout, ioFanoutLimited } from './io-fanout.js';
+import { inspector } from './inspector.js';
 import { pingpong } from './pingpong.js';
 import { restart } from './restart.js';
 import { spawn } from './spawn.js';
 import { throughput } from './throughput.js';
 
-export const SCENARIOS: readonly Scenario[] = [pingpong, throughput, fanout, spawn, heapPerAgent, restart, ioFanout, ioFanoutLimited];
+export const SCENARIOS: readonly Scenario[] = [pingpong, throughput, fanout, spawn, heapPerAgent, restart, ioFanout, ioFanoutLimited, inspector];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((scenario) => scenario.name === name);

@@ -9,7 +9,7 @@ import { now, perSecond } from '../measure.js';
 import type { Bench, Sample, Scenario } from '../scenario.js';
 import { nactSystem, stopNact, troupeSystem } from '../support.js';
 
-const roundTrips = (size: number): number => Math.floor(size / 2);
+export const roundTrips = (size: number): number => Math.floor(size / 2);
 
 // ---- Troupe: the pinger tells `request`, the ponger replies `inform`, through the runtime ----
 
@@ -20,7 +20,7 @@ interface PingerContext {
   readonly start: AclMessage | undefined;
 }
 
-const troupePinger = defineAgent({
+export const troupePinger = defineAgent({
   name: 'pinger',
   machine: setup({ types: { context: {} as PingerContext, events: {} as AclMessage } }).createMachine({
     context: { count: 0, goal: 0, start: undefined },
@@ -34,7 +34,7 @@ const troupePinger = defineAgent({
   }),
 });
 
-const troupePonger = defineAgent({
+export const troupePonger = defineAgent({
   name: 'ponger',
   machine: setup({ types: { events: {} as AclMessage } }).createMachine({ on: { request: { actions: reply('inform') } } }),
 });

@@ -1,0 +1,98 @@
+/**
+ * The inspector page in a real Chromium (Debian's package at /usr/bin/chromium, driven by
+ * playwright-core; never a downloaded browser): it shows the tree, draws a request between two
+ * agents in the sequence diagram, highlights the current state, restarts an agent with the
+ * token and shows the new incarnation, and reconnects to a system started again on its port.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inspectedSystem, TOKEN } from './agents.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
+
+describe('inspector page in Chromium', () => {
+  let context: BrowserContext;
+  let profile: string;
+  let page: Page;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium); .ci/run does this`);
+    profile = await mkdtemp(join(tmpdir(), 'troupe-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1400, height: 900 },
+    });
+    page = await context.newPage();
+  }, 60_000);
+
+  afterAll(async () => {
+    await context?.close();
+    if (profile !== undefined) await rm(profile, { recursive: true, force: true });
+  });
+
+  it('shows the tree, the sequence diagram and the statechart; restarts an agent with the token; reconnects', async () => {
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const system = await inspectedSystem();
+    const url = system.inspector?.url as string;
+    await page.goto(`${url}#token=${TOKEN}`);
+
+    // The tree, live from the hello.
+    await page.locator('body[data-connected="true"]').waitFor();
+    const greeterRow = page.locator('#tree .node[data-path="/greeter"]');
+    await expect.poll(() => greeterRow.locator('.incarnation').textContent()).toBe(system.lookup('/greeter')?.incarnation);
+    expect(await page.locator('#tree .node[data-path="/caller"] .state').textContent()).toBe('running');
+    expect(await greeterRow.locator('.mailbox').textContent()).toBe('✉ 0');
+
+    // A request between two agents appears in the sequence diagram, with its answer.
+    await system.tell('/caller', 'inform', { name: 'Ada' });
+    const request = page.locator('#sequence .message[data-performative="request"][data-sender="/caller"][data-receiver="/greeter"]');
+    await request.waitFor();
+    await page.locator('#sequence .message[data-performative="inform"][data-sender="/greeter"][data-receiver="/caller"]').waitFor();
+    const conversation = (await request.getAttribute('data-conversation')) as string;
+    await page.fill('#conversation-filter', conversation);
+    await expect.poll(() => page.locator('#sequence .message').count()).toBe(2);
+    expect(await page.locator(`#sequence .message[data-conversation="${conversation}"]`).count()).toBe(2);
+    await page.fill('#conversation-filter', '');
+
+    // The selected agent's statechart, drawn from its machine, with its current state.
+    await greeterRow.click();
+    await page.locator('#statechart .chart-state.active[data-state-id="greeter.warm"]').waitFor();
+    expect(await page.locator('#statechart .chart-state[data-state-id="greeter.idle"]').getAttribute('class')).not.toContain('active');
+    await expect.poll(async () => JSON.parse((await page.locator('#snapshot').textContent()) ?? '{}') as unknown).toMatchObject({ path: '/greeter', context: { greeted: 1 } });
+
+    // Restart with the token (taken from the URL's #token): the page shows the new incarnation.
+    const before = system.lookup('/greeter')?.incarnation;
+    await page.click('#restart');
+    await expect.poll(() => system.lookup('/greeter')?.incarnation).not.toBe(before);
+    const after = system.lookup('/greeter')?.incarnation;
+    await expect.poll(() => greeterRow.locator('.incarnation').textContent()).toBe(after);
+    await expect.poll(() => page.locator('#control-result').textContent()).toContain(`"incarnation":"${after}"`);
+
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'inspector.png'), fullPage: true });
+
+    // Without the token the page reports the refusal and nothing changes.
+    await page.fill('#token', '');
+    await page.click('#restart');
+    await expect.poll(() => page.locator('#control-result.error').textContent()).toContain('needs the inspector token');
+    expect(system.lookup('/greeter')?.incarnation).toBe(after);
+
+    // The system goes away and comes back on the same port: the page reconnects by itself.
+    const port = system.inspector?.port as number;
+    await system.stop();
+    await page.locator('body[data-connected="false"]').waitFor();
+    const again = await inspectedSystem({ port, token: TOKEN });
+    await page.locator('body[data-connected="true"]').waitFor();
+    await expect.poll(() => greeterRow.locator('.incarnation').textContent()).toBe(again.lookup('/greeter')?.incarnation);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+});
