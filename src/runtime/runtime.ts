@@ -13,6 +13,7 @@ import { Listeners } from './listeners.js';
 import type { Settle } from './mailbox.js';
 import { normalizePath } from './path.js';
 import { abortReason, ASK_PREFIX, PendingAsks } from './pending-asks.js';
+import { PORT_PREFIX, Ports } from './ports.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import { logSystemEvent, type SystemEvent } from './system-events.js';
 import type { ExitReason, ParentLink, TreeNode } from './tree.js';
@@ -56,6 +57,8 @@ export class Runtime {
   readonly deadLetters: DeadLetters;
   readonly asks = new PendingAsks();
   readonly events = new Listeners<SystemEvent>();
+  /** Conversation ports of protocol logic (see ports.ts). */
+  readonly ports = new Ports((error) => this.reportListenerError(error), (message) => this.toClosedPort(message));
   /** One XState actor system shared by every agent of this runtime (an actor system per agent costs ~1.6 KB). */
   readonly xsystem: unknown;
   private readonly nodes = new Map<string, TreeNode>();
@@ -151,6 +154,7 @@ export class Runtime {
       if (!this.asks.settle(message)) this.deadLetters.record(message, 'no-waiting-request');
       return 'queued';
     }
+    if (receiver.startsWith(PORT_PREFIX)) return this.deliverToPort(message);
     if (this.stopped) {
       this.reject(message, 'system-stopped', 'system-stopped', `system ${this.name} is stopped`);
       return 'refused';
@@ -168,6 +172,47 @@ export class Runtime {
     const outcome = cell.enqueue(message, () => release?.());
     if (outcome === 'waiting') release = from.blockSender();
     return outcome;
+  }
+
+  private deliverToPort(message: AclMessage): 'queued' | 'refused' {
+    if (message.lamport > this.clock) this.clock = message.lamport;
+    const state = this.ports.deliver(message);
+    if (state === 'open') return 'queued';
+    if (state === 'closed') this.toClosedPort(message);
+    else this.reject(message, 'no-such-agent', 'no-such-agent', `no open conversation port at ${message.receiver}`);
+    return 'refused';
+  }
+
+  /**
+   * A message for a conversation that has ended: out of sequence, so it is answered
+   * `not-understood` (reason `conversation-ended`) when its sender waits, and recorded.
+   */
+  private toClosedPort(message: AclMessage): void {
+    this.deadLetters.record(message, 'no-waiting-request');
+    if (message.replyWith !== undefined) this.answer(message, 'not-understood', { reason: 'conversation-ended', detail: `conversation ${message.conversationId} has ended; ${message.performative} came too late` }, message.receiver, undefined);
+  }
+
+  /**
+   * Sends a message for protocol logic run by an agent or the system (see ProtocolHost).
+   * Bad input throws; delivery problems become dead letters as for any send.
+   */
+  post(origin: SendOrigin, to: string, performative: Performative, content: unknown, options: MessageOptions | undefined, receiverIncarnation: string | undefined, from?: AgentCell): void {
+    if (!isPerformative(performative)) throw new ConfigurationError('invalid-performative', `${String(performative)} is not a FIPA performative`);
+    const receiver = this.resolvePath(to);
+    const message = createMessage(
+      {
+        performative,
+        sender: origin.sender,
+        senderIncarnation: origin.senderIncarnation,
+        receiver,
+        receiverIncarnation,
+        content: freezeContent(content),
+        conversationId: checkMessageOptions(options)?.conversationId ?? this.newConversationId(),
+        lamport: origin.lamport,
+      },
+      options,
+    );
+    this.deliver(message, from);
   }
 
   /** Dead-letters a message and, if its sender expects an answer, answers `failure`. */
