@@ -162,7 +162,6 @@ describe('contract net: bidding, awarding, results', () => {
 describe('contract net: out-of-sequence messages', () => {
   it('answers an inform from a non-winner with not-understood, changes nothing and reports it', async () => {
     const loser: AclMessage[] = [];
-    const winner: AclMessage[] = [];
     const release = latch();
     const system = await start([
       scriptedChild('loser', loser, { cost: 9, informOnReject: true }),
