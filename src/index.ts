@@ -42,3 +42,8 @@ export { contractNetInitiator, type ContractNetInput, type ContractNetCancel, ty
 export { contractNet, type ContractNetOptions } from './protocols/contract-net.js';
 export { DIRECTORY_PATH, DIRECTORY_PROTOCOL, ServiceDescription, ServiceQuery, DirectoryEntry, DirectoryAnswer, DirectoryRequest } from './protocols/directory-protocol.js';
 export { contractor, refuse, Refusal as BidRefusal, TaskFailure, type ContractorOptions, type BidInfo, type PerformInfo } from '../actors/contract-net/contractor.js';
+export { DirectoryIfAnswer } from './protocols/directory-protocol.js';
+export { systemEvents, type LifecycleEvent } from './protocols/lifecycle.js';
+export { queryRef, queryIf, type QueryOptions } from './protocols/query.js';
+export { subscribe, type SubscribeOptions, type Subscription } from './protocols/subscribe.js';
+export { directory, directoryChild } from '../actors/directory/directory.js';

@@ -31,8 +31,10 @@ export const DirectoryAnswer = z.array(DirectoryEntry);
 
 /** `request` content the directory takes. */
 export const DirectoryRequest = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('register'), services: z.array(ServiceDescription).min(1) }),
-  z.object({ action: z.literal('deregister'), services: z.array(z.string().min(1)).optional() }),
+  /** `agent` defaults to the sender (an agent registers itself; a manager may register others). */
+  z.object({ action: z.literal('register'), agent: z.string().startsWith('/').optional(), services: z.array(ServiceDescription).min(1) }),
+  /** Without `services`, every service of the agent. */
+  z.object({ action: z.literal('deregister'), agent: z.string().startsWith('/').optional(), services: z.array(z.string().min(1)).optional() }),
 ]);
 export type DirectoryRequest = z.output<typeof DirectoryRequest>;
 
@@ -42,3 +44,6 @@ export function matches(entry: DirectoryEntry, query: ServiceQuery): boolean {
   for (const [key, value] of Object.entries(query.properties ?? {})) if (entry.service.properties?.[key] !== value) return false;
   return true;
 }
+
+/** The `inform-if` answer: whether any live agent offers a matching service. */
+export const DirectoryIfAnswer = z.object({ holds: z.boolean() });

@@ -189,7 +189,24 @@ export class Runtime {
    */
   private toClosedPort(message: AclMessage): void {
     this.deadLetters.record(message, 'no-waiting-request');
-    if (message.replyWith !== undefined) this.answer(message, 'not-understood', { reason: 'conversation-ended', detail: `conversation ${message.conversationId} has ended; ${message.performative} came too late` }, message.receiver, undefined);
+    // Told even when it expects no answer (an inform to a subscription whose subscriber has
+    // gone), so that the sender can stop; never for an answer of that kind, or two would loop.
+    if (message.performative === 'not-understood' || message.performative === 'failure') return;
+    const content: RuntimeReason = { reason: 'conversation-ended', detail: `conversation ${message.conversationId} has ended; ${message.performative} came too late` };
+    this.deliver(
+      createMessage({
+        performative: 'not-understood',
+        sender: message.receiver,
+        receiver: message.replyTo ?? message.sender,
+        receiverIncarnation: answerIncarnation(message),
+        content: Object.freeze(content),
+        conversationId: message.conversationId,
+        inReplyTo: message.replyWith,
+        protocol: message.protocol,
+        ontology: message.ontology,
+        lamport: (this.clock = Math.max(this.clock, message.lamport) + 1),
+      }),
+    );
   }
 
   /**
