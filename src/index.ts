@@ -47,3 +47,4 @@ export { systemEvents, type LifecycleEvent } from './protocols/lifecycle.js';
 export { queryRef, queryIf, type QueryOptions } from './protocols/query.js';
 export { subscribe, type SubscribeOptions, type Subscription } from './protocols/subscribe.js';
 export { directory, directoryChild } from '../actors/directory/directory.js';
+export { manager, type ManagerOptions } from '../actors/contract-net/manager.js';
