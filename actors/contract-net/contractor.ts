@@ -30,7 +30,7 @@ export interface BidInfo {
   readonly conversationId: string;
   readonly initiator: string;
   readonly round: number;
-  /** Tasks this contractor is performing, and proposals of it still open, right now. */
+  /** Tasks this contractor is performing, and its other bids still open (proposed or being made), right now. */
   readonly load: { readonly performing: number; readonly proposed: number };
 }
 
@@ -62,6 +62,10 @@ interface Conversation<T, P> {
 
 type BidOutcome<P> = { readonly kind: 'propose'; readonly proposal: P } | { readonly kind: 'refuse'; readonly reason: string };
 
+function outcomeOf<P>(answer: P | Refusal): BidOutcome<P> {
+  return answer instanceof Refusal ? { kind: 'refuse', reason: answer.reason } : { kind: 'propose', proposal: answer };
+}
+
 type Internal<P, R> =
   | { readonly type: 'contractor.bid'; readonly conversationId: string; readonly tag: string | undefined; readonly outcome: BidOutcome<P> }
   | { readonly type: 'contractor.done'; readonly conversationId: string; readonly result: R }
@@ -69,6 +73,10 @@ type Internal<P, R> =
   | { readonly type: 'contractor.crashed'; readonly error: unknown };
 
 const bidId = (conversationId: string): string => `bid:${conversationId}`;
+
+function isThenable<V>(value: V | PromiseLike<V>): value is PromiseLike<V> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
 const performId = (conversationId: string): string => `perform:${conversationId}`;
 
 /**
@@ -86,26 +94,24 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
     readonly conversations: Readonly<Record<string, Conversation<T, P>>>;
   }
 
-  const load = (context: Context): BidInfo['load'] => {
+  // The conversation being bid on is left out: a revised cfp replaces its earlier proposal.
+  const load = (context: Context, except: string): BidInfo['load'] => {
     let performing = 0;
     let proposed = 0;
-    for (const conversation of Object.values(context.conversations)) {
+    for (const [conversationId, conversation] of Object.entries(context.conversations)) {
+      if (conversationId === except) continue;
       if (conversation.phase === 'performing') performing++;
-      else if (conversation.phase === 'proposed') proposed++;
+      else proposed++;
     }
     return { performing, proposed };
   };
 
-  const bidding = fromCallback<Internal<P, R>, { task: T; info: BidInfo; tag: string | undefined }>(({ input, sendBack }) => {
-    Promise.resolve()
-      .then(() => options.bid(input.task, input.info))
-      .then(
-        (answer) => {
-          const outcome: BidOutcome<P> = answer instanceof Refusal ? { kind: 'refuse', reason: answer.reason } : { kind: 'propose', proposal: answer };
-          sendBack({ type: 'contractor.bid', conversationId: input.info.conversationId, tag: input.tag, outcome });
-        },
-        (error: unknown) => sendBack({ type: 'contractor.crashed', error }),
-      );
+  /** An async bid, awaited outside the machine; its answer comes back as `contractor.bid`. */
+  const bidding = fromCallback<Internal<P, R>, { pending: PromiseLike<P | Refusal>; conversationId: string; tag: string | undefined }>(({ input, sendBack }) => {
+    Promise.resolve(input.pending).then(
+      (answer) => sendBack({ type: 'contractor.bid', conversationId: input.conversationId, tag: input.tag, outcome: outcomeOf(answer) }),
+      (error: unknown) => sendBack({ type: 'contractor.crashed', error }),
+    );
   });
 
   const performing = fromCallback<Internal<P, R>, { task: T; proposal: P; conversationId: string; initiator: string }>(({ input, sendBack }) => {
@@ -145,17 +151,25 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
     context: { conversations: {} },
     on: {
       cfp: {
-        actions: [
-          stopChild(({ event }) => bidId(event.conversationId)),
-          assign(({ context, event }) => ({ conversations: { ...context.conversations, [event.conversationId]: { phase: 'bidding', answering: event, task: event.content.task, proposal: undefined } } })),
-          spawnChild('bidding', {
-            id: ({ event }) => bidId((event as AclMessage).conversationId),
-            input: ({ context, event }) => {
-              const cfp = event as Inbound & { type: 'cfp' };
-              return { task: cfp.content.task, tag: cfp.replyWith, info: { conversationId: cfp.conversationId, initiator: cfp.sender, round: cfp.content.round, load: load(context) } };
-            },
-          }),
-        ],
+        actions: enqueueActions(({ context, event, enqueue }) => {
+          enqueue.stopChild(bidId(event.conversationId));
+          const info: BidInfo = { conversationId: event.conversationId, initiator: event.sender, round: event.content.round, load: load(context, event.conversationId) };
+          // A synchronous bid is answered at once, so the next cfp already sees it in the load.
+          const answer = options.bid(event.content.task, info);
+          if (isThenable(answer)) {
+            enqueue.assign({ conversations: { ...context.conversations, [event.conversationId]: { phase: 'bidding', answering: event, task: event.content.task, proposal: undefined } } });
+            enqueue.spawnChild('bidding', { id: bidId(event.conversationId), input: { pending: answer, conversationId: event.conversationId, tag: event.replyWith } });
+            return;
+          }
+          const outcome = outcomeOf(answer);
+          if (outcome.kind === 'refuse') {
+            enqueue(reply('refuse', { reason: outcome.reason }));
+            enqueue.assign({ conversations: forget(context, event.conversationId) });
+            return;
+          }
+          enqueue(reply('propose', outcome.proposal as object));
+          enqueue.assign({ conversations: { ...context.conversations, [event.conversationId]: { phase: 'proposed', answering: event, task: event.content.task, proposal: outcome.proposal } } });
+        }),
       },
       'contractor.bid': {
         guard: ({ context, event }) => inPhase('bidding')({ context, event }) && context.conversations[event.conversationId]?.answering.replyWith === event.tag,
