@@ -51,9 +51,10 @@ export interface Opened<T, P, R> {
   readonly ledger: ContractNetLedger<T, P, R>;
   readonly discovery: { readonly directory: string; readonly tag: string } | undefined;
 }
+/** Messages that reached the conversation port, in arrival order (batched: one event per microtask). */
 export interface Inbound {
-  readonly type: 'cnet.message';
-  readonly message: AclMessage;
+  readonly type: 'cnet.messages';
+  readonly messages: readonly AclMessage[];
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -99,7 +100,17 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
   const conversation = fromCallback<Inbound, ContractNetInput<T, P>>(({ input, sendBack, self }) => {
     const host = input.host ?? findProtocolHost(self as AnyActorRef);
     let ledger: Ledger | undefined;
-    const port = host.openPort((message) => sendBack({ type: 'cnet.message', message }));
+    // One event per batch: with a thousand bidders answering at once, a machine step per
+    // proposal would cost more than the rest of the round.
+    let batch: AclMessage[] = [];
+    const flush = (): void => {
+      const messages = batch;
+      batch = [];
+      sendBack({ type: 'cnet.messages', messages });
+    };
+    const port = host.openPort((message) => {
+      if (batch.push(message) === 1) queueMicrotask(flush);
+    });
     try {
       const conversationId = input.conversationId ?? host.newConversationId();
       ledger = new ContractNetLedger({ host, port: port.address, conversationId, close: () => port.close() }, {
@@ -155,14 +166,14 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
       allSettled: ({ context }) => ledgerOf(context).allSettled,
       failed: ({ context }) => context.error !== undefined,
       anotherRound: ({ context }) => context.next !== undefined,
-      isDiscoveryAnswer: ({ context, event }) => event.type === 'cnet.message' && context.discovery !== undefined && event.message.inReplyTo === context.discovery.tag,
+      isDiscoveryAnswer: ({ context, event }) => event.type === 'cnet.messages' && context.discovery !== undefined && event.messages.some((message) => message.inReplyTo === context.discovery?.tag),
     },
     actions: {
       receiveOpen: ({ context, event }) => {
-        if (event.type === 'cnet.message') ledgerOf(context).receive(event.message, true);
+        if (event.type === 'cnet.messages') for (const message of event.messages) ledgerOf(context).receive(message, true);
       },
       receiveClosed: ({ context, event }) => {
-        if (event.type === 'cnet.message') ledgerOf(context).receive(event.message, false);
+        if (event.type === 'cnet.messages') for (const message of event.messages) ledgerOf(context).receive(message, false);
       },
       closeBidding: ({ context }) => ledgerOf(context).closeBidding(),
       expireResults: ({ context }) => ledgerOf(context).expireResults(Date.now()),
@@ -205,12 +216,17 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
           },
         },
         on: {
-          'cnet.message': [
+          'cnet.messages': [
             {
               guard: 'isDiscoveryAnswer',
               target: 'choosing',
-              actions: assign(({ context, event }) => {
-                const message = (event as Inbound).message;
+              actions: [
+                // Nobody else knows the port yet; whatever else came is out of sequence.
+                ({ context, event }) => {
+                  for (const message of (event as Inbound).messages) if (message.inReplyTo !== context.discovery?.tag) ledgerOf(context).receive(message, false);
+                },
+                assign(({ context, event }) => {
+                const message = (event as Inbound).messages.find((candidate) => candidate.inReplyTo === context.discovery?.tag) as AclMessage;
                 const found = message.performative === 'inform-ref' ? check(DirectoryAnswer, message.content) : undefined;
                 if (found === undefined || !found.ok) {
                   const detail = found === undefined ? `${message.performative} ${JSON.stringify(message.content)}` : found.issues;
@@ -218,6 +234,7 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
                 }
                 return { next: { task: context.input.task, participants: [...new Set(found.value.map((entry) => entry.agent))] } };
               }),
+              ],
             },
             { actions: 'receiveClosed' },
           ],
@@ -234,7 +251,7 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
         exit: 'closeBidding',
         always: { guard: 'allAnswered', target: 'evaluating' },
         after: { biddingDeadline: 'evaluating' },
-        on: { 'cnet.message': { actions: 'receiveOpen' } },
+        on: { 'cnet.messages': { actions: 'receiveOpen' } },
       },
       evaluating: {
         invoke: {
@@ -258,7 +275,7 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
             actions: assign(({ event }) => ({ error: new ContractNetError('evaluation-failed', `the evaluation threw: ${event.error instanceof Error ? event.error.message : String(event.error)}`, { cause: event.error }) })),
           },
         },
-        on: { 'cnet.message': { actions: 'receiveClosed' } },
+        on: { 'cnet.messages': { actions: 'receiveClosed' } },
       },
       choosing: {
         always: [{ guard: 'failed', target: 'failed' }, { guard: 'anotherRound', target: 'bidding' }, { target: 'awaitingResults' }],
@@ -266,7 +283,7 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
       awaitingResults: {
         always: { guard: 'allSettled', target: 'done' },
         after: { resultDeadline: { target: 'awaitingResults', reenter: true, actions: 'expireResults' } },
-        on: { 'cnet.message': { actions: 'receiveClosed' } },
+        on: { 'cnet.messages': { actions: 'receiveClosed' } },
       },
       failed: {
         // Whoever still holds a proposal or a task hears that it is off before the error surfaces.
