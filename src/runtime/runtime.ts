@@ -110,7 +110,8 @@ export class Runtime {
 
   /** A path as given when it names a registered node (already normal), else checked and normalised. */
   resolvePath(path: string): string {
-    return this.nodes.has(path) ? path : normalizePath(path);
+    // A conversation port's address is not a tree path, and a sender may well reach one directly.
+    return this.nodes.has(path) || path.startsWith(PORT_PREFIX) ? path : normalizePath(path);
   }
 
   // ---- registry --------------------------------------------------------------------------
