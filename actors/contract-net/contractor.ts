@@ -152,7 +152,8 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
     on: {
       cfp: {
         actions: enqueueActions(({ context, event, enqueue }) => {
-          enqueue.stopChild(bidId(event.conversationId));
+          // A revised cfp (iterated contract net) replaces a bid still being made.
+          if (context.conversations[event.conversationId]?.phase === 'bidding') enqueue.stopChild(bidId(event.conversationId));
           const info: BidInfo = { conversationId: event.conversationId, initiator: event.sender, round: event.content.round, load: load(context, event.conversationId) };
           // A synchronous bid is answered at once, so the next cfp already sees it in the load.
           const answer = options.bid(event.content.task, info);

@@ -58,6 +58,13 @@ const RUNTIME_FAILURES: Readonly<Record<string, WinnerFailureKind>> = {
   'stale-incarnation': 'restarted',
 };
 
+/** Shared, frozen: a round rejects hundreds of proposals with the same words. */
+const PLAIN_REJECTIONS: Readonly<Record<RejectReason, { readonly reason: RejectReason }>> = {
+  'not-chosen': Object.freeze({ reason: 'not-chosen' }),
+  late: Object.freeze({ reason: 'late' }),
+  cancelled: Object.freeze({ reason: 'cancelled' }),
+};
+
 function reasonOf(message: AclMessage): { reason: string; detail: string } {
   const content = message.content as { reason?: unknown; detail?: unknown } | undefined;
   const reason = typeof content === 'object' && content !== null && typeof content.reason === 'string' ? content.reason : message.performative;
@@ -130,6 +137,8 @@ export class ContractNetLedger<T, P, R> {
     this.task = task;
     this.bidsOfRound = [];
     const replyBy = Date.now() + this.options.replyByMs;
+    // One frozen content for the whole round: every cfp of a round says the same.
+    const content = Object.freeze({ task, round: this.round });
     for (const path of paths) {
       let participant = this.participants.get(path);
       const cfpTag = this.link.host.newReplyTag();
@@ -140,7 +149,7 @@ export class ContractNetLedger<T, P, R> {
         Object.assign(participant, { state: 'called', round: this.round, cfpTag, proposeMessage: undefined, proposal: undefined, detail: undefined });
       }
       this.waitingForBids++;
-      this.send(path, 'cfp', { task, round: this.round }, { replyWith: cfpTag, replyBy });
+      this.send(path, 'cfp', content, { replyWith: cfpTag, replyBy });
     }
   }
 
@@ -357,7 +366,7 @@ export class ContractNetLedger<T, P, R> {
   private reject(participant: Participant<P, R>, reason: RejectReason, fate: Fate, detail?: string): void {
     participant.state = fate;
     participant.detail = detail;
-    this.answer(participant.proposeMessage as AclMessage, 'reject-proposal', detail === undefined ? { reason } : { reason, detail });
+    this.answer(participant.proposeMessage as AclMessage, 'reject-proposal', detail === undefined ? PLAIN_REJECTIONS[reason] : { reason, detail });
   }
 
   private settleBid(participant: Participant<P, R>, fate: Fate, detail: string | undefined, reason?: string): void {
