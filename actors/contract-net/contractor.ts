@@ -94,6 +94,12 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
     readonly conversations: Readonly<Record<string, Conversation<T, P>>>;
   }
 
+  const performingCount = (context: Context): number => {
+    let count = 0;
+    for (const conversation of Object.values(context.conversations)) if (conversation.phase === 'performing') count++;
+    return count;
+  };
+
   // The conversation being bid on is left out: a revised cfp replaces its earlier proposal.
   const load = (context: Context, except: string): BidInfo['load'] => {
     let performing = 0;
@@ -149,6 +155,13 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
   }).createMachine({
     id: 'contractor',
     context: { conversations: {} },
+    // `working` is tagged busy while a task is performed: a heartbeat finds a perform that is
+    // stuck (no transition for its timeoutMs), and a graceful stop lets the work finish first.
+    initial: 'idle',
+    states: {
+      idle: { always: { guard: ({ context }) => performingCount(context) > 0, target: 'working' } },
+      working: { tags: ['busy'], always: { guard: ({ context }) => performingCount(context) === 0, target: 'idle' } },
+    },
     on: {
       cfp: {
         actions: enqueueActions(({ context, event, enqueue }) => {

@@ -253,10 +253,29 @@ describe('contract net: a winner that crashes, hangs or stops (seen through supe
     expect(outcome.results.map((entry) => entry.participant)).toEqual(['/steady']);
   });
 
+  it('a contractor whose perform is stuck is found hung by its heartbeat (busy while working) and replaced', async () => {
+    fakeTime();
+    const stuck = contractor({ ontology: jobs, bid: () => ({ cost: 1 }), perform: () => new Promise<never>(() => undefined), heartbeat: { everyMs: 50, timeoutMs: 200 } });
+    const system = await start([
+      { id: 'stuck', agent: stuck },
+      { id: 'steady', agent: working(2) },
+    ]);
+    const pending = contractNet(system, { ontology: jobs, task: { size: 1 }, participants: ['/stuck', '/steady'], evaluate: byCost, reaward: true, resultTimeoutMs: 3_600_000 });
+    await settle(system);
+    expect(system.snapshot('/stuck')).toMatchObject({ value: 'working' });
+    await vi.advanceTimersByTimeAsync(400);
+    await settle(system);
+    const outcome = await pending;
+    expect(outcome.failures).toEqual([expect.objectContaining({ participant: '/stuck', kind: 'hung', reawardedTo: '/steady' })]);
+    expect(outcome.results.map((entry) => entry.participant)).toEqual(['/steady']);
+    expect(system.snapshot('/steady')).toMatchObject({ value: 'idle' });
+  });
+
   it('with reaward: a winner stopped for good is replaced', async () => {
     const parked = latch();
     const system = await start([
-      { id: 'quitter', agent: contractor({ ontology: jobs, bid: () => ({ cost: 1 }), perform: async (_task, _proposal, { signal }) => (await parked.promise, signal.aborted ? { done: -1 } : { done: 1 }) }) },
+      // 'brutal': a graceful stop would let the busy contractor finish its task first.
+      { id: 'quitter', shutdownMs: 'brutal', agent: contractor({ ontology: jobs, bid: () => ({ cost: 1 }), perform: async (_task, _proposal, { signal }) => (await parked.promise, signal.aborted ? { done: -1 } : { done: 1 }) }) },
       { id: 'steady', agent: working(2) },
     ]);
     const pending = contractNet(system, { ontology: jobs, task: { size: 1 }, participants: ['/quitter', '/steady'], evaluate: byCost, reaward: true, resultTimeoutMs: 3_600_000 });
@@ -266,6 +285,20 @@ describe('contract net: a winner that crashes, hangs or stops (seen through supe
     parked.open();
     expect(outcome.failures).toEqual([expect.objectContaining({ participant: '/quitter', kind: 'stopped', reawardedTo: '/steady' })]);
     expect(outcome.results.map((entry) => entry.participant)).toEqual(['/steady']);
+  });
+
+  it('a graceful stop of a working contractor lets it deliver first (busy while working)', async () => {
+    const parked = latch();
+    const working = latch();
+    const system = await start([{ id: 'finisher', agent: contractor({ ontology: jobs, bid: () => ({ cost: 1 }), perform: async () => (working.open(), await parked.promise, { done: 9 }) }) }]);
+    const pending = contractNet(system, { ontology: jobs, task: { size: 1 }, participants: ['/finisher'], evaluate: cheapest });
+    await working.promise;
+    const stopped = system.terminateChild('/', 'finisher');
+    parked.open();
+    const outcome = await pending;
+    await stopped;
+    expect(outcome.results).toEqual([expect.objectContaining({ participant: '/finisher', result: { done: 9 } })]);
+    expect(system.whichChildren('/').find((child) => child.id === 'finisher')?.status).toBe('stopped');
   });
 
   it('with reaward and nobody in reserve: the failure is reported and the outcome ends', async () => {
