@@ -162,6 +162,17 @@ describe('directory facilitator', () => {
     expect(outcome.results).toEqual([expect.objectContaining({ participant: '/y', result: { done: 2 } })]);
   });
 
+  it('a contract net whose directory does not answer within replyByMs fails with discovery-failed', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const mute = defineAgent({ name: 'mute-df', machine: setup({ types: { events: {} as AclMessage } }).createMachine({ on: { 'query-ref': { actions: () => undefined } } }) });
+    const system = await createSystem({ root: supervisor({ children: [{ id: 'df', agent: mute }] }) });
+    systems.push(system);
+    const pending = contractNet(system, { ontology: jobs, task: { size: 1 }, participants: { service: 'haul' }, evaluate: () => [], replyByMs: 300 });
+    const failed = expect(pending).rejects.toMatchObject({ code: 'discovery-failed', message: expect.stringContaining('300 ms') });
+    await vi.advanceTimersByTimeAsync(300);
+    await failed;
+  });
+
   it('a contract net whose directory is missing fails with ContractNetError (discovery-failed)', async () => {
     const system = await createSystem({ root: supervisor({ children: [] }) });
     systems.push(system);

@@ -273,15 +273,21 @@ describe('contract net: a winner that crashes, hangs or stops (seen through supe
 
   it('with reaward: a winner stopped for good is replaced', async () => {
     const parked = latch();
+    let aborted = false;
     const system = await start([
       // 'brutal': a graceful stop would let the busy contractor finish its task first.
-      { id: 'quitter', shutdownMs: 'brutal', agent: contractor({ ontology: jobs, bid: () => ({ cost: 1 }), perform: async (_task, _proposal, { signal }) => (await parked.promise, signal.aborted ? { done: -1 } : { done: 1 }) }) },
+      {
+        id: 'quitter',
+        shutdownMs: 'brutal',
+        agent: contractor({ ontology: jobs, bid: () => ({ cost: 1 }), perform: async (_task, _proposal, { signal }) => (signal.addEventListener('abort', () => (aborted = true)), await parked.promise, { done: 1 }) }),
+      },
       { id: 'steady', agent: working(2) },
     ]);
     const pending = contractNet(system, { ontology: jobs, task: { size: 1 }, participants: ['/quitter', '/steady'], evaluate: byCost, reaward: true, resultTimeoutMs: 3_600_000 });
     await settle(system);
     await system.terminateChild('/', 'quitter');
     const outcome = await pending;
+    expect(aborted).toBe(true); // its work was aborted when the agent stopped
     parked.open();
     expect(outcome.failures).toEqual([expect.objectContaining({ participant: '/quitter', kind: 'stopped', reawardedTo: '/steady' })]);
     expect(outcome.results.map((entry) => entry.participant)).toEqual(['/steady']);
