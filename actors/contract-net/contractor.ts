@@ -1,5 +1,5 @@
 import { assign, enqueueActions, fromCallback, setup, spawnChild, stopChild } from 'xstate';
-import { defineAgent, reply, type AclMessage, type AgentDefinition, type Heartbeat, type InboundEvents, type MailboxOptions } from '../../src/index.js';
+import { ConfigurationError, defineAgent, reply, type AclMessage, type AgentDefinition, type Heartbeat, type InboundEvents, type MailboxOptions } from '../../src/index.js';
 import { participantContent, type ContractNetOntology } from '../../src/protocols/contract-net-ontology.js';
 
 /** A contractor's "no" to a cfp; `bid` returns `refuse(reason)`. */
@@ -87,6 +87,11 @@ const performId = (conversationId: string): string => `perform:${conversationId}
  * runtime and changes nothing.
  */
 export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentDefinition {
+  if (typeof options !== 'object' || options === null) throw new ConfigurationError('invalid-agent', 'contractor needs { ontology, bid, perform }');
+  if (typeof options.ontology?.task?.safeParse !== 'function') throw new ConfigurationError('invalid-agent', 'contractor: `ontology` must come from contractNetOntology({...})');
+  for (const key of ['bid', 'perform'] as const) {
+    if (typeof options[key] !== 'function') throw new ConfigurationError('invalid-agent', `contractor(${options.ontology.name}): \`${key}\` must be a function`);
+  }
   const content = participantContent(options.ontology);
   type Inbound = InboundEvents<typeof content>;
   type Events = Inbound | Internal<P, R>;

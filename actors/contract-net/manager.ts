@@ -1,6 +1,6 @@
 import { assign, enqueueActions, setup, spawnChild, type DoneActorEvent, type ErrorActorEvent } from 'xstate';
 import { z } from 'zod';
-import { defineAgent, reply, type AclMessage, type AgentDefinition, type InboundEvents, type MailboxOptions } from '../../src/index.js';
+import { ConfigurationError, defineAgent, reply, type AclMessage, type AgentDefinition, type InboundEvents, type MailboxOptions } from '../../src/index.js';
 import { contractNetInitiator, type ContractNetInput } from '../../src/protocols/contract-net-initiator.js';
 import type { ContractNetOntology } from '../../src/protocols/contract-net-ontology.js';
 import type { ContractNetOutcome } from '../../src/protocols/contract-net-outcome.js';
@@ -21,6 +21,9 @@ const CNET_PREFIX = 'cnet:';
  * `failure` by the runtime.
  */
 export function manager<T, P, R>(options: ManagerOptions<T, P, R>): AgentDefinition {
+  if (typeof options !== 'object' || options === null) throw new ConfigurationError('invalid-agent', 'manager needs { ontology, participants, evaluate }');
+  if (typeof options.ontology?.task?.safeParse !== 'function') throw new ConfigurationError('invalid-agent', 'manager: `ontology` must come from contractNetOntology({...})');
+  if (typeof options.evaluate !== 'function') throw new ConfigurationError('invalid-agent', `manager(${options.ontology.name}): \`evaluate\` must be a function of the proposals`);
   const { ontology, name, mailbox, ...settings } = options;
   const content = { request: ontology.task as z.ZodType<T> } as const;
   const initiator = contractNetInitiator(ontology);

@@ -232,7 +232,15 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
                   const detail = found === undefined ? `${message.performative} ${JSON.stringify(message.content)}` : found.issues;
                   return { error: new ContractNetError('discovery-failed', `the directory ${context.discovery?.directory} did not list the service: ${detail}`) };
                 }
-                return { next: { task: context.input.task, participants: [...new Set(found.value.map((entry) => entry.agent))] } };
+                const paths = new Set<string>();
+                for (const entry of found.value) {
+                  try {
+                    paths.add(normalizePath(entry.agent));
+                  } catch (error) {
+                    return { error: new ContractNetError('discovery-failed', `the directory listed ${JSON.stringify(entry.agent)}, which is not an agent path: ${(error as Error).message}`) };
+                  }
+                }
+                return { next: { task: context.input.task, participants: [...paths] } };
               }),
               ],
             },
@@ -258,7 +266,7 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
           src: 'evaluation',
           input: ({ context }) => {
             const ledger = ledgerOf(context);
-            return { bids: ledger.bidsOfRound, round: ledger.currentRound, task: ledger.task, evaluate: context.input.evaluate };
+            return { bids: Object.freeze([...ledger.bidsOfRound]), round: ledger.currentRound, task: ledger.task, evaluate: context.input.evaluate };
           },
           onDone: {
             target: 'choosing',

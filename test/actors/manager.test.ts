@@ -113,3 +113,11 @@ describe('manager agent (the initiator role inside an agent)', () => {
     expect(system.lookup('/slow')?.restarts).toBe(0);
   });
 });
+
+describe('ready-made contract-net roles: bad options', () => {
+  it('contractor and manager throw ConfigurationError (invalid-agent) for missing pieces', () => {
+    expect(() => contractor({ ontology: jobs, bid: undefined as never, perform: () => ({ done: 1 }) })).toThrow(expect.objectContaining({ code: 'invalid-agent', message: expect.stringContaining('bid') }));
+    expect(() => contractor({ ontology: {} as never, bid: () => ({ cost: 1 }), perform: () => ({ done: 1 }) })).toThrow(/contractNetOntology/);
+    expect(() => manager({ ontology: jobs, participants: [], evaluate: 'cheapest' as never })).toThrow(expect.objectContaining({ code: 'invalid-agent' }));
+  });
+});
