@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import {
   ConfigurationError,
   ContractNetError,
   contractNet,
+  contractNetOntology,
   contractor,
   createSystem,
   refuse,
@@ -416,6 +417,27 @@ describe('contract net: iterated rounds, cancelling, bad decisions', () => {
     await expect(contractNet(system, { ...base, participants: ['no-slash'] })).rejects.toMatchObject({ code: 'invalid-path' });
     await expect(contractNet(system, { ...base, replyByMs: -1 })).rejects.toMatchObject({ code: 'invalid-contract-net' });
     await expect(contractNet(system, { ...base, evaluate: undefined as unknown as typeof cheapest })).rejects.toMatchObject({ code: 'invalid-contract-net' });
+  });
+
+  it('types flow from the ontology into the evaluation, the contractor and the outcome', async () => {
+    const system = await start([{ id: 'a', agent: contractor({ ontology: jobs, bid: (task) => (expectTypeOf(task).toEqualTypeOf<{ size: number }>(), { cost: task.size }), perform: (task) => ({ done: task.size }) }) }]);
+    const outcome = await contractNet(system, {
+      ontology: jobs,
+      task: { size: 4 },
+      participants: ['/a'],
+      evaluate: (bids, { task }) => {
+        expectTypeOf(bids[0]!.proposal).toEqualTypeOf<{ cost: number }>();
+        expectTypeOf(task).toEqualTypeOf<{ size: number }>();
+        return bids;
+      },
+    });
+    expectTypeOf(outcome.results[0]!.result).toEqualTypeOf<{ done: number }>();
+    expect(outcome.results[0]?.result).toEqual({ done: 4 });
+  });
+
+  it('contractNetOntology rejects what is not a name and three zod schemas', () => {
+    expect(() => contractNetOntology({ name: '', task: jobs.task, proposal: jobs.proposal, result: jobs.result })).toThrow(expect.objectContaining({ code: 'invalid-ontology' }));
+    expect(() => contractNetOntology({ name: 'x', task: jobs.task, proposal: {} as never, result: jobs.result })).toThrow(/proposal/);
   });
 
   it('with no participants, evaluates nothing and ends', async () => {
