@@ -219,7 +219,14 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
           }),
         ],
       },
-      'reject-proposal': { guard: inPhase('proposed'), actions: assign(({ context, event }) => ({ conversations: forget(context, event.conversationId) })) },
+      // Unguarded on purpose: a round rejects nearly every bidder, and a guarded transition costs
+      // the runtime a second evaluation (can()) per message. A rejection of a proposal this
+      // contractor no longer holds needs no answer and changes nothing.
+      'reject-proposal': {
+        actions: enqueueActions(({ context, event, enqueue }) => {
+          if (context.conversations[event.conversationId]?.phase === 'proposed') enqueue.assign({ conversations: forget(context, event.conversationId) });
+        }),
+      },
       cancel: {
         guard: inPhase('bidding', 'proposed', 'performing'),
         actions: [
