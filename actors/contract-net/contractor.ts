@@ -164,7 +164,9 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
     // stuck (no transition for its timeoutMs), and a graceful stop lets the work finish first.
     initial: 'idle',
     states: {
-      idle: { always: { guard: ({ context }) => performingCount(context) > 0, target: 'working' } },
+      // No eventless transition here: idle handles every cfp and rejection, and a check after
+      // each of them would cost more than the one explicit transition an award makes.
+      idle: {},
       working: { tags: ['busy'], always: { guard: ({ context }) => performingCount(context) === 0, target: 'idle' } },
     },
     on: {
@@ -206,6 +208,7 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
       },
       'accept-proposal': {
         guard: inPhase('proposed'),
+        target: '.working',
         actions: [
           assign(({ context, event }) => ({
             conversations: { ...context.conversations, [event.conversationId]: { phase: 'performing', answering: event, task: event.content.task, proposal: event.content.proposal } },
