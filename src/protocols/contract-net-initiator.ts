@@ -59,7 +59,8 @@ export interface Inbound {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function checkInput<T, P>(ontology: ContractNetOntology<T, P, unknown>, input: ContractNetInput<T, P>): void {
+/** Checks the input; returns the participant paths normalised (undefined when found by service). */
+function checkInput<T, P>(ontology: ContractNetOntology<T, P, unknown>, input: ContractNetInput<T, P>): readonly string[] | undefined {
   const bad = (why: string): never => {
     throw new ConfigurationError('invalid-contract-net', `contract net (${ontology.name}): ${why}`);
   };
@@ -80,9 +81,12 @@ function checkInput<T, P>(ontology: ContractNetOntology<T, P, unknown>, input: C
       if (seen.has(normal)) bad(`participant ${normal} is listed twice`);
       seen.add(normal);
     }
-  } else if (typeof participants !== 'object' || participants === null || typeof (participants as { service?: unknown }).service !== 'string') {
+    return [...seen];
+  }
+  if (typeof participants !== 'object' || participants === null || typeof (participants as { service?: unknown }).service !== 'string') {
     bad('`participants` must be an array of paths or { service, directory? }');
   }
+  return undefined;
 }
 
 /**
@@ -190,8 +194,8 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
   }).createMachine({
     id: 'contractNetInitiator',
     context: ({ input }) => {
-      checkInput(ontology, input);
-      return { input, ledger: undefined, discovery: undefined, next: undefined, error: undefined };
+      const paths = checkInput(ontology, input);
+      return { input, ledger: undefined, discovery: undefined, next: paths === undefined ? undefined : { task: input.task, participants: paths }, error: undefined };
     },
     invoke: { id: 'conversation', src: 'conversation', input: ({ context }) => context.input },
     on: { 'cnet.cancel': { actions: 'cancel', target: '.done' } },
@@ -203,7 +207,7 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
             { guard: ({ event }) => event.discovery !== undefined, target: 'discovering', actions: assign(({ event }) => ({ ledger: event.ledger, discovery: event.discovery })) },
             {
               target: 'bidding',
-              actions: assign(({ context, event }) => ({ ledger: event.ledger, next: { task: context.input.task, participants: (context.input.participants as readonly string[]).map(normalizePath) } })),
+              actions: assign(({ event }) => ({ ledger: event.ledger })),
             },
           ],
         },
@@ -301,6 +305,18 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
     },
     output: ({ context }) => ledgerOf(context).outcome(),
   });
+}
+
+const machines = new WeakMap<object, unknown>();
+
+/** The initiator machine of `ontology`, made once: a machine definition is costly to build per call. */
+export function initiatorFor<T, P, R>(ontology: ContractNetOntology<T, P, R>): ContractNetInitiatorMachine<T, P, R> {
+  let machine = machines.get(ontology) as ContractNetInitiatorMachine<T, P, R> | undefined;
+  if (machine === undefined) {
+    machine = contractNetInitiator(ontology);
+    machines.set(ontology, machine);
+  }
+  return machine;
 }
 
 /** The machine type of an initiator for one ontology. */

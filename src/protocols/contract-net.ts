@@ -1,6 +1,7 @@
 import { createActor } from 'xstate';
+import { ConfigurationError } from '../runtime/errors.js';
 import type { System } from '../runtime/system.js';
-import { contractNetInitiator, type ContractNetInput } from './contract-net-initiator.js';
+import { initiatorFor, type ContractNetInitiatorMachine, type ContractNetInput } from './contract-net-initiator.js';
 import type { ContractNetOntology } from './contract-net-ontology.js';
 import type { ContractNetOutcome } from './contract-net-outcome.js';
 
@@ -17,10 +18,14 @@ export interface ContractNetOptions<T, P, R> extends Omit<ContractNetInput<T, P>
  */
 export function contractNet<T, P, R>(system: System, options: ContractNetOptions<T, P, R>): Promise<ContractNetOutcome<T, P, R>> {
   return new Promise((resolve, reject) => {
+    if (typeof options?.ontology?.task?.safeParse !== 'function') {
+      reject(new ConfigurationError('invalid-contract-net', 'contractNet needs { ontology } from contractNetOntology({...})'));
+      return;
+    }
     const { ontology, signal, ...input } = options;
-    let actor: ReturnType<typeof createActor<ReturnType<typeof contractNetInitiator<T, P, R>>>>;
+    let actor: ReturnType<typeof createActor<ContractNetInitiatorMachine<T, P, R>>>;
     try {
-      actor = createActor(contractNetInitiator(ontology), { input: { ...input, host: system.protocolHost } });
+      actor = createActor(initiatorFor(ontology), { input: { ...input, host: system.protocolHost } });
     } catch (error) {
       reject(error as Error);
       return;

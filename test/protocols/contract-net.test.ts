@@ -417,6 +417,7 @@ describe('contract net: iterated rounds, cancelling, bad decisions', () => {
     await expect(contractNet(system, { ...base, participants: ['no-slash'] })).rejects.toMatchObject({ code: 'invalid-path' });
     await expect(contractNet(system, { ...base, replyByMs: -1 })).rejects.toMatchObject({ code: 'invalid-contract-net' });
     await expect(contractNet(system, { ...base, evaluate: undefined as unknown as typeof cheapest })).rejects.toMatchObject({ code: 'invalid-contract-net' });
+    await expect(contractNet(system, { ...base, ontology: undefined as never })).rejects.toMatchObject({ code: 'invalid-contract-net' });
   });
 
   it('types flow from the ontology into the evaluation, the contractor and the outcome', async () => {
