@@ -48,3 +48,4 @@ export { queryRef, queryIf, type QueryOptions } from './protocols/query.js';
 export { subscribe, type SubscribeOptions, type Subscription } from './protocols/subscribe.js';
 export { directory, directoryChild } from '../actors/directory/directory.js';
 export { manager, type ManagerOptions } from '../actors/contract-net/manager.js';
+export { initiatorFor } from './protocols/contract-net-initiator.js';
