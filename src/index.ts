@@ -45,3 +45,18 @@ export { echoScript, lastText, toolResults, type OfflineScript, type OfflineRequ
 export { InspectorError, type Inspector, type InspectorOptions } from './inspector/server.js';
 export { PROTOCOL_VERSION, type ClientRequest, type InspectorEvent, type MessageSummary, type ServerMessage, type TreeEntry } from './inspector/protocol.js';
 export type { AgentSnapshot, StateChartNode } from './inspector/describe.js';
+// Interaction protocols (contract net, directory, query, subscribe) and the conversation ports under them.
+export { PORT_PREFIX, type Port, type PortListener } from './runtime/ports.js';
+export type { ProtocolHost } from './agent/protocol-host.js';
+export { systemEvents, type LifecycleEvent } from './protocols/lifecycle.js';
+export { contractNetOntology, participantContent, CONTRACT_NET_PROTOCOL, RejectReason, type ContractNetOntology, type TaskOf, type ProposalOf, type ResultOf } from './protocols/contract-net-ontology.js';
+export type { Bid, Decision, Fate, ParticipantOutcome, WinnerFailure, WinnerFailureKind, TaskResult, Refusal, OutOfSequence, ContractNetOutcome } from './protocols/contract-net-outcome.js';
+export { ContractNetError } from './protocols/contract-net-ledger.js';
+export { contractNetInitiator, initiatorFor, type ContractNetInput, type ContractNetCancel, type Participants, type ContractNetInitiatorMachine } from './protocols/contract-net-initiator.js';
+export { contractNet, type ContractNetOptions } from './protocols/contract-net.js';
+export { DIRECTORY_PATH, DIRECTORY_PROTOCOL, ServiceDescription, ServiceQuery, DirectoryEntry, DirectoryAnswer, DirectoryIfAnswer, DirectoryRequest } from './protocols/directory-protocol.js';
+export { queryRef, queryIf, type QueryOptions } from './protocols/query.js';
+export { subscribe, type SubscribeOptions, type Subscription } from './protocols/subscribe.js';
+export { contractor, refuse, Refusal as BidRefusal, TaskFailure, type ContractorOptions, type BidInfo, type PerformInfo } from '../actors/contract-net/contractor.js';
+export { manager, type ManagerOptions } from '../actors/contract-net/manager.js';
+export { directory, directoryChild } from '../actors/directory/directory.js';

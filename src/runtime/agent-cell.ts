@@ -2,12 +2,16 @@ import { createActor, type AnyActorRef, type AnyStateNode, type EventObject } fr
 import type { Logger } from 'pino';
 import { validateContent } from '../acl/content-schemas.js';
 import { freezeContent } from '../acl/content.js';
-import { answerAddress, answerIncarnation, checkMessageOptions, createMessage, type AclMessage } from '../acl/message.js';
+import { answerAddress, answerIncarnation, checkMessageOptions, createMessage, type AclMessage, type MessageOptions } from '../acl/message.js';
 import { closesConversation, expectsReply, type Performative } from '../acl/performatives.js';
 import { acceptanceOf, handlingOf, type Acceptance } from '../agent/accepted-events.js';
 import { OUTBOUND, type OutboundEvent } from '../agent/actions.js';
 import { ASK_HOST, type AskHost, type AskInput } from '../agent/ask.js';
 import type { AgentDefinition } from '../agent/define-agent.js';
+import { PROTOCOL_HOST, type ProtocolHost } from '../agent/protocol-host.js';
+import type { Port, PortListener } from './ports.js';
+import type { Terminated } from './runtime.js';
+import type { SystemEvent } from './system-events.js';
 import { ConfigurationError, ReplyError, TroupeError } from './errors.js';
 import { Mailbox, type Settle } from './mailbox.js';
 import { OpenRequests } from './open-requests.js';
@@ -51,9 +55,10 @@ const DEFAULT_ASK_TIMEOUT_MS = 5_000;
  * cell is also the actor's XState parent, which is how it hears of crashes and final states
  * without subscribing an observer per agent.
  */
-export class AgentCell implements RestartableNode, Runnable, AskHost {
+export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHost {
   readonly kind = 'agent';
   readonly [ASK_HOST]: AskHost = this;
+  readonly [PROTOCOL_HOST]: ProtocolHost = this;
   queued = false;
   status: NodeStatus = 'stopped';
   incarnation: string | undefined;
@@ -573,5 +578,35 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
         throw error;
       },
     );
+  }
+
+  // ---- ProtocolHost: protocol logic invoked inside this agent's machine -------------------
+
+  get self(): string {
+    return this.path;
+  }
+
+  openPort(listener: PortListener): Port {
+    return this.runtime.ports.openPort(listener);
+  }
+
+  post(to: string, performative: Performative, content: unknown, options?: MessageOptions, receiverIncarnation?: string): void {
+    this.runtime.post({ sender: this.path, senderIncarnation: this.incarnation, lamport: ++this.lamport }, to, performative, content, options, receiverIncarnation, this);
+  }
+
+  newConversationId(): string {
+    return this.runtime.newConversationId();
+  }
+
+  newReplyTag(): string {
+    return this.runtime.newReplyTag();
+  }
+
+  onSystemEvent(listener: (event: SystemEvent) => void): () => void {
+    return this.runtime.events.add(listener);
+  }
+
+  watch(path: string, listener: (signal: Terminated) => void): () => void {
+    return this.runtime.watch(this.runtime.resolvePath(path), listener);
   }
 }

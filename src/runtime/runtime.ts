@@ -13,6 +13,7 @@ import { Listeners } from './listeners.js';
 import type { Settle } from './mailbox.js';
 import { normalizePath } from './path.js';
 import { abortReason, ASK_PREFIX, PendingAsks } from './pending-asks.js';
+import { PORT_PREFIX, Ports } from './ports.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import { logSystemEvent, type SystemEvent } from './system-events.js';
 import type { ExitReason, ParentLink, TreeNode } from './tree.js';
@@ -61,6 +62,8 @@ export class Runtime {
   readonly deadLetters: DeadLetters;
   readonly asks = new PendingAsks();
   readonly events = new Listeners<SystemEvent>();
+  /** Conversation ports of protocol logic (see ports.ts). */
+  readonly ports = new Ports((error) => this.reportListenerError(error), (message) => this.toClosedPort(message));
   /** One XState actor system shared by every agent of this runtime (an actor system per agent costs ~1.6 KB). */
   readonly xsystem: unknown;
   private readonly nodes = new Map<string, TreeNode>();
@@ -114,7 +117,8 @@ export class Runtime {
 
   /** A path as given when it names a registered node (already normal), else checked and normalised. */
   resolvePath(path: string): string {
-    return this.nodes.has(path) ? path : normalizePath(path);
+    // A conversation port's address is not a tree path, and a sender may well reach one directly.
+    return this.nodes.has(path) || path.startsWith(PORT_PREFIX) ? path : normalizePath(path);
   }
 
   // ---- registry --------------------------------------------------------------------------
@@ -159,6 +163,7 @@ export class Runtime {
       if (!this.asks.settle(message)) this.deadLetters.record(message, 'no-waiting-request');
       return 'queued';
     }
+    if (receiver.startsWith(PORT_PREFIX)) return this.deliverToPort(message);
     if (this.stopped) {
       this.reject(message, 'system-stopped', 'system-stopped', `system ${this.name} is stopped`);
       return 'refused';
@@ -176,6 +181,64 @@ export class Runtime {
     const outcome = cell.enqueue(message, () => release?.());
     if (outcome === 'waiting') release = from.blockSender();
     return outcome;
+  }
+
+  private deliverToPort(message: AclMessage): 'queued' | 'refused' {
+    if (message.lamport > this.clock) this.clock = message.lamport;
+    const state = this.ports.deliver(message);
+    if (state === 'open') return 'queued';
+    if (state === 'closed') this.toClosedPort(message);
+    else this.reject(message, 'no-such-agent', 'no-such-agent', `no open conversation port at ${message.receiver}`);
+    return 'refused';
+  }
+
+  /**
+   * A message for a conversation that has ended: out of sequence, so it is answered
+   * `not-understood` (reason `conversation-ended`) when its sender waits, and recorded.
+   */
+  private toClosedPort(message: AclMessage): void {
+    this.deadLetters.record(message, 'no-waiting-request');
+    // Told even when it expects no answer (an inform to a subscription whose subscriber has
+    // gone), so that the sender can stop; never for an answer of that kind, or two would loop.
+    if (message.performative === 'not-understood' || message.performative === 'failure') return;
+    const content: RuntimeReason = { reason: 'conversation-ended', detail: `conversation ${message.conversationId} has ended; ${message.performative} came too late` };
+    this.deliver(
+      createMessage({
+        performative: 'not-understood',
+        sender: message.receiver,
+        receiver: message.replyTo ?? message.sender,
+        receiverIncarnation: answerIncarnation(message),
+        content: Object.freeze(content),
+        conversationId: message.conversationId,
+        inReplyTo: message.replyWith,
+        protocol: message.protocol,
+        ontology: message.ontology,
+        lamport: (this.clock = Math.max(this.clock, message.lamport) + 1),
+      }),
+    );
+  }
+
+  /**
+   * Sends a message for protocol logic run by an agent or the system (see ProtocolHost).
+   * Bad input throws; delivery problems become dead letters as for any send.
+   */
+  post(origin: SendOrigin, to: string, performative: Performative, content: unknown, options: MessageOptions | undefined, receiverIncarnation: string | undefined, from?: AgentCell): void {
+    if (!isPerformative(performative)) throw new ConfigurationError('invalid-performative', `${String(performative)} is not a FIPA performative`);
+    const receiver = this.resolvePath(to);
+    const message = createMessage(
+      {
+        performative,
+        sender: origin.sender,
+        senderIncarnation: origin.senderIncarnation,
+        receiver,
+        receiverIncarnation,
+        content: freezeContent(content),
+        conversationId: checkMessageOptions(options)?.conversationId ?? this.newConversationId(),
+        lamport: origin.lamport,
+      },
+      options,
+    );
+    this.deliver(message, from);
   }
 
   /** Dead-letters a message and, if its sender expects an answer, answers `failure`. */

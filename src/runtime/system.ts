@@ -5,6 +5,7 @@ import { createMessage, type AclMessage, type MessageOptions } from '../acl/mess
 import type { Performative } from '../acl/performatives.js';
 import type { AgentCell, AgentMetrics } from './agent-cell.js';
 import type { DeadLetter } from './dead-letters.js';
+import type { ProtocolHost } from '../agent/protocol-host.js';
 import { ConfigurationError, InvalidContentError, SystemStoppedError, TroupeError } from './errors.js';
 import { resolveLogger } from './logger.js';
 import { normalizePath } from './path.js';
@@ -180,6 +181,30 @@ export class System {
   /** Calls `listener` once when the agent at `path` stops for good (not on restarts). */
   watch(path: string, listener: (signal: Terminated) => void): () => void {
     return this.runtime.watch(normalizePath(path), listener);
+  }
+
+  /**
+   * The system as the host of protocol logic run from outside any agent (the call forms such
+   * as `contractNet(system, ...)`): what it sends comes from `/$system`.
+   */
+  get protocolHost(): ProtocolHost {
+    const runtime = this.runtime;
+    const system = this;
+    return {
+      self: EXTERNAL_SENDER,
+      openPort: (listener) => {
+        if (runtime.stopped) throw new SystemStoppedError('opening a conversation');
+        return runtime.ports.openPort(listener);
+      },
+      post: (to, performative, content, options, receiverIncarnation) => {
+        if (runtime.stopped) throw new SystemStoppedError(`${performative} to ${to}`);
+        runtime.post({ sender: EXTERNAL_SENDER, senderIncarnation: undefined, lamport: ++runtime.clock }, to, performative, content, options, receiverIncarnation);
+      },
+      newConversationId: () => runtime.newConversationId(),
+      newReplyTag: () => runtime.newReplyTag(),
+      onSystemEvent: (listener) => system.subscribe(listener),
+      watch: (path, listener) => system.watch(path, listener),
+    };
   }
 
   /** Queue depth, processed count, processing time and restarts of the agent at `path`. */

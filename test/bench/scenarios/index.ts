@@ -1,5 +1,6 @@
 /** Every scenario, in the order the table lists them. */
 import type { Scenario } from '../scenario.js';
+import { contractNetRound } from './contract-net.js';
 import { fanout } from './fanout.js';
 import { heapPerAgent } from './heap-per-agent.js';
 import { ioFanout, ioFanoutLimited } from './io-fanout.js';
@@ -9,7 +10,7 @@ import { restart } from './restart.js';
 import { spawn } from './spawn.js';
 import { throughput } from './throughput.js';
 
-export const SCENARIOS: readonly Scenario[] = [pingpong, throughput, fanout, spawn, heapPerAgent, restart, ioFanout, ioFanoutLimited, inspector];
+export const SCENARIOS: readonly Scenario[] = [pingpong, throughput, fanout, spawn, heapPerAgent, restart, ioFanout, ioFanoutLimited, contractNetRound, inspector];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((scenario) => scenario.name === name);

@@ -1,0 +1,48 @@
+import { createActor } from 'xstate';
+import { ConfigurationError } from '../runtime/errors.js';
+import type { System } from '../runtime/system.js';
+import { initiatorFor, type ContractNetInitiatorMachine, type ContractNetInput } from './contract-net-initiator.js';
+import type { ContractNetOntology } from './contract-net-ontology.js';
+import type { ContractNetOutcome } from './contract-net-outcome.js';
+
+export interface ContractNetOptions<T, P, R> extends Omit<ContractNetInput<T, P>, 'host'> {
+  readonly ontology: ContractNetOntology<T, P, R>;
+  /** Aborting cancels the contract net; the promise still resolves, with `cancelled: true`. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Runs one contract net from outside any agent (the cfp comes from `/$system`) and resolves
+ * with its outcome. Rejects with ConfigurationError for bad options, ContractNetError when the
+ * evaluation fails or decides something impossible, SystemStoppedError when the system is stopped.
+ */
+export function contractNet<T, P, R>(system: System, options: ContractNetOptions<T, P, R>): Promise<ContractNetOutcome<T, P, R>> {
+  return new Promise((resolve, reject) => {
+    if (typeof options?.ontology?.task?.safeParse !== 'function') {
+      reject(new ConfigurationError('invalid-contract-net', 'contractNet needs { ontology } from contractNetOntology({...})'));
+      return;
+    }
+    const { ontology, signal, ...input } = options;
+    let actor: ReturnType<typeof createActor<ContractNetInitiatorMachine<T, P, R>>>;
+    try {
+      actor = createActor(initiatorFor(ontology), { input: { ...input, host: system.protocolHost } });
+    } catch (error) {
+      reject(error as Error);
+      return;
+    }
+    const onAbort = (): void => actor.send({ type: 'cnet.cancel', reason: signal?.reason instanceof Error ? signal.reason.message : 'aborted' });
+    actor.subscribe({
+      complete: () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(actor.getSnapshot().output as ContractNetOutcome<T, P, R>);
+      },
+      error: (error) => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    });
+    actor.start();
+    if (signal?.aborted === true) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

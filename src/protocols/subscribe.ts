@@ -1,0 +1,116 @@
+import type { z } from 'zod';
+import type { AclMessage } from '../acl/message.js';
+import { ConfigurationError, DeadlineError, errorForReply } from '../runtime/errors.js';
+import type { Port } from '../runtime/ports.js';
+import { check } from './contract-net-ontology.js';
+import { UnexpectedReplyError, type System } from '../runtime/system.js';
+
+export interface SubscribeOptions<C> {
+  /** Called with the content of every `inform` the publisher sends. */
+  readonly onInform: (content: C, message: AclMessage) => void;
+  /** Checks each inform's content; one that does not match goes to `onError` and ends the subscription. */
+  readonly expect?: z.ZodType<C>;
+  /** An inform that did not match `expect`, or a listener that threw. */
+  readonly onError?: (error: Error) => void;
+  /** How long to wait for the `agree` (default 5,000 ms). */
+  readonly timeoutMs?: number;
+}
+
+export interface Subscription {
+  readonly conversationId: string;
+  /** True until `cancel()`, or until the publisher ends the subscription (`failure`, `cancel`, ...). */
+  readonly active: boolean;
+  /** Sends `cancel` to the publisher and stops listening; later informs are answered `not-understood`. */
+  cancel(): void;
+}
+
+/**
+ * FIPA subscribe from outside any agent: sends `subscribe` with `content` to the agent at
+ * `path` and resolves once it answers `agree`; every `inform` after that goes to `onInform`.
+ * Rejects with RefusedError, FailureError, NotUnderstoodError or DeadlineError, like a request.
+ * (An agent subscribes by sending `subscribe` itself and handling `agree` and `inform`.)
+ */
+export function subscribe<C = unknown>(system: System, path: string, content: unknown, options: SubscribeOptions<C>): Promise<Subscription> {
+  if (typeof options?.onInform !== 'function') return Promise.reject(new ConfigurationError('invalid-subscription', 'subscribe needs { onInform(content) }'));
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  if (!(timeoutMs > 0)) return Promise.reject(new ConfigurationError('invalid-timeout', `timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}`));
+  const host = system.protocolHost;
+  return new Promise((resolve, reject) => {
+    let active = false;
+    let settled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const conversationId = host.newConversationId();
+    const tag = host.newReplyTag();
+    const report = (error: Error): void => {
+      if (options.onError !== undefined) options.onError(error);
+      else system.logger.error({ err: error, conversationId }, 'a subscription failed');
+    };
+    const subscription: Subscription = {
+      conversationId,
+      get active() {
+        return active;
+      },
+      cancel: () => {
+        if (!active) return;
+        end();
+        host.post(path, 'cancel', { reason: 'cancelled' }, { conversationId, inReplyTo: tag });
+      },
+    };
+    const end = (): void => {
+      active = false;
+      if (timer !== undefined) clearTimeout(timer);
+      port?.close();
+    };
+    const fail = (error: Error): void => {
+      settled = true;
+      end();
+      reject(error);
+    };
+    let port: Port | undefined;
+    try {
+      port = host.openPort((message) => {
+        if (message.inReplyTo !== tag) return;
+        if (!settled) {
+          if (message.performative === 'agree') {
+            settled = true;
+            active = true;
+            if (timer !== undefined) clearTimeout(timer);
+            resolve(subscription);
+            return;
+          }
+          if (message.performative !== 'inform') return fail(errorForReply(message));
+          // An inform without agree first: FIPA allows it, the subscription is on.
+          settled = true;
+          active = true;
+          if (timer !== undefined) clearTimeout(timer);
+          resolve(subscription);
+        }
+        if (message.performative !== 'inform') {
+          end(); // the publisher ended it (failure, cancel, not-understood)
+          return;
+        }
+        let value = message.content as C;
+        if (options.expect !== undefined) {
+          const parsed = check(options.expect, message.content);
+          if (!parsed.ok) {
+            report(new UnexpectedReplyError(message, parsed.issues));
+            subscription.cancel();
+            return;
+          }
+          value = parsed.value;
+        }
+        try {
+          options.onInform(value, message);
+        } catch (error) {
+          report(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+      host.post(path, 'subscribe', content, { conversationId, replyWith: tag, replyTo: port.address });
+    } catch (error) {
+      // Bad input (path, content) or a stopped system: nothing is left open.
+      fail(error as Error);
+      return;
+    }
+    if (Number.isFinite(timeoutMs)) timer = setTimeout(() => settled || fail(new DeadlineError(path, conversationId, timeoutMs)), timeoutMs);
+  });
+}
