@@ -20,7 +20,7 @@ import type { AclMessage } from '../../src/acl/message.js';
 import { freezeContent } from '../../src/acl/content.js';
 import { ConfigurationError } from '../../src/runtime/errors.js';
 import type { Heartbeat } from '../../src/runtime/tree.js';
-import type { MailboxOptions } from '../../src/runtime/mailbox.js';
+import { resolveMailboxOptions, type MailboxOptions } from '../../src/runtime/mailbox.js';
 import { createLimiter, type Limiter } from '../limiter/limiter.js';
 import { remember, resolveMemory, type MemoryOptions } from './memory.js';
 import { callModel, ModelCallError, type ModelFailureReason } from './model-call.js';
@@ -46,6 +46,7 @@ export interface LlmAgentOptions {
   readonly maxToolRounds?: number;
   readonly temperature?: number;
   readonly heartbeat?: Heartbeat;
+  /** Its capacity also bounds the tasks waiting while it works; one more is answered `failure` `mailbox-full`. */
   readonly mailbox?: MailboxOptions;
   /** Progress of this agent (model calls, tool calls, answers), e.g. for live output. */
   readonly observe?: (event: LlmAgentEvent) => void;
@@ -79,6 +80,8 @@ interface LlmContext {
 
 const EMPTY: LlmContext = { history: [], waiting: [], task: undefined, turn: [], rounds: 0, pendingCalls: [], outcome: undefined };
 
+const MAX_TIMER_MS = 2_147_483_647;
+
 function taskText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (typeof content === 'object' && content !== null && typeof (content as { task?: unknown }).task === 'string') return (content as { task: string }).task;
@@ -100,7 +103,7 @@ function checkOptions(options: LlmAgentOptions): void {
   if (typeof options.model !== 'string' || options.model.length === 0) throw new ConfigurationError('invalid-agent', `${where}: \`model\` must be a non-empty string`);
   if (typeof options.instructions !== 'string') throw new ConfigurationError('invalid-agent', `${where}: \`instructions\` must be a string`);
   const deadlineMs = options.deadlineMs ?? 60_000;
-  if (!(deadlineMs > 0 && Number.isFinite(deadlineMs))) throw new ConfigurationError('invalid-agent', `${where}: deadlineMs must be a finite number > 0`);
+  if (!(typeof deadlineMs === 'number' && deadlineMs > 0 && deadlineMs <= MAX_TIMER_MS)) throw new ConfigurationError('invalid-agent', `${where}: deadlineMs must be a number of ms > 0 and ≤ ${MAX_TIMER_MS} (a timer's longest delay), got ${String(deadlineMs)}`);
   const rounds = options.maxToolRounds ?? 8;
   if (!(Number.isInteger(rounds) && rounds >= 1)) throw new ConfigurationError('invalid-agent', `${where}: maxToolRounds must be a whole number ≥ 1`);
   const names = new Set<string>();
@@ -157,6 +160,7 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
   // OPENAI_BASE_URL alone (Ollama, vLLM, llama.cpp) needs no key; the SDK insists on one.
   const client = (): OpenAI => options.client ?? (defaultClient ??= new OpenAI({ apiKey: process.env.OPENAI_API_KEY ?? (process.env.OPENAI_BASE_URL === undefined ? undefined : 'none') }));
   const agent = options.name ?? 'llm-agent';
+  const mailbox = resolveMailboxOptions(options.mailbox);
 
   const messagesFor = (context: LlmContext): ChatCompletionMessageParam[] => [{ role: 'system', content: options.instructions }, ...context.history, ...context.turn];
   const deadlineFor = (task: AclMessage | undefined): number => (task?.replyBy === undefined ? deadlineMs : Math.max(1, Math.min(deadlineMs, task.replyBy - Date.now())));
@@ -186,6 +190,13 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
     },
     guards: {
       hasWaiting: ({ context }) => context.waiting.length > 0,
+      // Waiting tasks left the mailbox, so its bound must hold here too.
+      waitingFull: ({ context }) => context.waiting.length >= mailbox.capacity,
+      // Its asker has given up: a model call for it would be paid for and thrown away.
+      nextExpired: ({ context }) => {
+        const replyBy = context.waiting[0]?.replyBy;
+        return replyBy !== undefined && replyBy <= Date.now();
+      },
       wantsTools: ({ event }) => {
         const message = (event as unknown as { output: ChatCompletion }).output.choices[0]?.message;
         return message !== undefined && functionCalls(message).length > 0;
@@ -205,6 +216,9 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
         return { task, waiting: rest, turn: [{ role: 'user' as const, content: taskText(task.content) }], rounds: 0, pendingCalls: [], outcome: undefined };
       }),
       keepWaiting: assign({ waiting: ({ context, event }) => [...context.waiting, event] }),
+      refuseFull: reply<LlmContext, AclMessage>('failure', () => ({ reason: 'mailbox-full', detail: `${agent} already has ${mailbox.capacity} tasks waiting (its mailbox capacity); try again later or raise mailbox.capacity` })),
+      answerExpired: reply<LlmContext, AclMessage>('failure', () => ({ reason: 'deadline', detail: `the reply-by deadline passed while the task waited for ${agent}` }), { to: ({ context }) => context.waiting[0] as AclMessage }),
+      dropFirstWaiting: assign({ waiting: ({ context }) => context.waiting.slice(1) }),
       answerInform: reply<LlmContext, AclMessage>('inform', ({ context }) => (context.outcome as { content: unknown }).content as string, { to: ({ context }) => context.task as AclMessage }),
       answerFailure: reply<LlmContext, AclMessage>(
         'failure',
@@ -230,10 +244,13 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
     id: 'llm-agent',
     context: EMPTY,
     initial: 'idle',
-    on: { request: { actions: 'keepWaiting' } },
+    on: { request: [{ guard: 'waitingFull', actions: 'refuseFull' }, { actions: 'keepWaiting' }] },
     states: {
       idle: {
-        always: { guard: 'hasWaiting', target: 'callingModel', actions: 'startNextWaiting' },
+        always: [
+          { guard: 'nextExpired', actions: ['answerExpired', 'dropFirstWaiting'] },
+          { guard: 'hasWaiting', target: 'callingModel', actions: 'startNextWaiting' },
+        ],
         on: { request: { target: 'callingModel', actions: 'startTask' } },
       },
       callingModel: {

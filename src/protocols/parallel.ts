@@ -57,9 +57,21 @@ export interface ParallelResult {
 
 export type Asker = (input: AskInput, signal: AbortSignal) => Promise<AclMessage>;
 
+/** Node fires a longer delay after 1 ms, which would time every request out at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function checkRequests(requests: readonly ParallelRequest[]): void {
+  requests.forEach((request, index) => {
+    if (typeof request !== 'object' || request === null || typeof request.to !== 'string') throw new ConfigurationError('invalid-parallel', `parallel: requests[${index}] must be { to: '/path', content? }, got ${String(request)}`);
+  });
+}
+
 function checkOptions(count: number, options: ParallelOptions): number {
   if (typeof options !== 'object' || options === null) throw new ConfigurationError('invalid-parallel', 'parallel needs options { deadlineMs, settle? }');
-  if (!(typeof options.deadlineMs === 'number' && options.deadlineMs > 0)) throw new ConfigurationError('invalid-parallel', `parallel: deadlineMs must be a number > 0, got ${String(options.deadlineMs)}`);
+  const { deadlineMs } = options;
+  if (!(typeof deadlineMs === 'number' && deadlineMs > 0 && (deadlineMs <= MAX_TIMER_MS || deadlineMs === Number.POSITIVE_INFINITY))) {
+    throw new ConfigurationError('invalid-parallel', `parallel: deadlineMs must be a number of ms > 0 and ≤ ${MAX_TIMER_MS} (a timer's longest delay), or Infinity, got ${String(deadlineMs)}`);
+  }
   const settle = options.settle ?? 'all';
   if (settle !== 'all' && settle !== 'first' && settle !== 'quorum') throw new ConfigurationError('invalid-parallel', `parallel: settle must be 'all', 'first' or 'quorum', got ${String(settle)}`);
   if (settle === 'all') return count;
@@ -74,6 +86,7 @@ export function fanOut(ask: Asker, requests: readonly ParallelRequest[], options
   if (!Array.isArray(requests)) return Promise.reject(new ConfigurationError('invalid-parallel', 'parallel: requests must be an array of { to, content? }'));
   let needed: number;
   try {
+    checkRequests(requests);
     needed = checkOptions(requests.length, options);
   } catch (error) {
     return Promise.reject(error as Error);
@@ -110,7 +123,7 @@ export function fanOut(ask: Asker, requests: readonly ParallelRequest[], options
       else if (settle !== 'all' && (informs >= needed || informs + open < needed)) finish('cancelled');
     };
     const onAbort = (): void => finish('cancelled');
-    const timer = setTimeout(() => finish('timeout'), options.deadlineMs);
+    const timer = Number.isFinite(options.deadlineMs) ? setTimeout(() => finish('timeout'), options.deadlineMs) : undefined;
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted === true || requests.length === 0) return finish('cancelled');
     requests.forEach((request, index) => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { assign, enqueueActions, setup } from 'xstate';
 import { z } from 'zod';
-import { agentTool, createLimiter, DeadlineError, defineAgent, FailureError, llmAgent, reply, tool, toolResults, lastText, type AclMessage, type OfflineRequest } from '../../src/index.js';
+import { agentTool, createLimiter, DeadlineError, defineAgent, FailureError, llmAgent, reply, tool, toolResults, lastText, type AclMessage, type LlmAgentEvent, type OfflineRequest } from '../../src/index.js';
 import { barrier, latch, offline, startSystem, whenRequests } from './helpers.js';
 
 const MODEL = 'offline-test';
@@ -314,7 +314,55 @@ describe('llmAgent', () => {
     expect(limiter.metrics).toMatchObject({ maxActive: limit, succeeded: 30, active: 0, queueDepth: 0 });
   });
 
+  it('bounds the tasks waiting while it works by its mailbox capacity: one more is answered failure mailbox-full', async () => {
+    const gate = latch();
+    const { server, client } = await offline({ script: async (request) => (request.index === 1 ? (await gate.promise, { content: 'first' }) : { content: `then ${lastText(request)}` }) });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, mailbox: { capacity: 2 } }) }]);
+    const kept = [system.request('/agent', 'a', { timeoutMs: 30_000 })];
+    await whenRequests(server, 1);
+    kept.push(...['b', 'c'].map((task) => system.request('/agent', task, { timeoutMs: 30_000 })));
+    await system.whenIdle(); // the agent has taken b and c out of its mailbox, into its waiting tasks
+    const refused = await failureOf(system.request('/agent', 'd', { timeoutMs: 10_000 }));
+    expect(refused.reason).toBe('mailbox-full');
+    expect(refused.message).toContain('2 tasks waiting');
+    gate.open();
+    expect((await Promise.all(kept)).map((answer) => answer.content)).toEqual(['first', 'then b', 'then c']);
+  });
+
+  it('skips a waiting task whose asker gave up: no model call is made for it', async () => {
+    const gate = latch();
+    const events: LlmAgentEvent[] = [];
+    const { server, client } = await offline({ script: async (request) => (request.index === 1 ? (await gate.promise, { content: 'first' }) : { content: `then ${lastText(request)}` }) });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, observe: (event) => events.push(event) }) }]);
+    const first = system.request('/agent', 'slow', { timeoutMs: 30_000 });
+    await whenRequests(server, 1);
+    await expect(system.request('/agent', 'impatient', { timeoutMs: 50 })).rejects.toBeInstanceOf(DeadlineError);
+    const later = system.request('/agent', 'patient', { timeoutMs: 30_000 });
+    gate.open();
+    expect((await first).content).toBe('first');
+    expect((await later).content).toBe('then patient');
+    expect(events.filter((event) => event.type === 'task').map((event) => (event as { task: string }).task)).toEqual(['slow', 'patient']);
+    expect(server.stats.requests).toBe(2);
+  });
+
+  it.each([
+    ['tool call arguments that are not a string', { choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'noop', arguments: { a: 1 } } }] } }] }],
+    ['a null tool call', { choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [null] } }] }],
+    ['a null message', { choices: [{ index: 0, message: null }] }],
+    ['content that is not text', { choices: [{ index: 0, message: { role: 'assistant', content: { text: 'hi' } } }] }],
+    ['a JSON null body', null],
+  ])('a completion of the wrong shape (%s) is failure malformed-output; the agent stays up', async (_what, body) => {
+    const { client } = await offline({ script: (request) => (request.index === 1 ? { fault: 'wrong-shape', body } : { content: 'clean' }) });
+    const noop = tool({ name: 'noop', description: 'does nothing', parameters: z.object({}).loose(), run: () => 'ok' });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, tools: [noop] }) }]);
+    const error = await failureOf(system.request('/agent', 'odd'));
+    expect(error.reason).toBe('malformed-output');
+    expect((await system.request('/agent', 'again')).content).toBe('clean');
+    expect(system.lookup('/agent')?.restarts).toBe(0);
+  });
+
   it('rejects bad options with a clear error', () => {
+    expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', deadlineMs: 2 ** 31 })).toThrow(/deadlineMs/);
     expect(() => llmAgent({ name: 'a', model: '', instructions: 'x' })).toThrow(/model/);
     expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', deadlineMs: 0 })).toThrow(/deadlineMs/);
     expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', memory: { maxMessages: -1 } })).toThrow(/maxMessages/);
