@@ -56,7 +56,11 @@ export type LlmAgentEvent =
   | { readonly type: 'task'; readonly agent: string; readonly task: string }
   | { readonly type: 'model-call'; readonly agent: string; readonly round: number }
   | { readonly type: 'model-answer'; readonly agent: string; readonly ms: number; readonly toolCalls: readonly string[]; readonly totalTokens: number | undefined }
-  /** The call failed, ran out of time, or was aborted (the agent stopped, restarted or was found hung). */
+  /**
+   * The call failed or ran out of time (`reason` as in the `failure` answer). A call aborted
+   * because the agent stopped, crashed or hung is not reported here (the agent is gone): the
+   * system's `stopped`, `failed` and `hung` events tell.
+   */
   | { readonly type: 'model-failed'; readonly agent: string; readonly ms: number; readonly reason: string }
   | { readonly type: 'tool-calls'; readonly agent: string; readonly tools: readonly string[] }
   | { readonly type: 'answered'; readonly agent: string; readonly content: unknown }
@@ -76,9 +80,11 @@ interface LlmContext {
   readonly rounds: number;
   readonly pendingCalls: readonly ChatCompletionMessageFunctionToolCall[];
   readonly outcome: Outcome | undefined;
+  /** performance.now() when the current model call started. */
+  readonly callStartedAt: number;
 }
 
-const EMPTY: LlmContext = { history: [], waiting: [], task: undefined, turn: [], rounds: 0, pendingCalls: [], outcome: undefined };
+const EMPTY: LlmContext = { history: [], waiting: [], task: undefined, turn: [], rounds: 0, pendingCalls: [], outcome: undefined, callStartedAt: 0 };
 
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -168,22 +174,11 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
   const machine = setup({
     types: { context: {} as LlmContext, events: {} as AclMessage },
     actors: {
-      callModel: fromPromise<ChatCompletion, { body: ChatCompletionCreateParamsNonStreaming; deadlineMs: number; round: number }>(async ({ input, signal, self }) => {
-        observe({ type: 'model-call', agent, round: input.round });
-        const started = performance.now();
-        let completion: ChatCompletion;
-        try {
-          completion = await callModel({ client: client(), limiter, key: agentPath(self) ?? agent, body: input.body, deadlineMs: input.deadlineMs }, signal);
-        } catch (error) {
-          observe({ type: 'model-failed', agent, ms: performance.now() - started, reason: signal.aborted ? 'aborted' : error instanceof ModelCallError ? error.reason : 'model-error' });
-          throw error;
-        }
-        const message = completion.choices[0]?.message;
-        observe({ type: 'model-answer', agent, ms: performance.now() - started, toolCalls: message === undefined ? [] : functionCalls(message).map((call) => call.function.name), totalTokens: completion.usage?.total_tokens });
-        return completion;
-      }),
+      // Progress is reported by actions, not here: an observer that throws is then a crash of the agent, always.
+      callModel: fromPromise<ChatCompletion, { body: ChatCompletionCreateParamsNonStreaming; deadlineMs: number }>(({ input, signal, self }) =>
+        callModel({ client: client(), limiter, key: agentPath(self) ?? agent, body: input.body, deadlineMs: input.deadlineMs }, signal),
+      ),
       runTools: fromPromise<ChatCompletionMessageParam[], { calls: readonly ChatCompletionMessageFunctionToolCall[] }>(({ input, self, signal }) => {
-        observe({ type: 'tool-calls', agent, tools: input.calls.map((call) => call.function.name) });
         // All of one turn's calls at once: the slowest tool sets the pace, not their sum.
         return Promise.all(input.calls.map((call) => runToolCall(tools, call, (askInput, askSignal) => askFromActor(self, askInput, askSignal), signal)));
       }),
@@ -205,6 +200,20 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
       succeeded: ({ context }) => context.outcome?.ok === true,
     },
     actions: {
+      startCall: assign(({ context }) => {
+        observe({ type: 'model-call', agent, round: context.rounds });
+        return { callStartedAt: performance.now() };
+      }),
+      reportAnswer: ({ context, event }) => {
+        const completion = (event as unknown as { output: ChatCompletion }).output;
+        const message = completion.choices[0]?.message;
+        observe({ type: 'model-answer', agent, ms: performance.now() - context.callStartedAt, toolCalls: message === undefined ? [] : functionCalls(message).map((call) => call.function.name), totalTokens: completion.usage?.total_tokens });
+      },
+      reportCallFailed: ({ context, event }) => {
+        const error = (event as unknown as { error: unknown }).error;
+        observe({ type: 'model-failed', agent, ms: performance.now() - context.callStartedAt, reason: error instanceof ModelCallError ? error.reason : 'model-error' });
+      },
+      reportTools: ({ context }) => observe({ type: 'tool-calls', agent, tools: context.pendingCalls.map((call) => call.function.name) }),
       startTask: assign(({ context, event }) => {
         observe({ type: 'task', agent, task: taskText(event.content) });
         return { task: event, turn: [{ role: 'user' as const, content: taskText(event.content) }], rounds: 0, pendingCalls: [], outcome: undefined, history: context.history, waiting: context.waiting };
@@ -255,35 +264,36 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
       },
       callingModel: {
         tags: ['busy'],
+        entry: 'startCall',
         invoke: {
           src: 'callModel',
           input: ({ context }) => ({
             body: { model: options.model, messages: messagesFor(context), ...(definitions === undefined ? {} : { tools: definitions }), ...(responseFormat === undefined ? {} : { response_format: responseFormat }), ...(options.temperature === undefined ? {} : { temperature: options.temperature }) },
             deadlineMs: deadlineFor(context.task),
-            round: context.rounds,
           }),
           onDone: [
-            { guard: and(['wantsTools', 'tooManyRounds']), target: 'answering', actions: assign({ outcome: (): Outcome => ({ ok: false, reason: 'too-many-tool-rounds', detail: `the model asked for tools again after ${maxToolRounds} tool rounds; raise maxToolRounds or change the instructions` }) }) },
-            { guard: 'wantsTools', target: 'runningTools', actions: assign(({ context, event }) => {
+            { guard: and(['wantsTools', 'tooManyRounds']), target: 'answering', actions: ['reportAnswer', assign({ outcome: (): Outcome => ({ ok: false, reason: 'too-many-tool-rounds', detail: `the model asked for tools again after ${maxToolRounds} tool rounds; raise maxToolRounds or change the instructions` }) })] },
+            { guard: 'wantsTools', target: 'runningTools', actions: ['reportAnswer', assign(({ context, event }) => {
               const message = event.output.choices[0]?.message as ChatCompletion['choices'][number]['message'];
               return { turn: [...context.turn, assistantMessage(message)], pendingCalls: functionCalls(message) };
-            }) },
-            { target: 'answering', actions: assign({ outcome: ({ event }) => readAnswer(event.output.choices[0]?.message as ChatCompletion['choices'][number]['message'], options.output) }) },
+            })] },
+            { target: 'answering', actions: ['reportAnswer', assign({ outcome: ({ event }) => readAnswer(event.output.choices[0]?.message as ChatCompletion['choices'][number]['message'], options.output) })] },
           ],
           onError: {
             target: 'answering',
-            actions: assign({
+            actions: ['reportCallFailed', assign({
               outcome: ({ event }): Outcome => {
                 const error = event.error;
                 const reason: ModelFailureReason | 'model-error' = error instanceof ModelCallError ? error.reason : 'model-error';
                 return { ok: false, reason, detail: describe(error) };
               },
-            }),
+            })],
           },
         },
       },
       runningTools: {
         tags: ['busy'],
+        entry: 'reportTools',
         invoke: {
           src: 'runTools',
           input: ({ context }) => ({ calls: context.pendingCalls }),

@@ -361,6 +361,23 @@ describe('llmAgent', () => {
     expect(system.lookup('/agent')?.restarts).toBe(0);
   });
 
+  it.each(['model-call', 'model-answer', 'tool-calls'] as const)('an observer that throws on %s crashes the agent like any action: failure agent-failed, restarted', async (throwOn) => {
+    const { client } = await offline({ script: (request) => (toolResults(request).length === 0 ? { toolCalls: [{ name: 'noop', arguments: {} }] } : { content: 'done' }) });
+    let thrown = false;
+    const observe = (event: LlmAgentEvent): void => {
+      if (event.type !== throwOn || thrown) return;
+      thrown = true;
+      throw new Error(`observer broke on ${throwOn}`);
+    };
+    const noop = tool({ name: 'noop', description: 'does nothing', parameters: z.object({}), run: () => 'ok' });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, tools: [noop], observe }) }]);
+    const error = await failureOf(system.request('/agent', 'first'));
+    expect(error.reason).toBe('agent-failed');
+    expect(error.message).toContain(`observer broke on ${throwOn}`);
+    expect((await system.request('/agent', 'second')).content).toBe('done');
+    expect(system.lookup('/agent')?.restarts).toBe(1);
+  });
+
   it('rejects bad options with a clear error', () => {
     expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', deadlineMs: 2 ** 31 })).toThrow(/deadlineMs/);
     expect(() => llmAgent({ name: 'a', model: '', instructions: 'x' })).toThrow(/model/);
