@@ -60,17 +60,22 @@ function malformation(completion: unknown): string | undefined {
 
 export async function callModel(call: ModelCall, signal: AbortSignal): Promise<ChatCompletion> {
   const controller = new AbortController();
-  const deadline = new ModelCallError('model-deadline', `the model call to ${call.body.model} took longer than its deadline of ${call.deadlineMs} ms; raise deadlineMs or check the provider`);
+  // Built only when the deadline passes: an error's stack capture is a real cost on every call.
+  let deadline: ModelCallError | undefined;
   const onAbort = (): void => controller.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => controller.abort(deadline), call.deadlineMs);
+  const timer = setTimeout(() => {
+    deadline = new ModelCallError('model-deadline', `the model call to ${call.body.model} took longer than its deadline of ${call.deadlineMs} ms; raise deadlineMs or check the provider`);
+    controller.abort(deadline);
+  }, call.deadlineMs);
   if (signal.aborted) onAbort();
   try {
     const completion = await call.limiter.run(({ signal: attemptSignal }) => call.client.chat.completions.create(call.body, { signal: attemptSignal, maxRetries: 0 }), {
       key: call.key,
       signal: controller.signal,
       deadlineAt: Date.now() + call.deadlineMs,
-      estimatedTokens: call.body.messages.reduce((sum, message) => sum + messageTokens(message), 0),
+      // Counted only where a token budget needs it: it walks the whole conversation.
+      estimatedTokens: call.limiter.tokensPerMinute === Number.POSITIVE_INFINITY ? 1 : call.body.messages.reduce((sum, message) => sum + messageTokens(message), 0),
       tokensUsed: (result) => {
         const total = (result as Partial<ChatCompletion> | null)?.usage?.total_tokens;
         return typeof total === 'number' ? total : undefined;
@@ -81,7 +86,7 @@ export async function callModel(call: ModelCall, signal: AbortSignal): Promise<C
     return completion;
   } catch (error) {
     if (signal.aborted) throw signal.reason;
-    if (controller.signal.aborted && controller.signal.reason === deadline) throw deadline;
+    if (deadline !== undefined && controller.signal.reason === deadline) throw deadline;
     if (error instanceof ModelCallError) throw error;
     if (error instanceof SyntaxError) throw new ModelCallError('malformed-output', `the model's HTTP answer is not valid JSON: ${error.message}`, error);
     throw new ModelCallError('model-error', `the model call to ${call.body.model} failed: ${describe(error)}`, error);

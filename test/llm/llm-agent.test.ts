@@ -244,6 +244,32 @@ describe('llmAgent', () => {
     expect((await failed).reason).toBe('agent-stopped');
   });
 
+  it("a function tool past its timeoutMs is that tool's error for the model, and its signal fires; the agent goes on", async () => {
+    const { client } = await offline({ script: (request) => (toolResults(request).length === 0 ? { toolCalls: [{ name: 'stuck', arguments: {} }, { name: 'deaf', arguments: {} }] } : { content: toolResults(request).join('\n') }) });
+    const stuckAborted = latch();
+    const stuck = tool({
+      name: 'stuck',
+      description: 'never settles on its own',
+      parameters: z.object({}),
+      timeoutMs: 50,
+      run: (_args, { signal }) =>
+        new Promise((_, reject) => {
+          signal.addEventListener('abort', () => {
+            stuckAborted.open();
+            reject(signal.reason);
+          });
+        }),
+    });
+    const deaf = tool({ name: 'deaf', description: 'ignores its signal', parameters: z.object({}), timeoutMs: 50, run: () => new Promise(() => undefined) });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, tools: [stuck, deaf] }) }]);
+    const answer = await system.request('/agent', 'go', { timeoutMs: 10_000 });
+    const lines = (answer.content as string).split('\n');
+    expect(lines[0]).toContain('stuck failed: it took longer than its timeoutMs of 50 ms');
+    expect(lines[1]).toContain('deaf failed: it took longer than its timeoutMs of 50 ms');
+    await stuckAborted.promise;
+    expect(system.lookup('/agent')?.restarts).toBe(0);
+  });
+
   it('malformed model output is a failure; the agent stays up and answers the next task', async () => {
     const { client } = await offline({ script: (request) => (request.index === 1 ? { fault: 'malformed' } : { content: 'clean' }) });
     const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client }) }]);
@@ -386,6 +412,8 @@ describe('llmAgent', () => {
     const t = tool({ name: 't', description: 'd', parameters: z.object({}), run: () => 1 });
     expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', tools: [t, t] })).toThrow(/two tools/);
     expect(() => tool({ name: 'has space', description: 'd', parameters: z.object({}), run: () => 1 })).toThrow(/tool name/);
+    expect(() => tool({ name: 't', description: 'd', parameters: z.object({}), run: () => 1, timeoutMs: 0 })).toThrow(/timeoutMs/);
+    expect(() => agentTool({ name: 'x', description: 'd', path: '/a', timeoutMs: 2 ** 31 })).toThrow(/timeoutMs/);
     expect(() => agentTool({ name: 'x', description: 'd', path: 'relative' })).toThrow(/path/);
   });
 });
