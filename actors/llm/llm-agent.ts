@@ -132,7 +132,14 @@ function readAnswer(message: ChatCompletion['choices'][number]['message'], outpu
   } catch (error) {
     return { ok: false, reason: 'malformed-output', detail: `structured output is not JSON: ${describe(error)}` };
   }
-  const parsed = output.safeParse(json);
+  let parsed: ReturnType<z.ZodType['safeParse']>;
+  try {
+    parsed = output.safeParse(json);
+  } catch (error) {
+    // A refine or transform that throws on what the model wrote: the answer is not accepted, and
+    // the agent must not crash on it (a model repeating it would crash it past its restart intensity).
+    return { ok: false, reason: 'malformed-output', detail: `the output schema threw on the model's answer: ${describe(error)}` };
+  }
   if (!parsed.success) return { ok: false, reason: 'malformed-output', detail: `structured output does not match the schema: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(output)'}: ${issue.message}`).join('; ')}` };
   try {
     return { ok: true, content: freezeContent(parsed.data) };
@@ -150,6 +157,14 @@ function assistantMessage(message: ChatCompletion['choices'][number]['message'])
   return calls.length > 0 ? { role: 'assistant', content: message.content ?? null, tool_calls: calls.map(({ id, type, function: fn }) => ({ id, type, function: { name: fn.name, arguments: fn.arguments } })) } : { role: 'assistant', content: message.content ?? '' };
 }
 
+function outputFormat(options: LlmAgentOptions): ReturnType<typeof zodResponseFormat> {
+  try {
+    return zodResponseFormat(options.output as z.ZodType, `${(options.name ?? 'llm-agent').replace(/[^a-zA-Z0-9_-]/g, '_')}_output`);
+  } catch (error) {
+    throw new ConfigurationError('invalid-agent', `llmAgent(${String(options.name)}): \`output\` cannot be sent as a JSON schema (${describe(error)}); use a schema without transforms`);
+  }
+}
+
 /** Defines an LLM agent; supervise it like any agent (its memory resets or resumes per the child spec's `onRestart`). */
 export function llmAgent(options: LlmAgentOptions): AgentDefinition {
   if (typeof options !== 'object' || options === null) throw new ConfigurationError('invalid-agent', 'llmAgent needs an options object');
@@ -157,7 +172,7 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
   const memory = resolveMemory(options.memory);
   const tools = options.tools ?? [];
   const definitions = tools.length > 0 ? toolDefinitions(tools) : undefined;
-  const responseFormat = options.output === undefined ? undefined : zodResponseFormat(options.output, `${(options.name ?? 'llm-agent').replace(/[^a-zA-Z0-9_-]/g, '_')}_output`);
+  const responseFormat = options.output === undefined ? undefined : outputFormat(options);
   const limiter = options.limiter ?? createLimiter();
   const deadlineMs = options.deadlineMs ?? 60_000;
   const maxToolRounds = options.maxToolRounds ?? 8;

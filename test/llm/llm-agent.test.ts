@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { assign, enqueueActions, setup } from 'xstate';
 import { z } from 'zod';
-import { agentTool, createLimiter, DeadlineError, defineAgent, FailureError, llmAgent, reply, tool, toolResults, lastText, type AclMessage, type LlmAgentEvent, type OfflineRequest } from '../../src/index.js';
+import { agentTool, ConfigurationError, createLimiter, DeadlineError, defineAgent, FailureError, llmAgent, reply, tool, toolResults, lastText, type AclMessage, type LlmAgentEvent, type OfflineRequest } from '../../src/index.js';
 import { barrier, latch, offline, startSystem, whenRequests } from './helpers.js';
 
 const MODEL = 'offline-test';
@@ -297,6 +297,20 @@ describe('llmAgent', () => {
     expect(error.message).toContain('population');
   });
 
+  it('an output schema whose refinement throws on the answer is failure malformed-output, not a crash', async () => {
+    const { client } = await offline({ script: (request) => ({ content: lastText(request) === 'odd' ? '{"n":-1}' : '{"n":4}' }) });
+    const Root = z.object({ n: z.number() }).refine(({ n }) => {
+      if (n < 0) throw new RangeError(`no square root of ${n}`);
+      return true;
+    });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, output: Root }) }]);
+    const error = await failureOf(system.request('/agent', 'odd'));
+    expect(error.reason).toBe('malformed-output');
+    expect(error.message).toContain('no square root of -1');
+    expect((await system.request('/agent', 'fine')).content).toEqual({ n: 4 });
+    expect(system.lookup('/agent')?.restarts).toBe(0);
+  });
+
   it('keeps a bounded private history: older exchanges are dropped', async () => {
     const seen: OfflineRequest[] = [];
     const { client } = await offline({ script: (request) => (seen.push(request), { content: `re ${lastText(request)}` }) });
@@ -406,6 +420,7 @@ describe('llmAgent', () => {
 
   it('rejects bad options with a clear error', () => {
     expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', deadlineMs: 2 ** 31 })).toThrow(/deadlineMs/);
+    expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', output: z.string().transform((text) => text.length) })).toThrow(ConfigurationError);
     expect(() => llmAgent({ name: 'a', model: '', instructions: 'x' })).toThrow(/model/);
     expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', deadlineMs: 0 })).toThrow(/deadlineMs/);
     expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', memory: { maxMessages: -1 } })).toThrow(/maxMessages/);
