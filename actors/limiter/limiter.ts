@@ -235,9 +235,9 @@ export class Limiter {
     if (index < 0) return;
     this.queue.splice(index, 1);
     waiter.abandon();
+    // pump() below stops the window timer once the queue is empty: left armed, it would keep the process alive for nothing.
     // A call that never ran must not push its key's next call back a round.
     if (this.nextRound.get(waiter.key) === waiter.round + 1) this.nextRound.set(waiter.key, waiter.round);
-    if (this.queue.length === 0) this.stopTimer(); // else a window timer would keep the process alive for nothing
     this.pump(); // a waiter that blocked the token budget may have left room for others
   }
 
@@ -261,6 +261,7 @@ export class Limiter {
       this.advanceRound(waiter.round);
       this.admit(waiter, now);
     }
+    if (this.queue.length === 0) this.stopTimer(); // nobody left to wake
   }
 
   private advanceRound(round: number): void {

@@ -203,6 +203,23 @@ describe('limiter', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('leaves no timer behind once the queue empties early (a corrected token count made room)', async () => {
+    vi.useFakeTimers();
+    const limiter = createLimiter({ tokensPerMinute: 100 });
+    const started: string[] = [];
+    const first = gatedTask(started, 'first');
+    const second = gatedTask(started, 'second');
+    const runs = [limiter.run(first.task, { estimatedTokens: 60, tokensUsed: () => 10 }), limiter.run(second.task, { estimatedTokens: 60 })];
+    await vi.advanceTimersByTimeAsync(0);
+    expect(vi.getTimerCount()).toBe(1); // the second waits for the first's tokens to leave the window
+    first.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(started).toEqual(['first', 'second']);
+    expect(vi.getTimerCount()).toBe(0);
+    second.release();
+    await Promise.all(runs);
+  });
+
   it('a call withdrawn from the queue does not push its caller back a round', async () => {
     const limiter = createLimiter({ maxConcurrent: 1 });
     const started: string[] = [];
