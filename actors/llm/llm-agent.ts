@@ -11,7 +11,7 @@
 import OpenAI from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import type { ChatCompletion, ChatCompletionAssistantMessageParam, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageFunctionToolCall, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { and, assign, fromPromise, setup, type AnyActorRef } from 'xstate';
+import { and, assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
 import type { z } from 'zod';
 import { askFromActor } from '../../src/agent/ask.js';
 import { reply } from '../../src/agent/actions.js';
@@ -98,6 +98,10 @@ function taskText(content: unknown): string {
 function agentPath(self: AnyActorRef): string | undefined {
   const id = (self as { _parent?: { id?: unknown } })._parent?.id;
   return typeof id === 'string' && id.startsWith('/') ? id : undefined;
+}
+
+function sameTask(task: AclMessage, cancel: AclMessage): boolean {
+  return task.conversationId === cancel.conversationId && task.sender === cancel.sender;
 }
 
 function describe(error: unknown): string {
@@ -212,6 +216,9 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
         return message !== undefined && functionCalls(message).length > 0;
       },
       tooManyRounds: ({ context }) => context.rounds >= maxToolRounds,
+      // A FIPA cancel names the task by its conversation, and only its own asker may send it.
+      cancelsTask: ({ context, event }) => context.task !== undefined && sameTask(context.task, event),
+      cancelsWaiting: ({ context, event }) => context.waiting.some((waiting) => sameTask(waiting, event)),
       succeeded: ({ context }) => context.outcome?.ok === true,
     },
     actions: {
@@ -243,6 +250,15 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
       refuseFull: reply<LlmContext, AclMessage>('failure', () => ({ reason: 'mailbox-full', detail: `${agent} already has ${mailbox.capacity} tasks waiting (its mailbox capacity); try again later or raise mailbox.capacity` })),
       answerExpired: reply<LlmContext, AclMessage>('failure', () => ({ reason: 'deadline', detail: `the reply-by deadline passed while the task waited for ${agent}` }), { to: ({ context }) => context.waiting[0] as AclMessage }),
       dropFirstWaiting: assign({ waiting: ({ context }) => context.waiting.slice(1) }),
+      confirmCancel: reply<LlmContext, AclMessage>('inform', ({ event }) => ({ cancelled: event.conversationId })),
+      refuseCancel: reply<LlmContext, AclMessage>('failure', ({ event }) => ({ reason: 'no-such-task', detail: `${agent} has no task of ${event.sender} in conversation ${event.conversationId} to cancel` })),
+      cancelTask: assign({ outcome: (): Outcome => ({ ok: false, reason: 'cancelled', detail: `the asker cancelled the task; its model call and tools were aborted` }) }),
+      answerCancelledWaiting: enqueueActions(({ context, event, enqueue }) => {
+        for (const waiting of context.waiting.filter((candidate) => sameTask(candidate, event))) {
+          enqueue(reply<LlmContext, AclMessage>('failure', { reason: 'cancelled', detail: 'the asker cancelled the task before it started' }, { to: () => waiting }));
+        }
+      }),
+      dropCancelledWaiting: assign({ waiting: ({ context, event }) => context.waiting.filter((candidate) => !sameTask(candidate, event)) }),
       answerInform: reply<LlmContext, AclMessage>('inform', ({ context }) => (context.outcome as { content: unknown }).content as string, { to: ({ context }) => context.task as AclMessage }),
       answerFailure: reply<LlmContext, AclMessage>(
         'failure',
@@ -268,7 +284,10 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
     id: 'llm-agent',
     context: EMPTY,
     initial: 'idle',
-    on: { request: [{ guard: 'waitingFull', actions: 'refuseFull' }, { actions: 'keepWaiting' }] },
+    on: {
+      request: [{ guard: 'waitingFull', actions: 'refuseFull' }, { actions: 'keepWaiting' }],
+      cancel: [{ guard: 'cancelsWaiting', actions: ['answerCancelledWaiting', 'dropCancelledWaiting', 'confirmCancel'] }, { actions: 'refuseCancel' }],
+    },
     states: {
       idle: {
         always: [
@@ -280,6 +299,8 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
       callingModel: {
         tags: ['busy'],
         entry: 'startCall',
+        // Leaving the state stops the invoked call: the HTTP request is aborted.
+        on: { cancel: { guard: 'cancelsTask', target: 'answering', actions: ['confirmCancel', 'cancelTask'] } },
         invoke: {
           src: 'callModel',
           input: ({ context }) => ({
@@ -309,6 +330,7 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
       runningTools: {
         tags: ['busy'],
         entry: 'reportTools',
+        on: { cancel: { guard: 'cancelsTask', target: 'answering', actions: ['confirmCancel', 'cancelTask'] } },
         invoke: {
           src: 'runTools',
           input: ({ context }) => ({ calls: context.pendingCalls }),

@@ -270,6 +270,24 @@ describe('llmAgent', () => {
     expect(system.lookup('/agent')?.restarts).toBe(0);
   });
 
+  it('a FIPA cancel in the task\'s conversation aborts its model call, or drops it while it waits; others are refused', async () => {
+    const { server, client } = await offline({ script: (request) => (lastText(request) === 'hang' ? { fault: 'hang' } : { content: `done ${lastText(request)}` }) });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client }) }]);
+    const cancel = (conversationId: string) => system.request('/agent', undefined, { performative: 'cancel', options: { conversationId } });
+    const running = failureOf(system.request('/agent', 'hang', { timeoutMs: 30_000, options: { conversationId: 'c-running' } }));
+    await whenRequests(server, 1);
+    const waiting = failureOf(system.request('/agent', 'waits', { timeoutMs: 30_000, options: { conversationId: 'c-waiting' } }));
+    const next = system.request('/agent', 'next', { timeoutMs: 30_000 });
+    expect((await cancel('c-waiting')).content).toEqual({ cancelled: 'c-waiting' });
+    expect((await waiting).reason).toBe('cancelled');
+    expect((await cancel('c-running')).content).toEqual({ cancelled: 'c-running' });
+    expect((await running).reason).toBe('cancelled');
+    await server.whenClientClosed(1); // the HTTP request was aborted
+    expect((await next).content).toBe('done next');
+    expect(server.stats.requests).toBe(2); // the dropped task never reached the model
+    expect((await failureOf(cancel('c-unknown'))).reason).toBe('no-such-task');
+  });
+
   it('malformed model output is a failure; the agent stays up and answers the next task', async () => {
     const { client } = await offline({ script: (request) => (request.index === 1 ? { fault: 'malformed' } : { content: 'clean' }) });
     const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client }) }]);

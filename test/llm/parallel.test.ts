@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
-import { ConfigurationError, defineAgent, fanOut, llmAgent, parallel, parallelAsk, reply, type AclMessage, type ParallelResult } from '../../src/index.js';
+import { ConfigurationError, defineAgent, fanOut, lastText, llmAgent, parallel, parallelAsk, reply, type AclMessage, type ParallelResult } from '../../src/index.js';
 import { offline, startSystem } from './helpers.js';
 
 const informer = (text: string) =>
@@ -93,6 +93,20 @@ describe('parallel', () => {
       { id: 'c', agent: coordinator },
     ]);
     expect((await system.request('/c')).content).toEqual(['alpha', 'failure', 'beta']);
+  });
+
+  it("settling early cancels the withdrawn requests: a slow LLM agent's model call is aborted", async () => {
+    const { server, client } = await offline({ script: (request) => (lastText(request) === 'slow' ? { fault: 'hang' } : { content: 'quick answer' }) });
+    const events: string[] = [];
+    const system = await startSystem([
+      { id: 'slow', agent: llmAgent({ name: 'slow', model: 'm', instructions: 'x', client, observe: (event) => events.push(event.type === 'failed' ? `failed ${event.reason}` : event.type) }) },
+      { id: 'quick', agent: llmAgent({ name: 'quick', model: 'm', instructions: 'x', client }) },
+    ]);
+    const result = await parallel(system, [{ to: '/slow', content: 'slow' }, { to: '/quick', content: 'quick' }], { deadlineMs: 60_000, settle: 'first' });
+    expect(statuses(result)).toEqual(['cancelled', 'inform']);
+    await server.whenClientClosed(1);
+    await system.whenIdle();
+    expect(events).toContain('failed cancelled');
   });
 
   it('deadlineMs Infinity waits for every answer (a timer past 2^31 - 1 ms would fire at once)', async () => {
