@@ -352,6 +352,23 @@ describe('llmAgent', () => {
     expect(seen[2]?.messages.map((message) => message.content)).toEqual(expected);
   });
 
+  it("resume after a hang restarts from before the hung task, even when requests arrived during it (no re-run of the dead call)", async () => {
+    const seen: string[] = [];
+    const { server, client } = await offline({ script: (request) => (seen.push(lastText(request)), lastText(request) === 'stuck' ? { fault: 'hang' } : { content: `re ${lastText(request)}` }) });
+    const agent = llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client });
+    const system = await startSystem([{ id: 'agent', agent, onRestart: 'resume', heartbeat: { everyMs: 20, timeoutMs: 150 } }]);
+    await system.request('/agent', 'before');
+    const stuck = failureOf(system.request('/agent', 'stuck', { timeoutMs: 30_000 }));
+    await whenRequests(server, 2);
+    const during = failureOf(system.request('/agent', 'during', { timeoutMs: 30_000 }));
+    expect((await stuck).reason).toBe('hung');
+    expect((await during).reason).toBe('hung');
+    expect((await system.request('/agent', 'after', { timeoutMs: 30_000 })).content).toBe('re after');
+    // The restarted agent did not call the model for the dead 'stuck' task again.
+    expect(seen).toEqual(['before', 'stuck', 'after']);
+    expect(system.lookup('/agent')?.restarts).toBe(1);
+  });
+
   it('requests that arrive while it works wait their turn and are all answered in order', async () => {
     const gate = latch();
     const { client } = await offline({ script: async (request) => (request.index === 1 ? (await gate.promise, { content: 'first' }) : { content: `then ${lastText(request)}` }) });
