@@ -7,11 +7,13 @@
  *   ├─ /research        one-for-one, heartbeats: researcher-1..3, LLM agents with the search tool
  *   └─ /evaluator       LLM agent: merges the findings into the final answer
  *
- * The three researchers work in parallel (`parallel`, settle 'all'). Researcher-2's first
- * model call stalls (an injected network stall, the same with a real model): the heartbeat
- * finds it hung, its HTTP request is aborted, /research restarts it, and its work is redone.
- * All model calls share one limiter. It prints live progress, the final answer, and the
- * wall time against the sum of the individual model calls (the sequential time).
+ * The three researchers work in parallel (`fanOut`, settle 'all'). Researcher-2 carries a
+ * planted bug: the first model answer it reads makes one of its actions throw. That is a
+ * crash: the runtime answers its open request `failure` (agent-failed), /research restarts
+ * it at once (one-for-one, the others untouched), and the fan-out's asker sends the same
+ * sub-question again to the new incarnation: its work is redone while the others' answers
+ * are kept. All model calls share one limiter. It prints live progress, the final answer,
+ * and the wall time against the sum of the individual model calls (the sequential time).
  *
  * Without OPENAI_API_KEY or OPENAI_BASE_URL it runs on the built-in offline model (a local
  * OpenAI-compatible server with scripted answers) and says so on its first line.
@@ -25,9 +27,10 @@ import {
   createLimiter,
   createSystem,
   defineAgent,
+  fanOut,
+  FailureError,
   lastText,
   llmAgent,
-  parallel,
   reply,
   startOfflineModel,
   supervisor,
@@ -35,15 +38,21 @@ import {
   type InboundEvents,
   type LlmAgentEvent,
   type OfflineModel,
+  type Asker,
   type OfflineScript,
-  type ParallelOutcome,
   type SystemOptions,
 } from '../src/index.js';
 
 export const RESEARCHERS = ['researcher-1', 'researcher-2', 'researcher-3'] as const;
-/** The researcher whose first model call stalls. */
-export const STALLING = 'researcher-2';
-export const HEARTBEAT = { everyMs: 25, timeoutMs: 250 };
+/** The researcher with the planted bug: it crashes on the first model answer it reads. */
+export const CRASHING = 'researcher-2';
+/**
+ * Liveness backstop for real endpoints: a call still held after its own 60 s deadline should
+ * have ended means the agent is hung, and it is restarted like a crash.
+ */
+export const HEARTBEAT = { everyMs: 1_000, timeoutMs: 75_000 };
+/** What the runtime answers for a request whose agent crashed, hung or was restarted meanwhile. */
+const LOST_TO_A_RESTART = new Set(['agent-failed', 'hung', 'agent-restarting']);
 export const DEFAULT_QUESTION = 'Why do actor systems suit teams of LLM agents?';
 
 // No length constraint: not every OpenAI-compatible server enforces minItems/maxItems in
@@ -101,22 +110,14 @@ export const researchScript: OfflineScript = (request) => {
 
 // ---- plumbing -------------------------------------------------------------------------------
 
-/** A fetch whose first call never answers until it is aborted: a network stall, injected. */
-function stallFirstCall(onAbort: () => void): typeof fetch {
-  let calls = 0;
-  return (input, init) => {
-    if (++calls > 1) return fetch(input, init);
-    return new Promise((_, reject) => {
-      const signal = init?.signal;
-      signal?.addEventListener(
-        'abort',
-        () => {
-          onAbort();
-          reject(signal.reason ?? new Error('aborted'));
-        },
-        { once: true },
-      );
-    });
+/** The planted bug: the first model answer this agent reads makes its (progress) action throw. */
+function crashOnFirstAnswer(name: string, observe: (event: LlmAgentEvent) => void): (event: LlmAgentEvent) => void {
+  let crashed = false;
+  return (event) => {
+    observe(event);
+    if (event.type !== 'model-answer' || crashed) return;
+    crashed = true;
+    throw new Error(`${name} choked on its first model answer (a planted bug)`);
   };
 }
 
@@ -135,26 +136,28 @@ export interface DemoOptions {
 export interface DemoSummary {
   readonly mode: 'offline' | 'online';
   readonly subquestions: readonly string[];
-  /** Status per researcher in the first round (researcher-2 fails: hung). */
-  readonly firstRound: readonly ParallelOutcome['status'][];
+  /** Researchers whose request was answered `failure` by the runtime (crash) and sent again. */
   readonly redone: readonly string[];
+  /** Agents that crashed (the system's `failed` events). */
+  readonly crashed: readonly string[];
   readonly restarts: Readonly<Record<string, number>>;
   readonly findings: readonly string[];
   readonly answer: string;
   readonly wallMs: number;
   /** Sum of every model call's duration: the time the same calls take one after another. */
   readonly sequentialMs: number;
+  /** The research fan-out alone: its wall time and the sum of the researchers' model calls. */
+  readonly researchWallMs: number;
+  readonly researchSequentialMs: number;
   readonly modelCalls: number;
   /** Most researcher model calls in flight at once. */
   readonly maxParallelCalls: number;
-  /** Whether the stalled call's HTTP request was aborted (by the hang detection). */
-  readonly stallAborted: boolean;
 }
 
 interface Endpoint {
   readonly mode: 'offline' | 'online';
   readonly model: string;
-  readonly makeClient: (options?: { fetch?: typeof fetch }) => OpenAI;
+  readonly makeClient: () => OpenAI;
   readonly server: OfflineModel | undefined;
   readonly describe: string;
 }
@@ -164,14 +167,14 @@ async function endpoint(options: DemoOptions): Promise<Endpoint> {
   if (online) {
     const model = process.env.TROUPE_MODEL ?? 'gpt-4o-mini';
     const baseURL = process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1';
-    return { mode: 'online', model, server: undefined, makeClient: (extra) => new OpenAI({ apiKey: process.env.OPENAI_API_KEY ?? 'none', baseURL, ...extra }), describe: `Using the model ${model} at ${baseURL} (from OPENAI_API_KEY / OPENAI_BASE_URL; set TROUPE_MODEL to change it).` };
+    return { mode: 'online', model, server: undefined, makeClient: () => new OpenAI({ apiKey: process.env.OPENAI_API_KEY ?? 'none', baseURL }), describe: `Using the model ${model} at ${baseURL} (from OPENAI_API_KEY / OPENAI_BASE_URL; set TROUPE_MODEL to change it).` };
   }
   const server = await startOfflineModel({ script: researchScript, latencyMs: options.offlineLatencyMs ?? 150 });
   return {
     mode: 'offline',
     model: 'troupe-offline',
     server,
-    makeClient: (extra) => new OpenAI({ apiKey: 'offline', baseURL: server.baseURL, ...extra }),
+    makeClient: () => new OpenAI({ apiKey: 'offline', baseURL: server.baseURL }),
     describe: `Using the built-in offline model (no OPENAI_API_KEY or OPENAI_BASE_URL set): scripted answers from a local OpenAI-compatible server at ${server.baseURL}.`,
   };
 }
@@ -186,6 +189,7 @@ export async function main(options: DemoOptions = {}): Promise<DemoSummary> {
   const started = performance.now();
   const stamp = (): string => `[${String(Math.round(performance.now() - started)).padStart(5)} ms]`;
   let sequentialMs = 0;
+  let researchSequentialMs = 0;
   let modelCalls = 0;
   let inFlight = 0;
   let maxParallelCalls = 0;
@@ -201,6 +205,7 @@ export async function main(options: DemoOptions = {}): Promise<DemoSummary> {
       case 'model-answer':
         if (event.agent.startsWith('researcher')) inFlight--;
         sequentialMs += event.ms;
+        if (event.agent.startsWith('researcher')) researchSequentialMs += event.ms;
         modelCalls++;
         print(`${stamp()} ${event.agent.padEnd(12)} model answered in ${Math.round(event.ms)} ms${event.toolCalls.length > 0 ? `, asking for ${event.toolCalls.join(', ')}` : ''}`);
         break;
@@ -219,7 +224,6 @@ export async function main(options: DemoOptions = {}): Promise<DemoSummary> {
     }
   };
 
-  let stallAborted = false;
   const limiter = createLimiter({ maxConcurrent: 4, requestsPerMinute: 500 });
   const common = { model: target.model, limiter, observe, deadlineMs: 60_000 };
   const client = target.makeClient();
@@ -227,7 +231,8 @@ export async function main(options: DemoOptions = {}): Promise<DemoSummary> {
     llmAgent({
       ...common,
       name,
-      client: name === STALLING ? target.makeClient({ fetch: stallFirstCall(() => (stallAborted = true)) }) : client,
+      client,
+      observe: name === CRASHING ? crashOnFirstAnswer(name, observe) : observe,
       instructions: `You are a researcher (${name}). Look the question up with the search tool, then answer it in one sentence that starts with the question.`,
       tools: [agentTool({ name: 'search', description: 'Looks facts up; give it keywords.', path: '/tools/search', parameters: z.object({ query: z.string() }), timeoutMs: 5_000 })],
     });
@@ -255,11 +260,16 @@ export async function main(options: DemoOptions = {}): Promise<DemoSummary> {
     }),
   });
   const restarted: string[] = [];
+  const crashed: string[] = [];
   system.subscribe((event) => {
     if (event.type === 'hung') print(`${stamp()} supervisor    ${event.path} is hung (${event.detail}); its model call is aborted`);
+    if (event.type === 'failed') {
+      crashed.push(event.path);
+      print(`${stamp()} supervisor    ${event.path} crashed (${event.reason}); the runtime answers its open request failure`);
+    }
     if (event.type === 'restarted') {
       restarted.push(event.path);
-      print(`${stamp()} supervisor    ${event.path} restarted (one-for-one); its work will be redone`);
+      print(`${stamp()} supervisor    ${event.path} restarted at once (one-for-one); the others keep working`);
     }
   });
 
@@ -268,22 +278,26 @@ export async function main(options: DemoOptions = {}): Promise<DemoSummary> {
     const subquestions = [...plan.content.subquestions, question, question, question].slice(0, RESEARCHERS.length);
     print(`${stamp()} plan: ${subquestions.map((sub, i) => `${i + 1}. ${sub}`).join('  ')}`);
 
-    const findings: (string | undefined)[] = RESEARCHERS.map(() => undefined);
-    const ask = (indexes: readonly number[]) => parallel(system, indexes.map((i) => ({ to: `/research/${RESEARCHERS[i] as string}`, content: subquestions[i] })), { deadlineMs: 60_000 });
-    const first = await ask([0, 1, 2]);
-    const redo: number[] = [];
-    first.outcomes.forEach((outcome, i) => {
-      if (outcome.status === 'inform') findings[i] = outcome.message.content as string;
-      else redo.push(i);
-    });
-    print(`${stamp()} research round 1: ${first.outcomes.map((outcome, i) => `${RESEARCHERS[i]} ${outcome.status === 'failure' ? `failure (${outcome.reason})` : outcome.status}`).join(', ')}`);
-    if (redo.length > 0) {
-      print(`${stamp()} redoing the work of ${redo.map((i) => RESEARCHERS[i]).join(', ')} (the answers that arrived are kept)`);
-      const second = await ask(redo);
-      second.outcomes.forEach((outcome, k) => {
-        if (outcome.status === 'inform') findings[redo[k] as number] = outcome.message.content as string;
-      });
-    }
+    // A request lost to a crash is sent once more, to the restarted incarnation at the same
+    // path: only that researcher's work is redone, as soon as it failed.
+    const redone: string[] = [];
+    const askRedoingOnce: Asker = async (input, signal) => {
+      const ask = () => system.request(input.to, input.content, { timeoutMs: input.timeoutMs, signal });
+      try {
+        return await ask();
+      } catch (error) {
+        if (!(error instanceof FailureError && LOST_TO_A_RESTART.has(error.reason ?? ''))) throw error;
+        const name = input.to.slice(input.to.lastIndexOf('/') + 1);
+        redone.push(name);
+        print(`${stamp()} ${name.padEnd(12)} request answered failure (${error.reason}); sending it again to its new incarnation`);
+        return ask();
+      }
+    };
+    const researchStarted = performance.now();
+    const research = await fanOut(askRedoingOnce, RESEARCHERS.map((id, i) => ({ to: `/research/${id}`, content: subquestions[i] })), { deadlineMs: 60_000 });
+    const researchWallMs = performance.now() - researchStarted;
+    print(`${stamp()} research: ${research.outcomes.map((outcome, i) => `${RESEARCHERS[i]} ${outcome.status === 'failure' ? `failure (${outcome.reason})` : outcome.status}`).join(', ')}`);
+    const findings = research.outcomes.map((outcome) => (outcome.status === 'inform' ? (outcome.message.content as string) : undefined));
     const kept = findings.filter((finding): finding is string => finding !== undefined);
     const merged = await system.request('/evaluator', `Question: ${question}\nFindings:\n${kept.map((finding) => `- ${finding}`).join('\n')}`, { timeoutMs: 60_000 });
     const answer = merged.content as string;
@@ -291,21 +305,24 @@ export async function main(options: DemoOptions = {}): Promise<DemoSummary> {
     print('');
     print(`Answer: ${answer}`);
     print('');
-    print(`Wall time ${Math.round(wallMs)} ms for ${modelCalls} model calls; one after another they take ${Math.round(sequentialMs)} ms (${(sequentialMs / wallMs).toFixed(1)}x). Researchers ran up to ${maxParallelCalls} model calls at once; restarts: ${restarted.join(', ') || 'none'}.`);
+    print(`Wall time ${Math.round(wallMs)} ms for ${modelCalls} model calls; one after another they take ${Math.round(sequentialMs)} ms: ${(sequentialMs / wallMs).toFixed(1)}x faster in parallel.`);
+    print(`Research alone: ${Math.round(researchWallMs)} ms for model calls that take ${Math.round(researchSequentialMs)} ms one after another (${(researchSequentialMs / researchWallMs).toFixed(1)}x); the slowest researcher (crash and redo included) sets the pace, not the sum.`);
+    print(`Researchers ran up to ${maxParallelCalls} model calls at once; crashes: ${crashed.join(', ') || 'none'}; restarts: ${restarted.join(', ') || 'none'}; work redone: ${redone.join(', ') || 'none'}.`);
     print(`Limiter: at most ${limiter.metrics.maxActive} calls at once (limit ${limiter.maxConcurrent}), longest queue wait ${Math.round(limiter.metrics.waitMs.max)} ms.`);
     return {
       mode: target.mode,
       subquestions,
-      firstRound: first.outcomes.map((outcome) => outcome.status),
-      redone: redo.map((i) => RESEARCHERS[i] as string),
+      redone,
+      crashed,
       restarts: Object.fromEntries(RESEARCHERS.map((id) => [id, system.lookup(`/research/${id}`)?.restarts ?? 0])),
       findings: kept,
       answer,
       wallMs,
       sequentialMs,
+      researchWallMs,
+      researchSequentialMs,
       modelCalls,
       maxParallelCalls,
-      stallAborted,
     };
   } finally {
     await system.stop();

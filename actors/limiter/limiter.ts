@@ -28,6 +28,11 @@ export interface LimitedCall<T> {
   readonly estimatedTokens?: number;
   /** Tokens the call really used, read from its result (replaces the estimate). */
   readonly tokensUsed?: (result: T) => number | undefined;
+  /**
+   * When the caller stops caring (ms since the epoch, like Date.now()). A retry that could not
+   * start before it is not waited for: the call fails at once with its last error.
+   */
+  readonly deadlineAt?: number;
 }
 
 export interface AttemptInfo {
@@ -57,8 +62,17 @@ export class RetriesExhaustedError extends LimiterError {
   constructor(
     readonly attempts: number,
     cause: unknown,
+    /** True when the next retry could not have started before the caller's deadline. */
+    readonly outOfTime = false,
   ) {
-    super('retries-exhausted', `the call failed ${attempts} times (last: ${cause instanceof Error ? cause.message : String(cause)}); raise retry.maxRetries or check the provider`, { cause });
+    const last = cause instanceof Error ? cause.message : String(cause);
+    super(
+      'retries-exhausted',
+      outOfTime
+        ? `the call failed ${attempts === 1 ? 'once' : `${attempts} times`} (last: ${last}) and the next retry would start after its deadline; give it a longer deadline or check the provider`
+        : `the call failed ${attempts} times (last: ${last}); raise retry.maxRetries or check the provider`,
+      { cause },
+    );
   }
 }
 
@@ -150,20 +164,30 @@ export class Limiter {
         permit.release();
         if (signal.aborted) throw signal.reason;
         const decision = this.policy.decide(error, attempt + 1);
-        if (!decision.retry) {
-          this.counts.failed++;
-          if (attempt >= this.policy.maxRetries && this.policy.decide(error, 1).retry) throw new RetriesExhaustedError(attempt + 1, error);
-          throw error;
-        }
-        this.counts.retries++;
-        if (decision.rateLimited) {
+        const retryable = this.policy.decide(error, 1).retry;
+        // Waiting past the caller's deadline only to be aborted would hide the real cause.
+        const tooLate = decision.retry && call.deadlineAt !== undefined && Date.now() + decision.afterMs >= call.deadlineAt;
+        if (decision.retry && decision.rateLimited) {
+          // The provider's pause holds for every caller, also when this one gives up.
           this.counts.rateLimited++;
           this.pausedUntil = Math.max(this.pausedUntil, Date.now() + decision.afterMs);
         }
+        if (!decision.retry || tooLate) {
+          this.counts.failed++;
+          if (retryable) throw new RetriesExhaustedError(attempt + 1, error, tooLate);
+          throw error;
+        }
+        this.counts.retries++;
         await sleep(decision.afterMs, signal);
         continue;
       }
-      permit.release(call.tokensUsed?.(result));
+      // The slot is given back whatever the result looks like (a throwing tokensUsed must not keep it).
+      let used: number | undefined;
+      try {
+        used = call.tokensUsed?.(result);
+      } finally {
+        permit.release(used);
+      }
       this.counts.succeeded++;
       return result;
     }
@@ -211,7 +235,16 @@ export class Limiter {
     if (index < 0) return;
     this.queue.splice(index, 1);
     waiter.abandon();
+    // pump() below stops the window timer once the queue is empty: left armed, it would keep the process alive for nothing.
+    // A call that never ran must not push its key's next call back a round.
+    if (this.nextRound.get(waiter.key) === waiter.round + 1) this.nextRound.set(waiter.key, waiter.round);
     this.pump(); // a waiter that blocked the token budget may have left room for others
+  }
+
+  private stopTimer(): void {
+    if (this.timer === undefined) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   /** Admits waiters in fair order while the limits allow; else arms a timer for when they will. */
@@ -228,6 +261,7 @@ export class Limiter {
       this.advanceRound(waiter.round);
       this.admit(waiter, now);
     }
+    if (this.queue.length === 0) this.stopTimer(); // nobody left to wake
   }
 
   private advanceRound(round: number): void {
@@ -265,9 +299,10 @@ export class Limiter {
     c.started++;
     this.active++;
     c.maxActive = Math.max(c.maxActive, this.active);
-    this.starts.push(now);
+    // Only finite limits need the window's history (unlimited, it would grow with every call).
+    if (this.requestsPerMinute !== Number.POSITIVE_INFINITY) this.starts.push(now);
     const entry: TokenEntry = { at: now, tokens: waiter.tokens };
-    this.tokens.push(entry);
+    if (this.tokensPerMinute !== Number.POSITIVE_INFINITY) this.tokens.push(entry);
     let released = false;
     waiter.admit({
       release: (tokensUsed) => {
@@ -289,13 +324,20 @@ export class Limiter {
         this.timer = undefined;
         this.pump();
       },
-      Math.max(0, at - Date.now()),
+      timerDelay(at - Date.now()),
     );
   }
 }
 
 export function createLimiter(options: LimiterOptions = {}): Limiter {
   return new Limiter(options);
+}
+
+/** Node fires any delay past 2^31 - 1 ms (24.8 days) after 1 ms; longer waits are capped there. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function timerDelay(ms: number): number {
+  return Math.min(MAX_TIMER_MS, Math.max(0, ms));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -308,7 +350,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    }, timerDelay(ms));
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

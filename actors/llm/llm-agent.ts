@@ -11,7 +11,7 @@
 import OpenAI from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import type { ChatCompletion, ChatCompletionAssistantMessageParam, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageFunctionToolCall, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { and, assign, fromPromise, setup, type AnyActorRef } from 'xstate';
+import { and, assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
 import type { z } from 'zod';
 import { askFromActor } from '../../src/agent/ask.js';
 import { reply } from '../../src/agent/actions.js';
@@ -20,7 +20,7 @@ import type { AclMessage } from '../../src/acl/message.js';
 import { freezeContent } from '../../src/acl/content.js';
 import { ConfigurationError } from '../../src/runtime/errors.js';
 import type { Heartbeat } from '../../src/runtime/tree.js';
-import type { MailboxOptions } from '../../src/runtime/mailbox.js';
+import { resolveMailboxOptions, type MailboxOptions } from '../../src/runtime/mailbox.js';
 import { createLimiter, type Limiter } from '../limiter/limiter.js';
 import { remember, resolveMemory, type MemoryOptions } from './memory.js';
 import { callModel, ModelCallError, type ModelFailureReason } from './model-call.js';
@@ -46,6 +46,7 @@ export interface LlmAgentOptions {
   readonly maxToolRounds?: number;
   readonly temperature?: number;
   readonly heartbeat?: Heartbeat;
+  /** Its capacity also bounds the tasks waiting while it works; one more is answered `failure` `mailbox-full`. */
   readonly mailbox?: MailboxOptions;
   /** Progress of this agent (model calls, tool calls, answers), e.g. for live output. */
   readonly observe?: (event: LlmAgentEvent) => void;
@@ -55,7 +56,11 @@ export type LlmAgentEvent =
   | { readonly type: 'task'; readonly agent: string; readonly task: string }
   | { readonly type: 'model-call'; readonly agent: string; readonly round: number }
   | { readonly type: 'model-answer'; readonly agent: string; readonly ms: number; readonly toolCalls: readonly string[]; readonly totalTokens: number | undefined }
-  /** The call failed, ran out of time, or was aborted (the agent stopped, restarted or was found hung). */
+  /**
+   * The call failed or ran out of time (`reason` as in the `failure` answer). A call aborted
+   * because the agent stopped, crashed or hung is not reported here (the agent is gone): the
+   * system's `stopped`, `failed` and `hung` events tell.
+   */
   | { readonly type: 'model-failed'; readonly agent: string; readonly ms: number; readonly reason: string }
   | { readonly type: 'tool-calls'; readonly agent: string; readonly tools: readonly string[] }
   | { readonly type: 'answered'; readonly agent: string; readonly content: unknown }
@@ -75,9 +80,13 @@ interface LlmContext {
   readonly rounds: number;
   readonly pendingCalls: readonly ChatCompletionMessageFunctionToolCall[];
   readonly outcome: Outcome | undefined;
+  /** performance.now() when the current model call started. */
+  readonly callStartedAt: number;
 }
 
-const EMPTY: LlmContext = { history: [], waiting: [], task: undefined, turn: [], rounds: 0, pendingCalls: [], outcome: undefined };
+const EMPTY: LlmContext = { history: [], waiting: [], task: undefined, turn: [], rounds: 0, pendingCalls: [], outcome: undefined, callStartedAt: 0 };
+
+const MAX_TIMER_MS = 2_147_483_647;
 
 function taskText(content: unknown): string {
   if (typeof content === 'string') return content;
@@ -91,6 +100,10 @@ function agentPath(self: AnyActorRef): string | undefined {
   return typeof id === 'string' && id.startsWith('/') ? id : undefined;
 }
 
+function sameTask(task: AclMessage, cancel: AclMessage): boolean {
+  return task.conversationId === cancel.conversationId && task.sender === cancel.sender;
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -100,7 +113,7 @@ function checkOptions(options: LlmAgentOptions): void {
   if (typeof options.model !== 'string' || options.model.length === 0) throw new ConfigurationError('invalid-agent', `${where}: \`model\` must be a non-empty string`);
   if (typeof options.instructions !== 'string') throw new ConfigurationError('invalid-agent', `${where}: \`instructions\` must be a string`);
   const deadlineMs = options.deadlineMs ?? 60_000;
-  if (!(deadlineMs > 0 && Number.isFinite(deadlineMs))) throw new ConfigurationError('invalid-agent', `${where}: deadlineMs must be a finite number > 0`);
+  if (!(typeof deadlineMs === 'number' && deadlineMs > 0 && deadlineMs <= MAX_TIMER_MS)) throw new ConfigurationError('invalid-agent', `${where}: deadlineMs must be a number of ms > 0 and ≤ ${MAX_TIMER_MS} (a timer's longest delay), got ${String(deadlineMs)}`);
   const rounds = options.maxToolRounds ?? 8;
   if (!(Number.isInteger(rounds) && rounds >= 1)) throw new ConfigurationError('invalid-agent', `${where}: maxToolRounds must be a whole number ≥ 1`);
   const names = new Set<string>();
@@ -123,7 +136,14 @@ function readAnswer(message: ChatCompletion['choices'][number]['message'], outpu
   } catch (error) {
     return { ok: false, reason: 'malformed-output', detail: `structured output is not JSON: ${describe(error)}` };
   }
-  const parsed = output.safeParse(json);
+  let parsed: ReturnType<z.ZodType['safeParse']>;
+  try {
+    parsed = output.safeParse(json);
+  } catch (error) {
+    // A refine or transform that throws on what the model wrote: the answer is not accepted, and
+    // the agent must not crash on it (a model repeating it would crash it past its restart intensity).
+    return { ok: false, reason: 'malformed-output', detail: `the output schema threw on the model's answer: ${describe(error)}` };
+  }
   if (!parsed.success) return { ok: false, reason: 'malformed-output', detail: `structured output does not match the schema: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(output)'}: ${issue.message}`).join('; ')}` };
   try {
     return { ok: true, content: freezeContent(parsed.data) };
@@ -141,6 +161,14 @@ function assistantMessage(message: ChatCompletion['choices'][number]['message'])
   return calls.length > 0 ? { role: 'assistant', content: message.content ?? null, tool_calls: calls.map(({ id, type, function: fn }) => ({ id, type, function: { name: fn.name, arguments: fn.arguments } })) } : { role: 'assistant', content: message.content ?? '' };
 }
 
+function outputFormat(options: LlmAgentOptions): ReturnType<typeof zodResponseFormat> {
+  try {
+    return zodResponseFormat(options.output as z.ZodType, `${(options.name ?? 'llm-agent').replace(/[^a-zA-Z0-9_-]/g, '_')}_output`);
+  } catch (error) {
+    throw new ConfigurationError('invalid-agent', `llmAgent(${String(options.name)}): \`output\` cannot be sent as a JSON schema (${describe(error)}); use a schema without transforms`);
+  }
+}
+
 /** Defines an LLM agent; supervise it like any agent (its memory resets or resumes per the child spec's `onRestart`). */
 export function llmAgent(options: LlmAgentOptions): AgentDefinition {
   if (typeof options !== 'object' || options === null) throw new ConfigurationError('invalid-agent', 'llmAgent needs an options object');
@@ -148,7 +176,7 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
   const memory = resolveMemory(options.memory);
   const tools = options.tools ?? [];
   const definitions = tools.length > 0 ? toolDefinitions(tools) : undefined;
-  const responseFormat = options.output === undefined ? undefined : zodResponseFormat(options.output, `${(options.name ?? 'llm-agent').replace(/[^a-zA-Z0-9_-]/g, '_')}_output`);
+  const responseFormat = options.output === undefined ? undefined : outputFormat(options);
   const limiter = options.limiter ?? createLimiter();
   const deadlineMs = options.deadlineMs ?? 60_000;
   const maxToolRounds = options.maxToolRounds ?? 8;
@@ -157,6 +185,7 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
   // OPENAI_BASE_URL alone (Ollama, vLLM, llama.cpp) needs no key; the SDK insists on one.
   const client = (): OpenAI => options.client ?? (defaultClient ??= new OpenAI({ apiKey: process.env.OPENAI_API_KEY ?? (process.env.OPENAI_BASE_URL === undefined ? undefined : 'none') }));
   const agent = options.name ?? 'llm-agent';
+  const mailbox = resolveMailboxOptions(options.mailbox);
 
   const messagesFor = (context: LlmContext): ChatCompletionMessageParam[] => [{ role: 'system', content: options.instructions }, ...context.history, ...context.turn];
   const deadlineFor = (task: AclMessage | undefined): number => (task?.replyBy === undefined ? deadlineMs : Math.max(1, Math.min(deadlineMs, task.replyBy - Date.now())));
@@ -164,36 +193,49 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
   const machine = setup({
     types: { context: {} as LlmContext, events: {} as AclMessage },
     actors: {
-      callModel: fromPromise<ChatCompletion, { body: ChatCompletionCreateParamsNonStreaming; deadlineMs: number; round: number }>(async ({ input, signal, self }) => {
-        observe({ type: 'model-call', agent, round: input.round });
-        const started = performance.now();
-        let completion: ChatCompletion;
-        try {
-          completion = await callModel({ client: client(), limiter, key: agentPath(self) ?? agent, body: input.body, deadlineMs: input.deadlineMs }, signal);
-        } catch (error) {
-          observe({ type: 'model-failed', agent, ms: performance.now() - started, reason: signal.aborted ? 'aborted' : error instanceof ModelCallError ? error.reason : 'model-error' });
-          throw error;
-        }
-        const message = completion.choices[0]?.message;
-        observe({ type: 'model-answer', agent, ms: performance.now() - started, toolCalls: message === undefined ? [] : functionCalls(message).map((call) => call.function.name), totalTokens: completion.usage?.total_tokens });
-        return completion;
-      }),
+      // Progress is reported by actions, not here: an observer that throws is then a crash of the agent, always.
+      callModel: fromPromise<ChatCompletion, { body: ChatCompletionCreateParamsNonStreaming; deadlineMs: number }>(({ input, signal, self }) =>
+        callModel({ client: client(), limiter, key: agentPath(self) ?? agent, body: input.body, deadlineMs: input.deadlineMs }, signal),
+      ),
       runTools: fromPromise<ChatCompletionMessageParam[], { calls: readonly ChatCompletionMessageFunctionToolCall[] }>(({ input, self, signal }) => {
-        observe({ type: 'tool-calls', agent, tools: input.calls.map((call) => call.function.name) });
         // All of one turn's calls at once: the slowest tool sets the pace, not their sum.
         return Promise.all(input.calls.map((call) => runToolCall(tools, call, (askInput, askSignal) => askFromActor(self, askInput, askSignal), signal)));
       }),
     },
     guards: {
       hasWaiting: ({ context }) => context.waiting.length > 0,
+      // Waiting tasks left the mailbox, so its bound must hold here too.
+      waitingFull: ({ context }) => context.waiting.length >= mailbox.capacity,
+      // Its asker has given up: a model call for it would be paid for and thrown away.
+      nextExpired: ({ context }) => {
+        const replyBy = context.waiting[0]?.replyBy;
+        return replyBy !== undefined && replyBy <= Date.now();
+      },
       wantsTools: ({ event }) => {
         const message = (event as unknown as { output: ChatCompletion }).output.choices[0]?.message;
         return message !== undefined && functionCalls(message).length > 0;
       },
       tooManyRounds: ({ context }) => context.rounds >= maxToolRounds,
+      // A FIPA cancel names the task by its conversation, and only its own asker may send it.
+      cancelsTask: ({ context, event }) => context.task !== undefined && sameTask(context.task, event),
+      cancelsWaiting: ({ context, event }) => context.waiting.some((waiting) => sameTask(waiting, event)),
       succeeded: ({ context }) => context.outcome?.ok === true,
     },
     actions: {
+      startCall: assign(({ context }) => {
+        observe({ type: 'model-call', agent, round: context.rounds });
+        return { callStartedAt: performance.now() };
+      }),
+      reportAnswer: ({ context, event }) => {
+        const completion = (event as unknown as { output: ChatCompletion }).output;
+        const message = completion.choices[0]?.message;
+        observe({ type: 'model-answer', agent, ms: performance.now() - context.callStartedAt, toolCalls: message === undefined ? [] : functionCalls(message).map((call) => call.function.name), totalTokens: completion.usage?.total_tokens });
+      },
+      reportCallFailed: ({ context, event }) => {
+        const error = (event as unknown as { error: unknown }).error;
+        observe({ type: 'model-failed', agent, ms: performance.now() - context.callStartedAt, reason: error instanceof ModelCallError ? error.reason : 'model-error' });
+      },
+      reportTools: ({ context }) => observe({ type: 'tool-calls', agent, tools: context.pendingCalls.map((call) => call.function.name) }),
       startTask: assign(({ context, event }) => {
         observe({ type: 'task', agent, task: taskText(event.content) });
         return { task: event, turn: [{ role: 'user' as const, content: taskText(event.content) }], rounds: 0, pendingCalls: [], outcome: undefined, history: context.history, waiting: context.waiting };
@@ -205,6 +247,18 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
         return { task, waiting: rest, turn: [{ role: 'user' as const, content: taskText(task.content) }], rounds: 0, pendingCalls: [], outcome: undefined };
       }),
       keepWaiting: assign({ waiting: ({ context, event }) => [...context.waiting, event] }),
+      refuseFull: reply<LlmContext, AclMessage>('failure', () => ({ reason: 'mailbox-full', detail: `${agent} already has ${mailbox.capacity} tasks waiting (its mailbox capacity); try again later or raise mailbox.capacity` })),
+      answerExpired: reply<LlmContext, AclMessage>('failure', () => ({ reason: 'deadline', detail: `the reply-by deadline passed while the task waited for ${agent}` }), { to: ({ context }) => context.waiting[0] as AclMessage }),
+      dropFirstWaiting: assign({ waiting: ({ context }) => context.waiting.slice(1) }),
+      confirmCancel: reply<LlmContext, AclMessage>('inform', ({ event }) => ({ cancelled: event.conversationId })),
+      refuseCancel: reply<LlmContext, AclMessage>('failure', ({ event }) => ({ reason: 'no-such-task', detail: `${agent} has no task of ${event.sender} in conversation ${event.conversationId} to cancel` })),
+      cancelTask: assign({ outcome: (): Outcome => ({ ok: false, reason: 'cancelled', detail: `the asker cancelled the task; its model call and tools were aborted` }) }),
+      answerCancelledWaiting: enqueueActions(({ context, event, enqueue }) => {
+        for (const waiting of context.waiting.filter((candidate) => sameTask(candidate, event))) {
+          enqueue(reply<LlmContext, AclMessage>('failure', { reason: 'cancelled', detail: 'the asker cancelled the task before it started' }, { to: () => waiting }));
+        }
+      }),
+      dropCancelledWaiting: assign({ waiting: ({ context, event }) => context.waiting.filter((candidate) => !sameTask(candidate, event)) }),
       answerInform: reply<LlmContext, AclMessage>('inform', ({ context }) => (context.outcome as { content: unknown }).content as string, { to: ({ context }) => context.task as AclMessage }),
       answerFailure: reply<LlmContext, AclMessage>(
         'failure',
@@ -230,43 +284,53 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
     id: 'llm-agent',
     context: EMPTY,
     initial: 'idle',
-    on: { request: { actions: 'keepWaiting' } },
+    on: {
+      request: [{ guard: 'waitingFull', actions: 'refuseFull' }, { actions: 'keepWaiting' }],
+      cancel: [{ guard: 'cancelsWaiting', actions: ['answerCancelledWaiting', 'dropCancelledWaiting', 'confirmCancel'] }, { actions: 'refuseCancel' }],
+    },
     states: {
       idle: {
-        always: { guard: 'hasWaiting', target: 'callingModel', actions: 'startNextWaiting' },
+        always: [
+          { guard: 'nextExpired', actions: ['answerExpired', 'dropFirstWaiting'] },
+          { guard: 'hasWaiting', target: 'callingModel', actions: 'startNextWaiting' },
+        ],
         on: { request: { target: 'callingModel', actions: 'startTask' } },
       },
       callingModel: {
         tags: ['busy'],
+        entry: 'startCall',
+        // Leaving the state stops the invoked call: the HTTP request is aborted.
+        on: { cancel: { guard: 'cancelsTask', target: 'answering', actions: ['confirmCancel', 'cancelTask'] } },
         invoke: {
           src: 'callModel',
           input: ({ context }) => ({
             body: { model: options.model, messages: messagesFor(context), ...(definitions === undefined ? {} : { tools: definitions }), ...(responseFormat === undefined ? {} : { response_format: responseFormat }), ...(options.temperature === undefined ? {} : { temperature: options.temperature }) },
             deadlineMs: deadlineFor(context.task),
-            round: context.rounds,
           }),
           onDone: [
-            { guard: and(['wantsTools', 'tooManyRounds']), target: 'answering', actions: assign({ outcome: (): Outcome => ({ ok: false, reason: 'too-many-tool-rounds', detail: `the model asked for tools again after ${maxToolRounds} tool rounds; raise maxToolRounds or change the instructions` }) }) },
-            { guard: 'wantsTools', target: 'runningTools', actions: assign(({ context, event }) => {
+            { guard: and(['wantsTools', 'tooManyRounds']), target: 'answering', actions: ['reportAnswer', assign({ outcome: (): Outcome => ({ ok: false, reason: 'too-many-tool-rounds', detail: `the model asked for tools again after ${maxToolRounds} tool rounds; raise maxToolRounds or change the instructions` }) })] },
+            { guard: 'wantsTools', target: 'runningTools', actions: ['reportAnswer', assign(({ context, event }) => {
               const message = event.output.choices[0]?.message as ChatCompletion['choices'][number]['message'];
               return { turn: [...context.turn, assistantMessage(message)], pendingCalls: functionCalls(message) };
-            }) },
-            { target: 'answering', actions: assign({ outcome: ({ event }) => readAnswer(event.output.choices[0]?.message as ChatCompletion['choices'][number]['message'], options.output) }) },
+            })] },
+            { target: 'answering', actions: ['reportAnswer', assign({ outcome: ({ event }) => readAnswer(event.output.choices[0]?.message as ChatCompletion['choices'][number]['message'], options.output) })] },
           ],
           onError: {
             target: 'answering',
-            actions: assign({
+            actions: ['reportCallFailed', assign({
               outcome: ({ event }): Outcome => {
                 const error = event.error;
                 const reason: ModelFailureReason | 'model-error' = error instanceof ModelCallError ? error.reason : 'model-error';
                 return { ok: false, reason, detail: describe(error) };
               },
-            }),
+            })],
           },
         },
       },
       runningTools: {
         tags: ['busy'],
+        entry: 'reportTools',
+        on: { cancel: { guard: 'cancelsTask', target: 'answering', actions: ['confirmCancel', 'cancelTask'] } },
         invoke: {
           src: 'runTools',
           input: ({ context }) => ({ calls: context.pendingCalls }),

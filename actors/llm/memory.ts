@@ -40,8 +40,10 @@ export function messageTokens(message: ChatCompletionMessageParam): number {
 export function remember(history: readonly ChatCompletionMessageParam[], added: readonly ChatCompletionMessageParam[], limits: MemoryLimits): ChatCompletionMessageParam[] {
   const all = [...history, ...added];
   let start = Math.max(0, all.length - limits.maxMessages);
-  let tokens = all.slice(start).reduce((sum, message) => sum + messageTokens(message), 0);
-  while (start < all.length && tokens > limits.maxTokens) tokens -= messageTokens(all[start++] as ChatCompletionMessageParam);
+  if (limits.maxTokens !== Number.POSITIVE_INFINITY) {
+    let tokens = all.slice(start).reduce((sum, message) => sum + messageTokens(message), 0);
+    while (start < all.length && tokens > limits.maxTokens) tokens -= messageTokens(all[start++] as ChatCompletionMessageParam);
+  }
   while (start < all.length && (all[start] as ChatCompletionMessageParam).role !== 'user') start++;
   return all.slice(start);
 }

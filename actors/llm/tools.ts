@@ -11,7 +11,7 @@ import type { AclMessage } from '../../src/acl/message.js';
 import { ConfigurationError } from '../../src/runtime/errors.js';
 
 export interface ToolContext {
-  /** Fires when the agent stops, restarts or gives up on the turn. */
+  /** Fires when the agent stops, restarts or gives up on the turn, or the tool's `timeoutMs` passes. */
   readonly signal: AbortSignal;
 }
 
@@ -21,6 +21,8 @@ export interface FunctionTool<P extends z.ZodType = z.ZodType> {
   readonly description: string;
   readonly parameters: P;
   readonly run: (args: z.output<P>, context: ToolContext) => unknown;
+  /** Default 30,000 ms; past it the model gets an error as the tool's result and `signal` fires. */
+  readonly timeoutMs: number;
 }
 
 export interface AgentTool {
@@ -43,19 +45,28 @@ function checkName(name: string): void {
 }
 
 /** A function tool: the model's arguments are checked with `parameters` before `run` sees them. */
-export function tool<P extends z.ZodType>(options: { name: string; description: string; parameters: P; run: (args: z.output<P>, context: ToolContext) => unknown }): FunctionTool<P> {
+export function tool<P extends z.ZodType>(options: { name: string; description: string; parameters: P; run: (args: z.output<P>, context: ToolContext) => unknown; timeoutMs?: number }): FunctionTool<P> {
   checkName(options.name);
   if (typeof options.run !== 'function') throw new ConfigurationError('invalid-tool', `tool ${options.name}: \`run\` must be a function`);
   if (typeof (options.parameters as { safeParse?: unknown } | undefined)?.safeParse !== 'function') throw new ConfigurationError('invalid-tool', `tool ${options.name}: \`parameters\` must be a zod schema`);
-  return Object.freeze({ kind: 'function', ...options });
+  const timeoutMs = checkTimeout(options.name, options.timeoutMs);
+  return Object.freeze({ kind: 'function', name: options.name, description: options.description, parameters: options.parameters, run: options.run, timeoutMs });
+}
+
+/** A timer's longest delay: Node fires a longer one after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function checkTimeout(name: string, value: number | undefined): number {
+  const timeoutMs = value ?? 30_000;
+  if (!(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) throw new ConfigurationError('invalid-tool', `tool ${name}: timeoutMs must be a number of ms > 0 and ≤ ${MAX_TIMER_MS}, got ${String(value)}`);
+  return timeoutMs;
 }
 
 /** Another agent as a tool: asked with `request` and the model's arguments as content. */
 export function agentTool(options: { name: string; description: string; path: string; parameters?: z.ZodType; timeoutMs?: number }): AgentTool {
   checkName(options.name);
   if (typeof options.path !== 'string' || !options.path.startsWith('/')) throw new ConfigurationError('invalid-tool', `tool ${options.name}: \`path\` must be an agent path starting with /, got ${String(options.path)}`);
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  if (!(timeoutMs > 0)) throw new ConfigurationError('invalid-tool', `tool ${options.name}: timeoutMs must be > 0`);
+  const timeoutMs = checkTimeout(options.name, options.timeoutMs);
   return Object.freeze({ kind: 'agent', name: options.name, description: options.description, path: options.path, parameters: options.parameters ?? z.object({}).loose(), timeoutMs });
 }
 
@@ -78,6 +89,29 @@ function asText(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** Runs a function tool; past its `timeoutMs` it rejects and its signal fires (the agent's signal fires it too). */
+async function runWithTimeout(entry: FunctionTool, args: unknown, signal: AbortSignal): Promise<unknown> {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) onAbort();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new Error(`it took longer than its timeoutMs of ${entry.timeoutMs} ms`);
+      controller.abort(error);
+      reject(error);
+    }, entry.timeoutMs);
+  });
+  try {
+    // A tool that ignores its signal may still settle later; race() has handled its outcome.
+    return await Promise.race([Promise.resolve().then(() => entry.run(args, { signal: controller.signal })), timedOut]);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
 /** Runs one tool call; always resolves with the tool message for the model. */
 export async function runToolCall(tools: readonly Tool[], call: ChatCompletionMessageFunctionToolCall, ask: Ask, signal: AbortSignal): Promise<ChatCompletionToolMessageParam> {
   const answer = (content: string): ChatCompletionToolMessageParam => ({ role: 'tool', tool_call_id: call.id, content });
@@ -92,7 +126,7 @@ export async function runToolCall(tools: readonly Tool[], call: ChatCompletionMe
   const parsed = entry.parameters.safeParse(raw);
   if (!parsed.success) return answer(asText({ error: `invalid arguments for ${entry.name}: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(arguments)'}: ${issue.message}`).join('; ')}` }));
   try {
-    if (entry.kind === 'function') return answer(asText(await entry.run(parsed.data, { signal })));
+    if (entry.kind === 'function') return answer(asText(await runWithTimeout(entry, parsed.data, signal)));
     const reply = await ask({ to: entry.path, content: parsed.data, timeoutMs: entry.timeoutMs }, signal);
     return answer(asText(reply.content));
   } catch (error) {

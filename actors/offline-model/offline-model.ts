@@ -174,6 +174,8 @@ function answer(res: ServerResponse, request: OfflineRequest, reply: OfflineRepl
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end('{"id": "chatcmpl-offline", "choices": [ this is not json');
         return 200;
+      case 'wrong-shape':
+        return sendJson(res, 200, reply.body);
     }
   }
   const promptTokens = request.messages.reduce((sum, message) => sum + estimateTokens(textOf(message.content)), 0);

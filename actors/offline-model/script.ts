@@ -34,7 +34,9 @@ export type OfflineFault =
   /** Never answers; the connection stays open until the client closes it. */
   | { readonly fault: 'hang' }
   /** HTTP 200 with a body that is not JSON. */
-  | { readonly fault: 'malformed' };
+  | { readonly fault: 'malformed' }
+  /** HTTP 200 with this JSON body as it is: valid JSON, not necessarily a chat completion. */
+  | { readonly fault: 'wrong-shape'; readonly body: unknown };
 
 export type OfflineReply =
   | { readonly content: string; readonly latencyMs?: number }

@@ -3,6 +3,7 @@
  * timeout returned as data. Partial results are the point: the answers that arrived are
  * never thrown away because others failed or ran late.
  */
+import { nanoid } from 'nanoid';
 import { fromPromise, type AnyActorRef } from 'xstate';
 import type { AclMessage, MessageOptions } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
@@ -57,9 +58,42 @@ export interface ParallelResult {
 
 export type Asker = (input: AskInput, signal: AbortSignal) => Promise<AclMessage>;
 
+/** How long a withdrawn request's `cancel` waits for its (ignored) answer. */
+const CANCEL_TIMEOUT_MS = 5_000;
+
+/**
+ * Tells the agent that a request is withdrawn (FIPA cancel, in the request's conversation), so
+ * that it can stop working on it (an LLM agent aborts its model call). Best effort by design:
+ * an agent without cancel support answers not-understood, and nobody waits on the outcome.
+ */
+function sendCancel(ask: Asker, to: string, conversationId: string): void {
+  let sent: Promise<AclMessage>;
+  try {
+    sent = ask({ to, performative: 'cancel', timeoutMs: CANCEL_TIMEOUT_MS, options: { conversationId } }, new AbortController().signal);
+  } catch {
+    return; // the system stopped meanwhile: there is nothing left to cancel
+  }
+  sent.then(
+    () => undefined,
+    () => undefined,
+  );
+}
+
+/** Node fires a longer delay after 1 ms, which would time every request out at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function checkRequests(requests: readonly ParallelRequest[]): void {
+  requests.forEach((request, index) => {
+    if (typeof request !== 'object' || request === null || typeof request.to !== 'string') throw new ConfigurationError('invalid-parallel', `parallel: requests[${index}] must be { to: '/path', content? }, got ${String(request)}`);
+  });
+}
+
 function checkOptions(count: number, options: ParallelOptions): number {
   if (typeof options !== 'object' || options === null) throw new ConfigurationError('invalid-parallel', 'parallel needs options { deadlineMs, settle? }');
-  if (!(typeof options.deadlineMs === 'number' && options.deadlineMs > 0)) throw new ConfigurationError('invalid-parallel', `parallel: deadlineMs must be a number > 0, got ${String(options.deadlineMs)}`);
+  const { deadlineMs } = options;
+  if (!(typeof deadlineMs === 'number' && deadlineMs > 0 && (deadlineMs <= MAX_TIMER_MS || deadlineMs === Number.POSITIVE_INFINITY))) {
+    throw new ConfigurationError('invalid-parallel', `parallel: deadlineMs must be a number of ms > 0 and ≤ ${MAX_TIMER_MS} (a timer's longest delay), or Infinity, got ${String(deadlineMs)}`);
+  }
   const settle = options.settle ?? 'all';
   if (settle !== 'all' && settle !== 'first' && settle !== 'quorum') throw new ConfigurationError('invalid-parallel', `parallel: settle must be 'all', 'first' or 'quorum', got ${String(settle)}`);
   if (settle === 'all') return count;
@@ -74,6 +108,7 @@ export function fanOut(ask: Asker, requests: readonly ParallelRequest[], options
   if (!Array.isArray(requests)) return Promise.reject(new ConfigurationError('invalid-parallel', 'parallel: requests must be an array of { to, content? }'));
   let needed: number;
   try {
+    checkRequests(requests);
     needed = checkOptions(requests.length, options);
   } catch (error) {
     return Promise.reject(error as Error);
@@ -82,6 +117,10 @@ export function fanOut(ask: Asker, requests: readonly ParallelRequest[], options
   const started = performance.now();
   const outcomes: (ParallelOutcome | undefined)[] = requests.map(() => undefined);
   const controllers = requests.map(() => new AbortController());
+  // Each request's own conversation, so a withdrawn one can be cancelled by it.
+  const prefix = nanoid(8);
+  const conversations = requests.map((request, index) => request.options?.conversationId ?? `${prefix}-parallel-${index}`);
+  let asked = 0;
   let informs = 0;
   let settled = 0;
   return new Promise((resolve) => {
@@ -96,6 +135,7 @@ export function fanOut(ask: Asker, requests: readonly ParallelRequest[], options
         if (outcomes[index] !== undefined) return;
         outcomes[index] = openStatus === 'timeout' ? { index, to: request.to, status: 'timeout', ms } : { index, to: request.to, status: 'cancelled' };
         controllers[index]?.abort(new Error(`parallel: ${openStatus}`));
+        if (index < asked) sendCancel(ask, request.to, conversations[index] as string);
       });
       const all = outcomes as ParallelOutcome[];
       resolve({ outcomes: all, informs: all.flatMap((outcome) => (outcome.status === 'inform' ? [outcome.message] : [])), satisfied: informs >= needed, elapsedMs: ms });
@@ -110,25 +150,29 @@ export function fanOut(ask: Asker, requests: readonly ParallelRequest[], options
       else if (settle !== 'all' && (informs >= needed || informs + open < needed)) finish('cancelled');
     };
     const onAbort = (): void => finish('cancelled');
-    const timer = setTimeout(() => finish('timeout'), options.deadlineMs);
+    const timer = Number.isFinite(options.deadlineMs) ? setTimeout(() => finish('timeout'), options.deadlineMs) : undefined;
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted === true || requests.length === 0) return finish('cancelled');
     requests.forEach((request, index) => {
       const controller = controllers[index] as AbortController;
       const timeoutMs = Math.min(request.timeoutMs ?? options.deadlineMs, options.deadlineMs);
-      const input: AskInput = { to: request.to, content: request.content, performative: request.performative, timeoutMs, options: request.options };
-      let asked: Promise<AclMessage>;
+      const input: AskInput = { to: request.to, content: request.content, performative: request.performative, timeoutMs, options: { ...request.options, conversationId: conversations[index] as string } };
+      let answer: Promise<AclMessage>;
       try {
-        asked = ask(input, controller.signal);
+        answer = ask(input, controller.signal);
       } catch (error) {
-        asked = Promise.reject(error as Error);
+        answer = Promise.reject(error as Error);
       }
-      asked.then(
+      asked = index + 1;
+      answer.then(
         (message) => record({ index, to: request.to, status: 'inform', message, ms: performance.now() - started }),
         (error: unknown) => {
           if (controller.signal.aborted) return; // withdrawn by finish(), already recorded
           const ms = performance.now() - started;
-          if (error instanceof DeadlineError) return record({ index, to: request.to, status: 'timeout', ms });
+          if (error instanceof DeadlineError) {
+            sendCancel(ask, request.to, conversations[index] as string);
+            return record({ index, to: request.to, status: 'timeout', ms });
+          }
           if (error instanceof ReplyError) return record({ index, to: request.to, status: 'failure', performative: error.reply.performative, reason: error.reason, detail: error.message, ms });
           return record({ index, to: request.to, status: 'failure', performative: undefined, reason: error instanceof Error && 'code' in error ? String((error as { code: unknown }).code) : undefined, detail: error instanceof Error ? error.message : String(error), ms });
         },

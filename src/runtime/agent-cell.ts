@@ -454,7 +454,8 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
       if (checked.content !== message.content) event = createMessage({ ...message, content: checked.content }, message);
     }
     // The state before this message: what 'resume' restarts from if handling it crashes (guards included).
-    if (this.onRestart === 'resume') this.lastGoodSnapshot = actor.getSnapshot();
+    // Not a state in the middle of busy work: resuming there would start that work (a hung call) again.
+    if (this.onRestart === 'resume' && !this.isBusy()) this.lastGoodSnapshot = actor.getSnapshot();
     // Only when every transition for it is guarded: guards run twice then (XState wants them pure).
     if (handling === 'guarded' && !this.allows(actor, event, message)) return;
     this.lamport = (this.lamport > message.lamport ? this.lamport : message.lamport) + 1;

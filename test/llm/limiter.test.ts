@@ -180,6 +180,98 @@ describe('limiter', () => {
     expect(started).toEqual(['blocker']);
   });
 
+  it('gives its slot back when tokensUsed throws on a result', async () => {
+    const limiter = createLimiter({ maxConcurrent: 1 });
+    const broken = limiter.run(async () => null, {
+      tokensUsed: (result) => (result as unknown as { usage: { total_tokens: number } }).usage.total_tokens,
+    });
+    await expect(broken).rejects.toBeInstanceOf(TypeError);
+    expect(limiter.metrics.active).toBe(0);
+    await expect(limiter.run(async () => 'next')).resolves.toBe('next');
+  });
+
+  it('leaves no timer behind when the last queued call is aborted', async () => {
+    vi.useFakeTimers();
+    const limiter = createLimiter({ requestsPerMinute: 1 });
+    await limiter.run(async () => 'first');
+    const controller = new AbortController();
+    const queued = limiter.run(async () => 'second', { signal: controller.signal });
+    expect(vi.getTimerCount()).toBe(1); // the window's wake-up
+    controller.abort(new Error('gave up'));
+    await expect(queued).rejects.toThrow('gave up');
+    // A leftover timer would keep the process alive for the rest of the minute.
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('leaves no timer behind once the queue empties early (a corrected token count made room)', async () => {
+    vi.useFakeTimers();
+    const limiter = createLimiter({ tokensPerMinute: 100 });
+    const started: string[] = [];
+    const first = gatedTask(started, 'first');
+    const second = gatedTask(started, 'second');
+    const runs = [limiter.run(first.task, { estimatedTokens: 60, tokensUsed: () => 10 }), limiter.run(second.task, { estimatedTokens: 60 })];
+    await vi.advanceTimersByTimeAsync(0);
+    expect(vi.getTimerCount()).toBe(1); // the second waits for the first's tokens to leave the window
+    first.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(started).toEqual(['first', 'second']);
+    expect(vi.getTimerCount()).toBe(0);
+    second.release();
+    await Promise.all(runs);
+  });
+
+  it('a call withdrawn from the queue does not push its caller back a round', async () => {
+    const limiter = createLimiter({ maxConcurrent: 1 });
+    const started: string[] = [];
+    const blocker = gatedTask(started, 'x1');
+    const tasks = new Map<string, ReturnType<typeof gatedTask>>();
+    const runs: Promise<unknown>[] = [limiter.run(blocker.task, { key: 'x' })];
+    for (const name of ['b1', 'b2']) {
+      tasks.set(name, gatedTask(started, name));
+      runs.push(limiter.run((tasks.get(name) as ReturnType<typeof gatedTask>).task, { key: 'b' }));
+    }
+    const controller = new AbortController();
+    const withdrawn = limiter.run(async () => started.push('a1'), { key: 'a', signal: controller.signal });
+    controller.abort(new Error('withdrawn'));
+    await expect(withdrawn).rejects.toThrow('withdrawn');
+    tasks.set('a2', gatedTask(started, 'a2'));
+    runs.push(limiter.run((tasks.get('a2') as ReturnType<typeof gatedTask>).task, { key: 'a' }));
+    blocker.release();
+    for (let i = 0; i < 3; i++) {
+      await turn();
+      tasks.get(started[started.length - 1] as string)?.release();
+    }
+    await Promise.all(runs);
+    // a2 is a's first call that ever waits: it goes level with b1, before b's second call.
+    expect(started).toEqual(['x1', 'b1', 'a2', 'b2']);
+  });
+
+  it("does not wait for a retry that could not start before the caller's deadline: fails at once with the cause", async () => {
+    vi.useFakeTimers();
+    const limiter = createLimiter({ retry: { maxRetries: 3 } });
+    let calls = 0;
+    const limited = limiter.run(
+      async () => {
+        calls++;
+        throw Object.assign(new Error('slow down'), { status: 429, headers: new Headers({ 'retry-after': '30' }) });
+      },
+      { deadlineAt: Date.now() + 5_000 },
+    );
+    const error: unknown = await limited.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RetriesExhaustedError);
+    expect(error).toMatchObject({ attempts: 1, outOfTime: true });
+    expect((error as Error).message).toContain('slow down');
+    expect(calls).toBe(1);
+    // The provider's pause still holds for everyone else.
+    const started: string[] = [];
+    const other = limiter.run(async () => started.push('other'));
+    await vi.advanceTimersByTimeAsync(29_999);
+    expect(started).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await other;
+    expect(started).toEqual(['other']);
+  });
+
   it('rejects bad options with LimiterError', () => {
     expect(() => createLimiter({ maxConcurrent: 0 })).toThrow(LimiterError);
     expect(() => createLimiter({ requestsPerMinute: 1.5 })).toThrow(/requestsPerMinute/);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { assign, enqueueActions, setup } from 'xstate';
 import { z } from 'zod';
-import { agentTool, createLimiter, DeadlineError, defineAgent, FailureError, llmAgent, reply, tool, toolResults, lastText, type AclMessage, type OfflineRequest } from '../../src/index.js';
+import { agentTool, ConfigurationError, createLimiter, DeadlineError, defineAgent, FailureError, llmAgent, reply, tool, toolResults, lastText, type AclMessage, type LlmAgentEvent, type OfflineRequest } from '../../src/index.js';
 import { barrier, latch, offline, startSystem, whenRequests } from './helpers.js';
 
 const MODEL = 'offline-test';
@@ -244,6 +244,50 @@ describe('llmAgent', () => {
     expect((await failed).reason).toBe('agent-stopped');
   });
 
+  it("a function tool past its timeoutMs is that tool's error for the model, and its signal fires; the agent goes on", async () => {
+    const { client } = await offline({ script: (request) => (toolResults(request).length === 0 ? { toolCalls: [{ name: 'stuck', arguments: {} }, { name: 'deaf', arguments: {} }] } : { content: toolResults(request).join('\n') }) });
+    const stuckAborted = latch();
+    const stuck = tool({
+      name: 'stuck',
+      description: 'never settles on its own',
+      parameters: z.object({}),
+      timeoutMs: 50,
+      run: (_args, { signal }) =>
+        new Promise((_, reject) => {
+          signal.addEventListener('abort', () => {
+            stuckAborted.open();
+            reject(signal.reason);
+          });
+        }),
+    });
+    const deaf = tool({ name: 'deaf', description: 'ignores its signal', parameters: z.object({}), timeoutMs: 50, run: () => new Promise(() => undefined) });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, tools: [stuck, deaf] }) }]);
+    const answer = await system.request('/agent', 'go', { timeoutMs: 10_000 });
+    const lines = (answer.content as string).split('\n');
+    expect(lines[0]).toContain('stuck failed: it took longer than its timeoutMs of 50 ms');
+    expect(lines[1]).toContain('deaf failed: it took longer than its timeoutMs of 50 ms');
+    await stuckAborted.promise;
+    expect(system.lookup('/agent')?.restarts).toBe(0);
+  });
+
+  it('a FIPA cancel in the task\'s conversation aborts its model call, or drops it while it waits; others are refused', async () => {
+    const { server, client } = await offline({ script: (request) => (lastText(request) === 'hang' ? { fault: 'hang' } : { content: `done ${lastText(request)}` }) });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client }) }]);
+    const cancel = (conversationId: string) => system.request('/agent', undefined, { performative: 'cancel', options: { conversationId } });
+    const running = failureOf(system.request('/agent', 'hang', { timeoutMs: 30_000, options: { conversationId: 'c-running' } }));
+    await whenRequests(server, 1);
+    const waiting = failureOf(system.request('/agent', 'waits', { timeoutMs: 30_000, options: { conversationId: 'c-waiting' } }));
+    const next = system.request('/agent', 'next', { timeoutMs: 30_000 });
+    expect((await cancel('c-waiting')).content).toEqual({ cancelled: 'c-waiting' });
+    expect((await waiting).reason).toBe('cancelled');
+    expect((await cancel('c-running')).content).toEqual({ cancelled: 'c-running' });
+    expect((await running).reason).toBe('cancelled');
+    await server.whenClientClosed(1); // the HTTP request was aborted
+    expect((await next).content).toBe('done next');
+    expect(server.stats.requests).toBe(2); // the dropped task never reached the model
+    expect((await failureOf(cancel('c-unknown'))).reason).toBe('no-such-task');
+  });
+
   it('malformed model output is a failure; the agent stays up and answers the next task', async () => {
     const { client } = await offline({ script: (request) => (request.index === 1 ? { fault: 'malformed' } : { content: 'clean' }) });
     const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client }) }]);
@@ -271,6 +315,20 @@ describe('llmAgent', () => {
     expect(error.message).toContain('population');
   });
 
+  it('an output schema whose refinement throws on the answer is failure malformed-output, not a crash', async () => {
+    const { client } = await offline({ script: (request) => ({ content: lastText(request) === 'odd' ? '{"n":-1}' : '{"n":4}' }) });
+    const Root = z.object({ n: z.number() }).refine(({ n }) => {
+      if (n < 0) throw new RangeError(`no square root of ${n}`);
+      return true;
+    });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, output: Root }) }]);
+    const error = await failureOf(system.request('/agent', 'odd'));
+    expect(error.reason).toBe('malformed-output');
+    expect(error.message).toContain('no square root of -1');
+    expect((await system.request('/agent', 'fine')).content).toEqual({ n: 4 });
+    expect(system.lookup('/agent')?.restarts).toBe(0);
+  });
+
   it('keeps a bounded private history: older exchanges are dropped', async () => {
     const seen: OfflineRequest[] = [];
     const { client } = await offline({ script: (request) => (seen.push(request), { content: `re ${lastText(request)}` }) });
@@ -294,6 +352,23 @@ describe('llmAgent', () => {
     expect(seen[2]?.messages.map((message) => message.content)).toEqual(expected);
   });
 
+  it("resume after a hang restarts from before the hung task, even when requests arrived during it (no re-run of the dead call)", async () => {
+    const seen: string[] = [];
+    const { server, client } = await offline({ script: (request) => (seen.push(lastText(request)), lastText(request) === 'stuck' ? { fault: 'hang' } : { content: `re ${lastText(request)}` }) });
+    const agent = llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client });
+    const system = await startSystem([{ id: 'agent', agent, onRestart: 'resume', heartbeat: { everyMs: 20, timeoutMs: 150 } }]);
+    await system.request('/agent', 'before');
+    const stuck = failureOf(system.request('/agent', 'stuck', { timeoutMs: 30_000 }));
+    await whenRequests(server, 2);
+    const during = failureOf(system.request('/agent', 'during', { timeoutMs: 30_000 }));
+    expect((await stuck).reason).toBe('hung');
+    expect((await during).reason).toBe('hung');
+    expect((await system.request('/agent', 'after', { timeoutMs: 30_000 })).content).toBe('re after');
+    // The restarted agent did not call the model for the dead 'stuck' task again.
+    expect(seen).toEqual(['before', 'stuck', 'after']);
+    expect(system.lookup('/agent')?.restarts).toBe(1);
+  });
+
   it('requests that arrive while it works wait their turn and are all answered in order', async () => {
     const gate = latch();
     const { client } = await offline({ script: async (request) => (request.index === 1 ? (await gate.promise, { content: 'first' }) : { content: `then ${lastText(request)}` }) });
@@ -314,13 +389,81 @@ describe('llmAgent', () => {
     expect(limiter.metrics).toMatchObject({ maxActive: limit, succeeded: 30, active: 0, queueDepth: 0 });
   });
 
+  it('bounds the tasks waiting while it works by its mailbox capacity: one more is answered failure mailbox-full', async () => {
+    const gate = latch();
+    const { server, client } = await offline({ script: async (request) => (request.index === 1 ? (await gate.promise, { content: 'first' }) : { content: `then ${lastText(request)}` }) });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, mailbox: { capacity: 2 } }) }]);
+    const kept = [system.request('/agent', 'a', { timeoutMs: 30_000 })];
+    await whenRequests(server, 1);
+    kept.push(...['b', 'c'].map((task) => system.request('/agent', task, { timeoutMs: 30_000 })));
+    await system.whenIdle(); // the agent has taken b and c out of its mailbox, into its waiting tasks
+    const refused = await failureOf(system.request('/agent', 'd', { timeoutMs: 10_000 }));
+    expect(refused.reason).toBe('mailbox-full');
+    expect(refused.message).toContain('2 tasks waiting');
+    gate.open();
+    expect((await Promise.all(kept)).map((answer) => answer.content)).toEqual(['first', 'then b', 'then c']);
+  });
+
+  it('skips a waiting task whose asker gave up: no model call is made for it', async () => {
+    const gate = latch();
+    const events: LlmAgentEvent[] = [];
+    const { server, client } = await offline({ script: async (request) => (request.index === 1 ? (await gate.promise, { content: 'first' }) : { content: `then ${lastText(request)}` }) });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, observe: (event) => events.push(event) }) }]);
+    const first = system.request('/agent', 'slow', { timeoutMs: 30_000 });
+    await whenRequests(server, 1);
+    await expect(system.request('/agent', 'impatient', { timeoutMs: 50 })).rejects.toBeInstanceOf(DeadlineError);
+    const later = system.request('/agent', 'patient', { timeoutMs: 30_000 });
+    gate.open();
+    expect((await first).content).toBe('first');
+    expect((await later).content).toBe('then patient');
+    expect(events.filter((event) => event.type === 'task').map((event) => (event as { task: string }).task)).toEqual(['slow', 'patient']);
+    expect(server.stats.requests).toBe(2);
+  });
+
+  it.each([
+    ['tool call arguments that are not a string', { choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'noop', arguments: { a: 1 } } }] } }] }],
+    ['a null tool call', { choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [null] } }] }],
+    ['a null message', { choices: [{ index: 0, message: null }] }],
+    ['content that is not text', { choices: [{ index: 0, message: { role: 'assistant', content: { text: 'hi' } } }] }],
+    ['a JSON null body', null],
+  ])('a completion of the wrong shape (%s) is failure malformed-output; the agent stays up', async (_what, body) => {
+    const { client } = await offline({ script: (request) => (request.index === 1 ? { fault: 'wrong-shape', body } : { content: 'clean' }) });
+    const noop = tool({ name: 'noop', description: 'does nothing', parameters: z.object({}).loose(), run: () => 'ok' });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, tools: [noop] }) }]);
+    const error = await failureOf(system.request('/agent', 'odd'));
+    expect(error.reason).toBe('malformed-output');
+    expect((await system.request('/agent', 'again')).content).toBe('clean');
+    expect(system.lookup('/agent')?.restarts).toBe(0);
+  });
+
+  it.each(['model-call', 'model-answer', 'tool-calls'] as const)('an observer that throws on %s crashes the agent like any action: failure agent-failed, restarted', async (throwOn) => {
+    const { client } = await offline({ script: (request) => (toolResults(request).length === 0 ? { toolCalls: [{ name: 'noop', arguments: {} }] } : { content: 'done' }) });
+    let thrown = false;
+    const observe = (event: LlmAgentEvent): void => {
+      if (event.type !== throwOn || thrown) return;
+      thrown = true;
+      throw new Error(`observer broke on ${throwOn}`);
+    };
+    const noop = tool({ name: 'noop', description: 'does nothing', parameters: z.object({}), run: () => 'ok' });
+    const system = await startSystem([{ id: 'agent', agent: llmAgent({ name: 'agent', model: MODEL, instructions: 'x', client, tools: [noop], observe }) }]);
+    const error = await failureOf(system.request('/agent', 'first'));
+    expect(error.reason).toBe('agent-failed');
+    expect(error.message).toContain(`observer broke on ${throwOn}`);
+    expect((await system.request('/agent', 'second')).content).toBe('done');
+    expect(system.lookup('/agent')?.restarts).toBe(1);
+  });
+
   it('rejects bad options with a clear error', () => {
+    expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', deadlineMs: 2 ** 31 })).toThrow(/deadlineMs/);
+    expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', output: z.string().transform((text) => text.length) })).toThrow(ConfigurationError);
     expect(() => llmAgent({ name: 'a', model: '', instructions: 'x' })).toThrow(/model/);
     expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', deadlineMs: 0 })).toThrow(/deadlineMs/);
     expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', memory: { maxMessages: -1 } })).toThrow(/maxMessages/);
     const t = tool({ name: 't', description: 'd', parameters: z.object({}), run: () => 1 });
     expect(() => llmAgent({ name: 'a', model: 'm', instructions: 'x', tools: [t, t] })).toThrow(/two tools/);
     expect(() => tool({ name: 'has space', description: 'd', parameters: z.object({}), run: () => 1 })).toThrow(/tool name/);
+    expect(() => tool({ name: 't', description: 'd', parameters: z.object({}), run: () => 1, timeoutMs: 0 })).toThrow(/timeoutMs/);
+    expect(() => agentTool({ name: 'x', description: 'd', path: '/a', timeoutMs: 2 ** 31 })).toThrow(/timeoutMs/);
     expect(() => agentTool({ name: 'x', description: 'd', path: 'relative' })).toThrow(/path/);
   });
 });

@@ -5,7 +5,8 @@
  */
 import OpenAI, { APIUserAbortError, InternalServerError, RateLimitError } from 'openai';
 import { describe, expect, it } from 'vitest';
-import { offline, whenRequests } from './helpers.js';
+import { lastText } from '../../src/index.js';
+import { barrier, offline, whenRequests } from './helpers.js';
 
 const ask = (client: OpenAI, text: string, options?: { signal?: AbortSignal }) =>
   client.chat.completions.create({ model: 'offline', messages: [{ role: 'user', content: text }] }, { maxRetries: 0, ...options });
@@ -48,10 +49,20 @@ describe('offline model server', () => {
     expect(server.stats).toMatchObject({ requests: 1, answered: 0, clientClosed: 1, inFlight: 0 });
   });
 
-  it('answers latency in its own time and counts concurrent requests', async () => {
+  it('counts concurrent requests', async () => {
+    // Each answer waits until all three requests are in: in flight together, whatever the machine's load.
+    const meet = barrier(3);
+    const { server, client } = await offline({ script: async (request) => (await meet(), { content: lastText(request) }) });
+    expect((await Promise.all([ask(client, 'one'), ask(client, 'two'), ask(client, 'three')])).map((completion) => completion.choices[0]?.message.content)).toEqual(['one', 'two', 'three']);
+    expect(server.stats).toMatchObject({ maxInFlight: 3, inFlight: 0, answered: 3 });
+  });
+
+  it('answers after its latency, not before', async () => {
     const { server, client } = await offline({ latencyMs: 50 });
-    await Promise.all([ask(client, 'one'), ask(client, 'two'), ask(client, 'three')]);
-    expect(server.stats.maxInFlight).toBe(3);
+    await ask(client, 'slow');
+    const [request, answered] = server.log;
+    // Timers never fire early; 1 ms for clock granularity.
+    expect((answered?.at ?? 0) - (request?.at ?? Infinity)).toBeGreaterThanOrEqual(49);
   });
 
   it('rejects bad requests with a clear 4xx', async () => {

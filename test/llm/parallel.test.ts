@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
-import { ConfigurationError, defineAgent, parallel, parallelAsk, reply, type AclMessage, type ParallelResult } from '../../src/index.js';
-import { startSystem } from './helpers.js';
+import { ConfigurationError, defineAgent, fanOut, lastText, llmAgent, parallel, parallelAsk, reply, type AclMessage, type ParallelResult } from '../../src/index.js';
+import { offline, startSystem } from './helpers.js';
 
 const informer = (text: string) =>
   defineAgent({ name: text, machine: setup({ types: { events: {} as AclMessage } }).createMachine({ on: { request: { actions: reply('inform', () => text) } } }) });
@@ -95,8 +95,41 @@ describe('parallel', () => {
     expect((await system.request('/c')).content).toEqual(['alpha', 'failure', 'beta']);
   });
 
+  it("settling early cancels the withdrawn requests: a slow LLM agent's model call is aborted", async () => {
+    const { server, client } = await offline({ script: (request) => (lastText(request) === 'slow' ? { fault: 'hang' } : { content: 'quick answer' }) });
+    const events: string[] = [];
+    const system = await startSystem([
+      { id: 'slow', agent: llmAgent({ name: 'slow', model: 'm', instructions: 'x', client, observe: (event) => events.push(event.type === 'failed' ? `failed ${event.reason}` : event.type) }) },
+      { id: 'quick', agent: llmAgent({ name: 'quick', model: 'm', instructions: 'x', client }) },
+    ]);
+    const result = await parallel(system, [{ to: '/slow', content: 'slow' }, { to: '/quick', content: 'quick' }], { deadlineMs: 60_000, settle: 'first' });
+    expect(statuses(result)).toEqual(['cancelled', 'inform']);
+    await server.whenClientClosed(1);
+    await system.whenIdle();
+    expect(events).toContain('failed cancelled');
+  });
+
+  it('deadlineMs Infinity waits for every answer (a timer past 2^31 - 1 ms would fire at once)', async () => {
+    const { client } = await offline({ latencyMs: 30 });
+    const system = await startSystem([{ id: 'slow', agent: llmAgent({ name: 'slow', model: 'm', instructions: 'x', client }) }]);
+    const result = await parallel(system, [{ to: '/slow', content: 'hi' }], { deadlineMs: Number.POSITIVE_INFINITY });
+    expect(statuses(result)).toEqual(['inform']);
+  });
+
+  it('rejects a malformed request before asking anyone', async () => {
+    let asked = 0;
+    const ask = async (): Promise<never> => {
+      asked++;
+      throw new Error('not reached');
+    };
+    await expect(fanOut(ask, [{ to: '/a' }, null as never], { deadlineMs: 1_000 })).rejects.toThrow(/requests\[1\]/);
+    await expect(fanOut(ask, [{ to: 7 as never }], { deadlineMs: 1_000 })).rejects.toBeInstanceOf(ConfigurationError);
+    expect(asked).toBe(0);
+  });
+
   it('rejects bad options with ConfigurationError', async () => {
     const system = await startSystem([{ id: 'a', agent: informer('alpha') }]);
+    await expect(parallel(system, [{ to: '/a' }], { deadlineMs: 1e10 })).rejects.toThrow(/deadlineMs/);
     await expect(parallel(system, [{ to: '/a' }], { deadlineMs: 0 })).rejects.toBeInstanceOf(ConfigurationError);
     await expect(parallel(system, [{ to: '/a' }], { deadlineMs: 10, settle: 'quorum', quorum: 2 })).rejects.toThrow(/quorum/);
     await expect(parallel(system, [{ to: '/a' }], { deadlineMs: 10, settle: 'most' as never })).rejects.toThrow(/settle/);

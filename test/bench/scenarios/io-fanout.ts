@@ -5,28 +5,74 @@
  * Unlimited, the physical floor is one call (200 ms); with the shared limiter at 10 concurrent
  * calls it is ⌈size / 10⌉ × 200 ms (2,000 ms for 100 agents).
  *
+ * The offline model runs in a child process (offline-model-host.ts), as a remote provider
+ * would: only the client side, Troupe's part, runs on the measured event loop.
+ *
  * Troupe only: the LLM agent, the limiter and the offline model are Troupe parts that raw
  * XState and nact do not have, so there is nothing to compare them with.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
-import { createLimiter, llmAgent, parallel, startOfflineModel, supervisor, type Limiter } from '../../../src/index.js';
+import { createLimiter, llmAgent, parallel, supervisor, type Limiter } from '../../../src/index.js';
 import { now } from '../measure.js';
 import type { Bench, Scenario } from '../scenario.js';
 import { ids, troupeSystem } from '../support.js';
 
 export const CALL_MS = 200;
 const LIMIT = 10;
+/** Every repetition sends the same one-message task: a growing history would make later ones heavier. */
+const NO_HISTORY = { maxMessages: 0 };
+
+interface RemoteModel {
+  readonly baseURL: string;
+  close(): Promise<void>;
+}
+
+/** Starts offline-model-host in a child process: compiled next to this file, or from source through tsx. */
+async function startRemoteModel(latencyMs: number): Promise<RemoteModel> {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const host = fileURLToPath(new URL(`../offline-model-host.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+  const child = spawn(process.execPath, [...(fromSource ? ['--import', import.meta.resolve('tsx')] : []), host, String(latencyMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const baseURL = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    child.once('error', reject);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+      if (!output.includes('\n')) return;
+      const line = output.slice(0, output.indexOf('\n'));
+      let baseURL: unknown;
+      try {
+        baseURL = (JSON.parse(line) as { baseURL?: unknown }).baseURL;
+      } catch (error) {
+        reject(error as Error);
+        return;
+      }
+      if (typeof baseURL === 'string') resolve(baseURL);
+      else reject(new Error(`the offline model process said ${line}, not its baseURL`));
+    });
+    void exited.then(() => reject(new Error(`the offline model process exited (code ${String(child.exitCode)}) before it listened`)));
+  });
+  return {
+    baseURL,
+    close: async () => {
+      child.stdin.end(); // the host stops when its stdin ends
+      await exited;
+    },
+  };
+}
 
 function fanoutBench(limit: number | undefined) {
   return async (size: number): Promise<Bench> => {
-    const server = await startOfflineModel({ latencyMs: CALL_MS });
+    const server = await startRemoteModel(CALL_MS);
     const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'offline' });
     const limiter: Limiter = createLimiter({ maxConcurrent: limit ?? Number.POSITIVE_INFINITY });
     const agentIds = ids(size, 'agent');
     const system = await troupeSystem([
       {
         id: 'agents',
-        agent: supervisor({ children: agentIds.map((id) => ({ id, agent: llmAgent({ name: id, model: 'offline', instructions: 'Answer briefly.', client, limiter }) })) }),
+        agent: supervisor({ children: agentIds.map((id) => ({ id, agent: llmAgent({ name: id, model: 'offline', instructions: 'Answer briefly.', client, limiter, memory: NO_HISTORY }) })) }),
       },
     ]);
     const requests = agentIds.map((id) => ({ to: `/agents/${id}`, content: `task for ${id}` }));
