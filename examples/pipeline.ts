@@ -18,8 +18,7 @@
  */
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
-import { createSystem, defineAgent, NotUnderstoodError, RefusedError, reply, supervisor, tell, type AclMessage, type InboundEvents, type InspectorOptions } from '../src/index.js';
-import { announceInspector, inspectorOptions, untilInterrupted } from './inspect-option.js';
+import { createSystem, defineAgent, NotUnderstoodError, RefusedError, reply, supervisor, tell, type AclMessage, type InboundEvents } from '../src/index.js';
 
 // ---- the vocabulary: one zod schema per message, typed content everywhere ------------------
 
@@ -210,16 +209,8 @@ function detailOf(content: unknown): string {
   return parsed.data.detail ?? parsed.data.reason;
 }
 
-/** How `npm start` runs the demo (see inspect-option.ts); tests call main() without an inspector. */
-export interface DemoOptions {
-  readonly inspector?: InspectorOptions;
-  /** Runs before the system stops, while the inspector is up (npm start waits for Ctrl-C). */
-  readonly beforeStop?: () => Promise<void>;
-}
-
-export async function main(options: DemoOptions = {}): Promise<Outcome[]> {
+export async function main(): Promise<Outcome[]> {
   const system = await createSystem({
-    inspector: options.inspector,
     root: supervisor({
       strategy: 'one-for-one',
       intensity: { maxRestarts: 3, withinMs: 5_000 },
@@ -233,7 +224,6 @@ export async function main(options: DemoOptions = {}): Promise<Outcome[]> {
 
   console.log('Troupe pipeline: a client sends five orders at once to /intake, which works with /pricer and /shipper.');
   console.log(`Tree: ${system.whichChildren('/').map((child) => child.path).join(', ')} under one one-for-one supervisor.`);
-  announceInspector(system, options.inspector);
   console.log('');
 
   // All five are in flight together; each ends in exactly one answer.
@@ -263,9 +253,8 @@ export async function main(options: DemoOptions = {}): Promise<Outcome[]> {
   console.log('');
   console.log('inform: done · refuse: understood, but declined · not-understood: content failed the schema, never reached the machine');
   console.log(`Messages handled: ${handled}. Dead letters: ${system.deadLetters.count}.`);
-  if (system.inspector !== undefined) await options.beforeStop?.();
   await system.stop();
   return outcomes;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main({ inspector: inspectorOptions(process.argv.slice(2)), beforeStop: () => untilInterrupted() });
+if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -40,8 +40,10 @@ import {
   type OfflineModel,
   type Asker,
   type OfflineScript,
+  type InspectorOptions,
   type SystemOptions,
 } from '../src/index.js';
+import { announceInspector, inspectorOptions, untilInterrupted } from './inspect-option.js';
 
 export const RESEARCHERS = ['researcher-1', 'researcher-2', 'researcher-3'] as const;
 /** The researcher with the planted bug: it crashes on the first model answer it reads. */
@@ -129,8 +131,12 @@ export interface DemoOptions {
   readonly offline?: boolean;
   /** Latency of each offline model answer (default 150 ms). */
   readonly offlineLatencyMs?: number;
-  /** Extra system options (an inspector, a logger). */
+  /** Extra system options (a logger, say). */
   readonly system?: Partial<Omit<SystemOptions, 'root'>>;
+  /** The live inspector (see inspect-option.ts); its address is printed after the first line. */
+  readonly inspector?: InspectorOptions;
+  /** Runs after the answer, while the inspector is up (npm start waits for Ctrl-C). */
+  readonly beforeStop?: () => Promise<void>;
 }
 
 export interface DemoSummary {
@@ -241,6 +247,7 @@ export async function main(options: DemoOptions = {}): Promise<DemoSummary> {
     // The demo prints supervision events itself; pino's lines would interleave with them.
     logger: pino({ level: process.env.TROUPE_LOG_LEVEL ?? 'silent' }),
     ...options.system,
+    inspector: options.inspector,
     root: supervisor({
       strategy: 'one-for-one',
       intensity: { maxRestarts: 3, withinMs: 60_000 },
@@ -272,6 +279,8 @@ export async function main(options: DemoOptions = {}): Promise<DemoSummary> {
       print(`${stamp()} supervisor    ${event.path} restarted at once (one-for-one); the others keep working`);
     }
   });
+
+  announceInspector(system, options.inspector, print);
 
   try {
     const plan = await system.request('/planner', question, { timeoutMs: 60_000, expect: Plan });
@@ -309,6 +318,7 @@ export async function main(options: DemoOptions = {}): Promise<DemoSummary> {
     print(`Research alone: ${Math.round(researchWallMs)} ms for model calls that take ${Math.round(researchSequentialMs)} ms one after another (${(researchSequentialMs / researchWallMs).toFixed(1)}x); the slowest researcher (crash and redo included) sets the pace, not the sum.`);
     print(`Researchers ran up to ${maxParallelCalls} model calls at once; crashes: ${crashed.join(', ') || 'none'}; restarts: ${restarted.join(', ') || 'none'}; work redone: ${redone.join(', ') || 'none'}.`);
     print(`Limiter: at most ${limiter.metrics.maxActive} calls at once (limit ${limiter.maxConcurrent}), longest queue wait ${Math.round(limiter.metrics.waitMs.max)} ms.`);
+    if (system.inspector !== undefined) await options.beforeStop?.();
     return {
       mode: target.mode,
       subquestions,
@@ -330,4 +340,4 @@ export async function main(options: DemoOptions = {}): Promise<DemoSummary> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (import.meta.url === `file://${process.argv[1]}`) await main({ inspector: inspectorOptions(process.argv.slice(2)), beforeStop: () => untilInterrupted() });

@@ -1,6 +1,6 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inspectorOptions, InspectOptionError } from '../../examples/inspect-option.js';
-import { main } from '../../examples/pipeline.js';
+import { main } from '../../examples/research-team.js';
 import { TestClient } from '../inspector/client.js';
 
 describe('examples/inspect-option (npm start)', () => {
@@ -14,25 +14,27 @@ describe('examples/inspect-option (npm start)', () => {
   });
 
   it('runs the demo with the inspector on: prints its address with the token, and the page sees the agents', async () => {
-    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-    try {
-      let tree: unknown;
-      const outcomes = await main({
-        inspector: { port: 0, token: 'demo-token-123' },
-        beforeStop: async () => {
-          const link = log.mock.calls.map((call) => String(call[0])).find((line) => line.startsWith('Inspector: '));
-          const url = new URL((link as string).slice('Inspector: '.length));
-          expect(url.hash).toBe('#token=demo-token-123');
-          const client = await TestClient.open(url.href.replace(/^http/, 'ws').replace(/#.*/, ''));
-          const reply = await client.call({ type: 'tree' });
-          tree = reply.type === 'reply' ? reply.result : reply;
-          await client.close();
-        },
-      });
-      expect(outcomes).toHaveLength(5);
-      expect(tree).toMatchObject({ children: [{ path: '/intake' }, { path: '/pricer' }, { path: '/shipper' }] });
-    } finally {
-      log.mockRestore();
-    }
+    const lines: string[] = [];
+    let tree: unknown;
+    const summary = await main({
+      offline: true,
+      offlineLatencyMs: 5,
+      print: (line) => lines.push(line),
+      inspector: { port: 0, token: 'demo-token-123' },
+      beforeStop: async () => {
+        const link = lines.find((line) => line.startsWith('Inspector: '));
+        const url = new URL((link as string).slice('Inspector: '.length));
+        expect(url.hash).toBe('#token=demo-token-123');
+        const client = await TestClient.open(url.href.replace(/^http/, 'ws').replace(/#.*/, ''));
+        const reply = await client.call({ type: 'tree' });
+        tree = reply.type === 'reply' ? reply.result : reply;
+        await client.close();
+      },
+    });
+    // The offline model is named on the first line, the inspector's address right after it.
+    expect(lines[0]).toMatch(/built-in offline model/);
+    expect(lines[1]).toMatch(/^Inspector: http:\/\/127\.0\.0\.1:\d+\/#token=demo-token-123$/);
+    expect(summary.answer.length).toBeGreaterThan(0);
+    expect(tree).toMatchObject({ children: [{ path: '/tools' }, { path: '/planner' }, { path: '/research' }, { path: '/evaluator' }] });
   });
 });
