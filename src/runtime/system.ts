@@ -10,6 +10,7 @@ import { resolveLogger } from './logger.js';
 import { normalizePath } from './path.js';
 import { Runtime, type Terminated } from './runtime.js';
 import type { SchedulerOptions } from './scheduler.js';
+import type { WorkerPoolOptions } from '../workers/pool.js';
 import type { SystemEvent } from './system-events.js';
 import { describeExit, isNormalExit, type ChildInfo, type ChildSpec, type DynamicChild, type ExitReason, type NodeSpec, type SupervisorControl } from './tree.js';
 
@@ -22,6 +23,8 @@ export interface SystemOptions {
   readonly scheduler?: SchedulerOptions;
   /** How many recent dead letters `system.deadLetters.recent()` keeps (default 1,000). */
   readonly keepDeadLetters?: number;
+  /** The worker threads for agents with `placement: 'worker'` (size default `os.availableParallelism()`). */
+  readonly workers?: WorkerPoolOptions;
 }
 
 export interface RequestOptions<R> {
@@ -80,7 +83,7 @@ export class System {
 
   constructor(options: SystemOptions) {
     const name = options.name ?? 'troupe';
-    this.runtime = new Runtime({ name, logger: resolveLogger(options.logger, name), scheduler: options.scheduler, keepDeadLetters: options.keepDeadLetters });
+    this.runtime = new Runtime({ name, logger: resolveLogger(options.logger, name), scheduler: options.scheduler, keepDeadLetters: options.keepDeadLetters, workers: options.workers });
     this.terminated = new Promise((resolve) => {
       this.settleTerminated = resolve;
     });
@@ -235,6 +238,7 @@ export class System {
   private async shutdown(reason: ExitReason): Promise<void> {
     await this.root?.stop('infinity', reason);
     this.runtime.stopped = true;
+    await this.runtime.workers?.close();
     this.runtime.asks.failAll(new SystemStoppedError('request'));
     this.settleTerminated(reason);
   }

@@ -1,0 +1,145 @@
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { AclMessage } from '../acl/message.js';
+import { ASK_PREFIX } from '../runtime/pending-asks.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { fromWire, type FromWorker, type ToWorker } from './protocol.js';
+import type { RemoteAgent } from './remote-agent.js';
+import type { WorkerData } from './worker-host.js';
+import { WorkerCrashError } from './worker-errors.js';
+
+export interface HostThreadOptions {
+  readonly entry: URL;
+  readonly resourceLimits: ResourceLimits | undefined;
+  readonly onExit: (host: HostThread) => void;
+}
+
+const LEVELS: Readonly<Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'>> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+
+/**
+ * One worker thread as the main thread sees it: the agents placed on it, the messages to
+ * and from it, and its death, which fails every agent it hosted.
+ */
+export class HostThread {
+  readonly worker: Worker;
+  readonly threadId: number;
+  /** Hosted agents by path. */
+  readonly agents = new Map<string, RemoteAgent>();
+  /** Agents with a message handed over and not yet acknowledged, oldest first: the head is the one the thread is working on. */
+  readonly working: RemoteAgent[] = [];
+  alive = true;
+  private closing = false;
+  private lastError: unknown;
+  /** Set when the thread is terminated because an agent on it hung. */
+  private hung: { readonly agent: RemoteAgent; readonly detail: string } | undefined;
+  private readonly exited: Promise<void>;
+
+  constructor(
+    private readonly runtime: Runtime,
+    options: HostThreadOptions,
+  ) {
+    const workerData: WorkerData = { name: runtime.name, logLevel: runtime.logger.level };
+    this.worker = new Worker(options.entry, { workerData, execArgv: [], resourceLimits: options.resourceLimits, stdout: false, stderr: false });
+    this.threadId = this.worker.threadId;
+    this.worker.on('message', (message: FromWorker) => this.onMessage(message));
+    this.worker.on('error', (error) => {
+      this.lastError = error;
+    });
+    this.exited = new Promise((resolve) => {
+      this.worker.once('exit', (code) => {
+        this.alive = false;
+        options.onExit(this);
+        this.failAgents(code);
+        resolve();
+      });
+    });
+  }
+
+  get load(): number {
+    return this.agents.size;
+  }
+
+  post(command: ToWorker): void {
+    if (this.alive) this.worker.postMessage(command);
+  }
+
+  /** Ends the thread (system stop): its agents have been stopped already. */
+  close(): Promise<void> {
+    this.closing = true;
+    void this.worker.terminate();
+    return this.exited;
+  }
+
+  /**
+   * Ends a thread that stopped answering. The agent it is busy with (the oldest handed a
+   * message and not done) is the hung one; without such an agent, the one whose heartbeat
+   * noticed. The others are failed and restarted by their supervisors elsewhere.
+   */
+  terminateHung(noticedBy: RemoteAgent, detail: string): void {
+    if (!this.alive || this.hung !== undefined || this.closing) return;
+    this.hung = { agent: this.working[0] ?? noticedBy, detail };
+    this.runtime.logger.error({ thread: this.threadId, path: this.hung.agent.path }, `worker thread ${this.threadId} is terminated: ${this.hung.agent.path} is hung (${detail})`);
+    void this.worker.terminate();
+  }
+
+  doneWorking(agent: RemoteAgent): void {
+    const index = this.working.indexOf(agent);
+    if (index >= 0) this.working.splice(index, 1);
+  }
+
+  private failAgents(code: number): void {
+    if (this.closing && this.hung === undefined) return;
+    const hung = this.hung;
+    const crash =
+      hung !== undefined
+        ? new WorkerCrashError(this.threadId, `was terminated because ${hung.agent.path} on it was hung (${hung.detail})`)
+        : new WorkerCrashError(this.threadId, this.lastError === undefined ? `exited with code ${code}` : `crashed: ${this.lastError instanceof Error ? this.lastError.message : String(this.lastError)}`, { cause: this.lastError });
+    if (hung === undefined) this.runtime.logger.error({ thread: this.threadId, err: this.lastError, agents: [...this.agents.keys()] }, crash.message);
+    const agents = [...this.agents.values()];
+    this.agents.clear();
+    this.working.length = 0;
+    for (const agent of agents) {
+      if (agent === hung?.agent) agent.hostDied({ kind: 'hung', detail: hung.detail }, 'hung');
+      else agent.hostDied({ kind: 'crash', error: crash }, 'agent-failed');
+    }
+  }
+
+  private onMessage(message: FromWorker): void {
+    switch (message.t) {
+      case 'send':
+        this.route(fromWire(message.message));
+        return;
+      case 'log':
+        this.replayLog(message.line);
+        return;
+      case 'dead-letter':
+        this.runtime.deadLetters.record(fromWire(message.message), message.reason as Parameters<Runtime['deadLetters']['record']>[1]);
+        return;
+      default:
+        this.agents.get(message.path)?.onWorker(message);
+    }
+  }
+
+  /** A message an agent here sent. Its ask addresses name this thread, so answers find their way back. */
+  private route(message: AclMessage): void {
+    let routed = message;
+    const replyTo = message.replyTo;
+    if (replyTo !== undefined && replyTo.startsWith(ASK_PREFIX) && !replyTo.includes('.')) {
+      routed = Object.freeze({ ...message, replyTo: `${ASK_PREFIX}w${this.threadId}.${replyTo.slice(ASK_PREFIX.length)}` });
+    }
+    this.agents.get(message.sender)?.noteOutbound(routed);
+    this.runtime.deliver(routed);
+  }
+
+  private replayLog(line: string): void {
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      this.runtime.logger.warn({ thread: this.threadId, line }, 'a worker thread wrote a log line that is not JSON');
+      return;
+    }
+    const { level, msg, time: _time, pid: _pid, hostname: _hostname, ...fields } = record;
+    const label = LEVELS[level as number] ?? 'info';
+    this.runtime.logger[label](fields, typeof msg === 'string' ? msg : '');
+  }
+}

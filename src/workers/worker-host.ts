@@ -1,0 +1,177 @@
+/**
+ * The entry of a worker thread: hosts agents placed on it. Agent definitions are loaded by
+ * module URL (see AgentModuleError), run in real AgentCells of a WorkerRuntime, and talk to
+ * the main thread only through the protocol in protocol.ts.
+ */
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import type { AgentDefinition } from '../agent/define-agent.js';
+import { AgentCell } from '../runtime/agent-cell.js';
+import type { ExitReason, ParentLink, TreeNode } from '../runtime/tree.js';
+import { fromWire, toWireError, type FromWorker, type StartCommand, type ToWorker, type WireExit } from './protocol.js';
+import { AgentModuleError } from './worker-errors.js';
+import { WorkerRuntime } from './worker-runtime.js';
+
+export interface WorkerData {
+  readonly name: string;
+  readonly logLevel: string;
+}
+
+const port = parentPort;
+if (port === null) throw new Error('worker-host.ts is the entry of a Troupe worker thread; it is started by the worker pool, not run directly');
+const data = workerData as WorkerData;
+const post = (message: FromWorker): void => port.postMessage(message);
+
+// Log lines go to the main thread, which writes them through the system's logger.
+const logger = pino({ level: data.logLevel, base: { thread: threadId } }, { write: (line: string) => post({ t: 'log', line }) });
+const runtime = new WorkerRuntime({ name: data.name, logger }, post);
+const cells = new Map<string, AgentCell>();
+const modules = new Map<string, Promise<Record<string, unknown>>>();
+
+/** Exits of hosted agents go to the main thread's stand-in, which tells their supervisor. */
+const link: ParentLink = {
+  childExited(child: TreeNode, reason: ExitReason): void {
+    post({ t: 'exited', path: child.path, incarnation: child.incarnation ?? '', reason: toWireExit(reason) });
+  },
+};
+
+function toWireExit(reason: ExitReason): WireExit {
+  return reason.kind === 'crash' ? { kind: 'crash', error: toWireError(reason.error) } : reason;
+}
+
+function isDefinition(value: unknown): value is AgentDefinition {
+  return typeof value === 'object' && value !== null && (value as AgentDefinition).kind === 'agent' && typeof (value as AgentDefinition).name === 'string';
+}
+
+async function loadDefinition(url: string, name: string): Promise<AgentDefinition> {
+  let loading = modules.get(url);
+  if (loading === undefined) {
+    loading = import(url) as Promise<Record<string, unknown>>;
+    modules.set(url, loading);
+  }
+  let exports: Record<string, unknown>;
+  try {
+    exports = await loading;
+  } catch (error) {
+    modules.delete(url);
+    throw new AgentModuleError(`agent ${JSON.stringify(name)}: its module ${url} could not be imported in a worker thread: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const found = Object.values(exports).filter((value): value is AgentDefinition => isDefinition(value) && value.name === name);
+  const unique = [...new Set(found)];
+  if (unique.length === 1) return unique[0] as AgentDefinition;
+  throw new AgentModuleError(
+    unique.length === 0
+      ? `agent ${JSON.stringify(name)}: module ${url} exports no agent definition named ${JSON.stringify(name)}; export it from the module that defines it (export const agent = defineAgent({ name: ${JSON.stringify(name)}, module: import.meta.url, ... }))`
+      : `agent ${JSON.stringify(name)}: module ${url} exports ${unique.length} different agent definitions named ${JSON.stringify(name)}; give each a unique name`,
+  );
+}
+
+async function start(command: StartCommand): Promise<void> {
+  try {
+    const definition = await loadDefinition(command.module, command.name);
+    let cell = cells.get(command.path);
+    if (cell !== undefined && cell.definition !== definition) cell = undefined;
+    if (cell === undefined) {
+      cell = new AgentCell(runtime, command.path, command.id, definition, link);
+      cells.set(command.path, cell);
+    }
+    cell.onRestart = command.onRestart;
+    if (command.hasInput) cell.input = command.input;
+    runtime.nextIncarnation = command.incarnation;
+    // The same cell restarts (keeping a `resume` snapshot); a fresh worker starts one anew.
+    if (cell.incarnation === undefined) cell.start();
+    else cell.restart();
+    post({ t: 'started', path: command.path, incarnation: command.incarnation });
+  } catch (error) {
+    runtime.nextIncarnation = undefined;
+    post({ t: 'start-failed', path: command.path, incarnation: command.incarnation, error: toWireError(error) });
+  }
+}
+
+/** One message at a time per agent: the main thread keeps the mailbox and sends the next after `handled`. */
+function deliver(path: string, incarnation: string, wire: Parameters<typeof fromWire>[0]): void {
+  const cell = cells.get(path);
+  const message = fromWire(wire);
+  if (cell === undefined || cell.incarnation !== incarnation || cell.status !== 'running') {
+    post({ t: 'returned', path, incarnation, messages: [message] });
+    return;
+  }
+  cell.enqueue(message);
+  if (cell.runTurn(1) === 1) post({ t: 'handled', path, incarnation });
+  else post({ t: 'returned', path, incarnation, messages: cell.mailbox.takeAll() });
+}
+
+function fromWireExit(reason: WireExit): ExitReason {
+  return reason;
+}
+
+async function run(command: ToWorker): Promise<void> {
+  switch (command.t) {
+    case 'start':
+      return start(command);
+    case 'deliver':
+      return deliver(command.path, command.incarnation, command.message);
+    case 'halt': {
+      const cell = cells.get(command.path);
+      if (cell !== undefined) {
+        await cell.halt(command.shutdown, fromWireExit(command.reason));
+        const left = cell.mailbox.takeAll();
+        if (left.length > 0) post({ t: 'returned', path: command.path, incarnation: cell.incarnation ?? '', messages: left });
+      }
+      post({ t: 'halted', path: command.path });
+      return;
+    }
+    case 'stop': {
+      const cell = cells.get(command.path);
+      if (cell !== undefined) {
+        const left = cell.status === 'running' ? [] : cell.mailbox.takeAll();
+        if (left.length > 0) post({ t: 'returned', path: command.path, incarnation: cell.incarnation ?? '', messages: left });
+        await cell.stop(command.shutdown, fromWireExit(command.reason));
+        cells.delete(command.path);
+      }
+      post({ t: 'stopped', path: command.path });
+      return;
+    }
+    case 'hang':
+      cells.get(command.path)?.hang(command.detail);
+      return;
+    case 'ping':
+    case 'answer':
+      return; // answered at once, see onCommand
+  }
+}
+
+// Starts load modules asynchronously; later commands wait for them so each agent sees its
+// commands in order. Pings and answers to asks never wait: a ping measures the thread.
+const waiting: ToWorker[] = [];
+let loading = false;
+
+function onCommand(command: ToWorker): void {
+  if (command.t === 'ping') {
+    const cell = cells.get(command.path);
+    post({ t: 'pong', path: command.path, seq: command.seq, hung: cell?.checkLiveness(Date.now(), command.timeoutMs) });
+    return;
+  }
+  if (command.t === 'answer') {
+    runtime.settleAnswer(fromWire(command.message), command.message.receiver.slice(command.message.receiver.lastIndexOf('.') + 1));
+    return;
+  }
+  if (loading) {
+    waiting.push(command);
+    return;
+  }
+  const done = run(command);
+  if (command.t === 'deliver' || command.t === 'hang') return;
+  loading = true;
+  void done.then(drainWaiting, (error: unknown) => {
+    logger.error({ err: error }, 'a worker command failed');
+    drainWaiting();
+  });
+}
+
+function drainWaiting(): void {
+  loading = false;
+  while (!loading && waiting.length > 0) onCommand(waiting.shift() as ToWorker);
+}
+
+port.on('message', onCommand);
