@@ -51,7 +51,7 @@ export const worker = defineAgent({
   machine: setup({ types: { events: {} as InboundEvents<typeof work> | AclMessage<'query-ref'>, context: {} as { handled: number } } }).createMachine({
     context: { handled: 0 },
     on: {
-      request: { actions: [assign({ handled: ({ context }) => context.handled + 1 }), reply('inform', ({ event }) => perform(event.content))] },
+      request: { actions: [assign({ handled: ({ context }) => context.handled + 1 }), reply('inform', ({ event, context }) => ({ ...perform(event.content), handled: context.handled }))] },
       'query-ref': { actions: reply('inform', ({ context }) => ({ handled: context.handled, thread: threadId })) },
     },
   }),

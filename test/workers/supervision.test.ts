@@ -1,0 +1,136 @@
+/**
+ * Supervision across threads: a dying or hung worker thread fails the agents it hosted,
+ * their supervisors restart them on a fresh thread, every request gets exactly one answer,
+ * and stopping a system leaves no thread behind.
+ */
+import { readdirSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createSystem, FailureError, supervisor, type ChildSpec, type SystemEvent, type System, type SystemOptions } from '../../src/index.js';
+import { greeter, worker } from './agents.js';
+
+const Answer = z.object({ thread: z.number(), handled: z.number(), text: z.string().optional() });
+const HEARTBEAT = { everyMs: 50, timeoutMs: 400 };
+const systems: System[] = [];
+
+async function start(children: ChildSpec[], workers: SystemOptions['workers'] = { size: 1 }): Promise<{ system: System; events: SystemEvent[] }> {
+  const system = await createSystem({ root: supervisor({ intensity: { maxRestarts: 10, withinMs: 30_000 }, children }), workers });
+  systems.push(system);
+  const events: SystemEvent[] = [];
+  system.subscribe((event) => events.push(event));
+  return { system, events };
+}
+
+afterEach(async () => {
+  await Promise.all(systems.splice(0).map((system) => system.stop()));
+});
+
+async function failureOf(promise: Promise<unknown>): Promise<FailureError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(FailureError);
+  return error as FailureError;
+}
+
+const echo = (system: System, path: string, text = '') => system.request(path, { op: 'echo', text }, { expect: Answer, timeoutMs: 20_000 });
+
+describe('a worker agent that fails', () => {
+  it('is restarted on its thread after an exception in an action', async () => {
+    const { system } = await start([{ id: 'w', agent: worker }]);
+    const before = await echo(system, '/w');
+    const failure = await failureOf(system.request('/w', { op: 'throw' }));
+    expect(failure.reason).toBe('agent-failed');
+    const after = await echo(system, '/w');
+    expect(after.content.thread).toBe(before.content.thread);
+    expect(after.content.handled).toBe(1); // a fresh machine
+    expect(after.senderIncarnation).not.toBe(before.senderIncarnation);
+  });
+
+  it('fails the request in flight when agent code calls process.exit; the queue survives on a fresh thread', async () => {
+    const { system, events } = await start([{ id: 'w', agent: worker }, { id: 'bystander', agent: worker }]);
+    const before = await echo(system, '/w');
+    const exit = system.request('/w', { op: 'exit' }, { timeoutMs: 20_000 });
+    const queued = [echo(system, '/w', 'a'), echo(system, '/w', 'b')];
+    const failure = await failureOf(exit);
+    expect(failure.reason).toBe('agent-failed');
+    expect(failure.message).toMatch(/exited with code 3/);
+    const answers = await Promise.all(queued);
+    expect(answers.map((answer) => answer.content.text)).toEqual(['a', 'b']);
+    expect(answers[0]?.content.thread).not.toBe(before.content.thread);
+    // The other agent of the dead thread was failed and restarted too, and answers.
+    expect(events.some((event) => event.type === 'failed' && event.path === '/bystander')).toBe(true);
+    await expect(echo(system, '/bystander')).resolves.toMatchObject({ performative: 'inform' });
+  });
+
+  it('is restarted when an uncaught exception kills its thread', async () => {
+    const { system, events } = await start([{ id: 'w', agent: worker }]);
+    const first = await system.request('/w', { op: 'throw-later' }, { expect: Answer });
+    await expect.poll(() => events.some((event) => event.type === 'restarted' && event.path === '/w')).toBe(true);
+    const failed = events.find((event) => event.type === 'failed');
+    expect((failed as { reason: string }).reason).toMatch(/an uncaught exception on the worker thread/);
+    const after = await echo(system, '/w');
+    expect(after.content.thread).not.toBe(first.content.thread);
+  });
+
+  it('is restarted when it runs its thread out of memory', { timeout: 60_000 }, async () => {
+    const { system } = await start([{ id: 'w', agent: worker }], { size: 1, resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } });
+    const failure = await failureOf(system.request('/w', { op: 'oom' }, { timeoutMs: 50_000 }));
+    expect(failure.message).toMatch(/memory/i);
+    await expect(echo(system, '/w')).resolves.toMatchObject({ performative: 'inform' });
+  });
+});
+
+describe('heartbeats across the thread', () => {
+  it('terminates the thread of an agent in an endless CPU loop; the tree goes on', { timeout: 60_000 }, async () => {
+    const { system, events } = await start([
+      { id: 'greeter', agent: greeter },
+      { id: 'looper', agent: worker, heartbeat: HEARTBEAT },
+      { id: 'bystander', agent: worker, heartbeat: HEARTBEAT },
+    ]);
+    const before = await echo(system, '/bystander');
+    const failure = await failureOf(system.request('/looper', { op: 'loop' }, { timeoutMs: 50_000 }));
+    expect(failure.reason).toBe('hung');
+    expect(events.find((event) => event.type === 'hung')).toMatchObject({ path: expect.stringMatching(/^\/(looper|bystander)$/) });
+    expect(events.find((event) => event.type === 'failed' && event.path === '/looper')).toMatchObject({ reason: expect.stringMatching(/^hung: /) });
+    // The inline agent never stopped answering; the bystander was restarted on a fresh thread.
+    await expect(system.request('/greeter', 'Ada')).resolves.toMatchObject({ content: { hello: 'Ada', thread: threadId } });
+    const after = await echo(system, '/bystander');
+    expect(after.content.thread).not.toBe(before.content.thread);
+    await expect(echo(system, '/looper')).resolves.toMatchObject({ performative: 'inform' });
+    expect(system.whichChildren('/').map(({ id, status }) => [id, status])).toEqual([
+      ['greeter', 'running'],
+      ['looper', 'running'],
+      ['bystander', 'running'],
+    ]);
+  });
+});
+
+describe('stopping', () => {
+  /** OS threads of this process: a worker thread that outlives its system would stay here. */
+  const osThreads = (): number => readdirSync('/proc/self/task').length;
+
+  it('ends every worker thread, over many start/stop cycles', { timeout: 120_000 }, async () => {
+    const cycle = async (): Promise<void> => {
+      const system = await createSystem({ root: supervisor({ children: [0, 1, 2, 3].map((index) => ({ id: `w${index}`, agent: worker })) }), workers: { size: 2 } });
+      await Promise.all([0, 1, 2, 3].map((index) => echo(system, `/w${index}`)));
+      await system.stop();
+    };
+    await cycle();
+    const baseline = osThreads();
+    for (let round = 0; round < 12; round++) await cycle();
+    expect(osThreads()).toBeLessThanOrEqual(baseline);
+  });
+
+  it('gives every request to a stopping worker agent one answer', async () => {
+    const { system } = await start([{ id: 'w', agent: worker }]);
+    await echo(system, '/w');
+    const settle = (promise: Promise<unknown>) => promise.then((answer) => (answer as { performative: string }).performative, (error: unknown) => (error as FailureError).reason);
+    const outcomes = Promise.all([settle(system.request('/w', { op: 'spin', ms: 100 }, { timeoutMs: 20_000 })), ...Array.from({ length: 5 }, () => settle(echo(system, '/w')))]);
+    await system.stop();
+    for (const outcome of await outcomes) expect(['inform', 'agent-stopped']).toContain(outcome);
+    await expect(system.request('/w', { op: 'echo' })).rejects.toThrow(/stopped/);
+  });
+});
