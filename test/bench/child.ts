@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Measurement, RunOptions } from './runner.js';
-import type { Framework } from './scenario.js';
 
 const WORKER_SOURCE = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
@@ -15,7 +14,7 @@ export function workerCommand(compiledWorker: string | undefined): string[] {
   return compiledWorker === undefined ? ['--import', import.meta.resolve('tsx'), WORKER_SOURCE] : [compiledWorker];
 }
 
-export function measureInChild(worker: readonly string[], scenario: string, framework: Framework, options: RunOptions, timeoutMs: number): Promise<Measurement> {
+export function measureInChild(worker: readonly string[], scenario: string, framework: string, options: RunOptions, timeoutMs: number): Promise<Measurement> {
   const args = ['--expose-gc', ...worker, scenario, framework, String(options.size), String(options.warmups), String(options.repetitions)];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -20,7 +20,7 @@ export interface CliOptions {
 
 export const USAGE = `usage: npm run bench -- [--json] [--scenario NAME] [--quick] [--size N] [--tsx] [--timeout S] [--in-process]
   --json         one JSON line per scenario: {"scenario","unit","higherIsBetter","results":{"troupe","xstate","nact"}}
-  --scenario     run one scenario (pingpong, throughput, fanout, spawn, heap-per-agent, restart)
+  --scenario     run one scenario (pingpong, throughput, fanout, spawn, heap-per-agent, restart, cpu-fanout)
   --quick        tiny sizes, no warm-up, one repetition (a smoke run, not a measurement)
   --size         override the size of the selected scenarios
   --tsx          run Troupe from source through tsx instead of a tsc build (tsx's keepNames adds ~700 bytes per agent)

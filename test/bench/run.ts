@@ -8,7 +8,7 @@ import { measureInChild, workerCommand } from './child.js';
 import { parseCli, USAGE, UsageError, type CliOptions } from './cli.js';
 import { formatTable, toJsonLine, type ScenarioResult } from './report.js';
 import { defaultOptions, measure, type Measurement, type RunOptions } from './runner.js';
-import { FRAMEWORKS, type Framework, type Scenario } from './scenario.js';
+import { FRAMEWORKS, implementationOf, measuredKeys, type Framework, type Scenario } from './scenario.js';
 import { findScenario, SCENARIOS } from './scenarios/index.js';
 
 function selectScenarios(name: string | undefined): readonly Scenario[] {
@@ -21,8 +21,8 @@ function selectScenarios(name: string | undefined): readonly Scenario[] {
 /** How measurements run: here, or in child processes started with `worker` arguments. */
 type Mode = { readonly inProcess: true } | { readonly inProcess: false; readonly worker: readonly string[]; readonly timeoutMs: number };
 
-async function measureOne(scenario: Scenario, framework: Framework, options: RunOptions, mode: Mode): Promise<Measurement | undefined> {
-  if (scenario.implementations[framework] === undefined) return undefined;
+async function measureOne(scenario: Scenario, framework: string, options: RunOptions, mode: Mode): Promise<Measurement | undefined> {
+  if (implementationOf(scenario, framework) === undefined) return undefined;
   const started = performance.now();
   const measurement = mode.inProcess ? await measure(scenario, framework, options) : await measureInChild(mode.worker, scenario.name, framework, options, mode.timeoutMs);
   const seconds = ((performance.now() - started) / 1_000).toFixed(1);
@@ -33,8 +33,13 @@ async function measureOne(scenario: Scenario, framework: Framework, options: Run
 async function runScenario(scenario: Scenario, cli: CliOptions, mode: Mode): Promise<ScenarioResult> {
   const options = defaultOptions(scenario, cli.quick, cli.size);
   const measurements: Partial<Record<Framework, Measurement | undefined>> = {};
-  for (const framework of FRAMEWORKS) measurements[framework] = await measureOne(scenario, framework, options, mode);
-  return { scenario, options, measurements: { troupe: measurements.troupe, xstate: measurements.xstate, nact: measurements.nact } };
+  const variants: Record<string, Measurement> = {};
+  if (scenario.variants !== undefined) {
+    for (const key of measuredKeys(scenario)) variants[key] = (await measureOne(scenario, key, options, mode)) as Measurement;
+  } else {
+    for (const framework of FRAMEWORKS) measurements[framework] = await measureOne(scenario, framework, options, mode);
+  }
+  return { scenario, options, measurements: { troupe: measurements.troupe, xstate: measurements.xstate, nact: measurements.nact }, variants: scenario.variants === undefined ? undefined : variants };
 }
 
 function warn(message: string): void {
@@ -58,7 +63,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (!cli.json) process.stdout.write(`${formatTable(results)}\n`);
   // A failed measurement is reported in the output and in the exit code.
-  return results.some((result) => FRAMEWORKS.some((framework) => result.measurements[framework]?.ok === false)) ? 1 : 0;
+  const failed = (result: ScenarioResult): boolean => FRAMEWORKS.some((framework) => result.measurements[framework]?.ok === false) || Object.values(result.variants ?? {}).some((measurement) => !measurement.ok);
+  return results.some(failed) ? 1 : 0;
 }
 
 try {

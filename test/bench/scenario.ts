@@ -9,6 +9,8 @@ export interface Sample {
   readonly value: number;
   /** Work units actually completed (replies counted, agents alive...), checked against `expectedWork`. */
   readonly work: number;
+  /** Secondary figures of the same repetition (reported as medians next to the main value). */
+  readonly extras?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -37,5 +39,22 @@ export interface Scenario {
   readonly expectedWork: (size: number) => number;
   /** `undefined` where the library has no equivalent; `note` says why. */
   readonly implementations: { readonly [F in Framework]: Implementation | undefined };
+  /**
+   * Troupe against itself (e.g. inline vs worker placement) instead of against peers: each
+   * variant is measured like a framework, and the JSON line's `results` are keyed by variant.
+   */
+  readonly variants?: Readonly<Record<string, Implementation>>;
+  /** With variants: the headline ratio of two of them, added to the JSON line (e.g. speedup = inline / worker). */
+  readonly ratio?: { readonly name: string; readonly numerator: string; readonly denominator: string };
   readonly note?: string;
+}
+
+/** The implementations a scenario measures: its variants, or the frameworks that have one. */
+export function measuredKeys(scenario: Scenario): string[] {
+  return scenario.variants !== undefined ? Object.keys(scenario.variants) : FRAMEWORKS.filter((framework) => scenario.implementations[framework] !== undefined);
+}
+
+export function implementationOf(scenario: Scenario, key: string): Implementation | undefined {
+  if (scenario.variants !== undefined) return scenario.variants[key];
+  return (FRAMEWORKS as readonly string[]).includes(key) ? scenario.implementations[key as Framework] : undefined;
 }

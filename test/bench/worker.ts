@@ -6,15 +6,16 @@
  *   node --expose-gc --import tsx test/bench/worker.ts <scenario> <framework> <size> <warmups> <repetitions>
  */
 import { measure, type Measurement } from './runner.js';
-import { FRAMEWORKS, type Framework } from './scenario.js';
+import { measuredKeys } from './scenario.js';
 import { findScenario } from './scenarios/index.js';
 
-function parse(argv: readonly string[]): { scenario: string; framework: Framework; numbers: number[] } {
+function parse(argv: readonly string[]): { scenario: string; framework: string; numbers: number[] } {
   const [scenario = '', framework = '', ...rest] = argv;
-  if (!(FRAMEWORKS as readonly string[]).includes(framework)) throw new Error(`unknown framework ${framework}`);
+  const known = findScenario(scenario);
+  if (known !== undefined && !measuredKeys(known).includes(framework)) throw new Error(`unknown framework or variant ${framework} of ${scenario}`);
   const numbers = rest.map(Number);
   if (numbers.length !== 3 || numbers.some((n) => !Number.isInteger(n) || n < 0)) throw new Error(`expected <size> <warmups> <repetitions>, got ${rest.join(' ')}`);
-  return { scenario, framework: framework as Framework, numbers };
+  return { scenario, framework, numbers };
 }
 
 async function main(): Promise<Measurement> {

@@ -1,5 +1,6 @@
 /** Every scenario, in the order the table lists them. */
 import type { Scenario } from '../scenario.js';
+import { cpuFanout } from './cpu-fanout.js';
 import { fanout } from './fanout.js';
 import { heapPerAgent } from './heap-per-agent.js';
 import { pingpong } from './pingpong.js';
@@ -7,7 +8,7 @@ import { restart } from './restart.js';
 import { spawn } from './spawn.js';
 import { throughput } from './throughput.js';
 
-export const SCENARIOS: readonly Scenario[] = [pingpong, throughput, fanout, spawn, heapPerAgent, restart];
+export const SCENARIOS: readonly Scenario[] = [pingpong, throughput, fanout, spawn, heapPerAgent, restart, cpuFanout];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((scenario) => scenario.name === name);
