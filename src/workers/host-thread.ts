@@ -95,11 +95,14 @@ export class HostThread {
         : new WorkerCrashError(this.threadId, this.lastError === undefined ? `exited with code ${code}` : `crashed: ${this.lastError instanceof Error ? this.lastError.message : String(this.lastError)}`, { cause: this.lastError });
     if (hung === undefined) this.runtime.logger.error({ thread: this.threadId, err: this.lastError, agents: [...this.agents.keys()] }, crash.message);
     const agents = [...this.agents.values()];
+    // The thread works through its port in order: only the oldest unacknowledged message can
+    // have reached its machine; the others' messages never did and go back to their mailboxes.
+    const current = this.working[0];
     this.agents.clear();
     this.working.length = 0;
     for (const agent of agents) {
-      if (agent === hung?.agent) agent.hostDied({ kind: 'hung', detail: hung.detail }, 'hung');
-      else agent.hostDied({ kind: 'crash', error: crash }, 'agent-failed');
+      if (agent === hung?.agent) agent.hostDied({ kind: 'hung', detail: hung.detail }, 'hung', false);
+      else agent.hostDied({ kind: 'crash', error: crash }, 'agent-failed', agent !== current);
     }
   }
 

@@ -199,10 +199,19 @@ export class RemoteAgent implements AgentNode {
     else host.post({ t: 'hang', path: this.path, detail });
   }
 
-  /** Its thread died. Everything it owed is answered `failure` now, and its supervisor decides. */
-  hostDied(reason: ExitReason, failureReason: string): void {
+  /**
+   * Its thread died. Everything it owed is answered `failure` now, and its supervisor
+   * decides; a message handed over that the thread never reached (`untouched`) goes back to
+   * the front of the mailbox for the next incarnation.
+   */
+  hostDied(reason: ExitReason, failureReason: string, untouched: boolean): void {
     this.host = undefined;
+    const inFlight = this.inFlight?.message;
     this.inFlight = undefined;
+    if (untouched && inFlight !== undefined) {
+      if (inFlight.replyWith !== undefined) this.open.delete(answerAddress(inFlight), inFlight.replyWith);
+      this.returned.unshift(inFlight);
+    }
     this.confirmKill?.();
     if (this.status === 'stopped') return;
     if (this.stopping !== undefined) {

@@ -106,6 +106,20 @@ describe('heartbeats across the thread', () => {
       ['bystander', 'running'],
     ]);
   });
+
+  it('hands the bystanders’ messages stuck behind the loop to their next incarnation', { timeout: 60_000 }, async () => {
+    const { system } = await start([
+      { id: 'looper', agent: worker, heartbeat: HEARTBEAT },
+      { id: 'bystander', agent: worker },
+    ]);
+    await echo(system, '/bystander');
+    const loop = failureOf(system.request('/looper', { op: 'loop' }, { timeoutMs: 50_000 }));
+    // Sent while the only thread loops: it cannot have been handled, so it must not fail.
+    const waiting = echo(system, '/bystander', 'still here');
+    expect((await loop).reason).toBe('hung');
+    const answer = await waiting;
+    expect(answer.content).toMatchObject({ text: 'still here', handled: 1 });
+  });
 });
 
 describe('stopping', () => {
