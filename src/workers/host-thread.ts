@@ -27,6 +27,8 @@ export class HostThread {
   /** Agents with a message handed over and not yet acknowledged, oldest first: the head is the one the thread is working on. */
   readonly working: RemoteAgent[] = [];
   alive = true;
+  /** When the thread last sent anything: a thread working through long messages still shows life between them. */
+  lastHeard = Date.now();
   private closing = false;
   private lastError: unknown;
   /** Set when the thread is terminated because an agent on it hung. */
@@ -77,6 +79,7 @@ export class HostThread {
   terminateHung(noticedBy: RemoteAgent, detail: string): void {
     if (!this.alive || this.hung !== undefined || this.closing) return;
     this.hung = { agent: this.working[0] ?? noticedBy, detail };
+    this.hung.agent.reportHung(detail);
     this.runtime.logger.error({ thread: this.threadId, path: this.hung.agent.path }, `worker thread ${this.threadId} is terminated: ${this.hung.agent.path} is hung (${detail})`);
     void this.worker.terminate();
   }
@@ -107,6 +110,7 @@ export class HostThread {
   }
 
   private onMessage(message: FromWorker): void {
+    this.lastHeard = Date.now();
     switch (message.t) {
       case 'send':
         this.route(fromWire(message.message));

@@ -170,18 +170,20 @@ export class RemoteAgent implements AgentNode {
    */
   checkLiveness(now: number, timeoutMs: number): string | undefined {
     const host = this.host;
-    if (this.status !== 'running' || host === undefined || !host.alive) return undefined;
+    // Not before the thread has started it: booting a thread and importing modules is not a hang.
+    if (this.status !== 'running' || host === undefined || !host.alive || !this.ready) return undefined;
     if (this.ping === undefined) {
       this.ping = { seq: ++this.pingSeq, sentAt: now };
       host.post({ t: 'ping', path: this.path, seq: this.ping.seq, timeoutMs });
-    } else if (now - this.ping.sentAt >= timeoutMs) {
+    } else if (now - Math.max(this.ping.sentAt, host.lastHeard) >= timeoutMs) {
+      // Silent for timeoutMs: no pong and no other sign of progress (a handled message) either.
       this.unresponsive = true;
-      return `no answer to a heartbeat ping from worker thread ${host.threadId} for ${now - this.ping.sentAt} ms`;
+      return `worker thread ${host.threadId} answered no heartbeat ping and made no progress for ${now - Math.max(this.ping.sentAt, host.lastHeard)} ms`;
     }
     const hung = this.reportedHung;
     this.reportedHung = undefined;
     if (hung !== undefined) return hung;
-    if (!this.ready || this.mailbox.length === 0 || this.processed !== this.seenProcessed) {
+    if (this.mailbox.length === 0 || this.processed !== this.seenProcessed) {
       this.seenProcessed = this.processed;
       this.stalledSince = now;
     } else if (now - this.stalledSince >= timeoutMs) {
@@ -190,13 +192,23 @@ export class RemoteAgent implements AgentNode {
     return undefined;
   }
 
-  /** Hung: a thread that stopped answering is terminated (the only way to end a busy loop); otherwise the agent is ended there. */
+  /**
+   * Hung: a thread that stopped answering is terminated (the only way to end a busy loop),
+   * and the agent it was busy with is the hung one; otherwise the agent is ended on its thread.
+   */
   hang(detail: string): void {
     const host = this.host;
     if (this.status !== 'running' || host === undefined) return;
+    if (this.unresponsive) {
+      host.terminateHung(this, detail);
+      return;
+    }
+    this.reportHung(detail);
+    host.post({ t: 'hang', path: this.path, detail });
+  }
+
+  reportHung(detail: string): void {
     this.runtime.emit({ type: 'hung', path: this.path, incarnation: this.incarnation ?? '', detail, at: Date.now() });
-    if (this.unresponsive) host.terminateHung(this, detail);
-    else host.post({ t: 'hang', path: this.path, detail });
   }
 
   /**
