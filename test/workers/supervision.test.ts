@@ -83,6 +83,41 @@ describe('a worker agent that fails', () => {
   });
 });
 
+describe('group restarts across threads', () => {
+  it('restarts inline and worker siblings together under one-for-all', async () => {
+    const system = await createSystem({
+      root: supervisor({
+        strategy: 'one-for-all',
+        intensity: { maxRestarts: 5, withinMs: 30_000 },
+        children: [
+          { id: 'a', agent: worker },
+          { id: 'greeter', agent: greeter },
+          { id: 'b', agent: worker },
+        ],
+      }),
+      workers: { size: 2 },
+    });
+    systems.push(system);
+    const restarted = new Set<string>();
+    system.subscribe((event) => {
+      if (event.type === 'restarted') restarted.add(event.path);
+    });
+    await echo(system, '/a');
+    const b = await echo(system, '/b');
+    expect(b.content.handled).toBe(1);
+    const before = system.whichChildren('/').map((child) => child.incarnation);
+    await failureOf(system.request('/a', { op: 'throw' }));
+    await expect.poll(() => [...restarted].sort()).toEqual(['/a', '/b', '/greeter']);
+    // b was halted on its thread and started again: a fresh machine, a new incarnation.
+    const after = await echo(system, '/b');
+    expect(after.content.handled).toBe(1);
+    expect(after.senderIncarnation).not.toBe(b.senderIncarnation);
+    const now = system.whichChildren('/');
+    expect(now.map((child) => child.status)).toEqual(['running', 'running', 'running']);
+    now.forEach((child, index) => expect(child.incarnation).not.toBe(before[index]));
+  });
+});
+
 describe('heartbeats across the thread', () => {
   it('terminates the thread of an agent in an endless CPU loop; the tree goes on', { timeout: 60_000 }, async () => {
     const { system, events } = await start([
