@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { AclMessage } from '../acl/message.js';
-import { ConfigurationError } from '../runtime/errors.js';
+import { ConfigurationError, SystemStoppedError } from '../runtime/errors.js';
 import { ASK_PREFIX } from '../runtime/pending-asks.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { HostThread } from './host-thread.js';
@@ -73,7 +73,7 @@ export class WorkerPool {
 
   /** The thread for an agent: where it is while that thread lives, else the least loaded (or a new one). */
   place(agent: RemoteAgent, current: HostThread | undefined, module: string): HostThread {
-    if (this.closed) throw new ConfigurationError('system-stopped', `cannot place ${agent.path} on a worker: the system is stopped`);
+    if (this.closed) throw new SystemStoppedError(`placing ${agent.path} on a worker thread`);
     let host = current?.alive === true ? current : undefined;
     if (host === undefined && this.hosts.length < this.size) host = this.spawn(module);
     host ??= this.hosts.reduce((least, candidate) => (candidate.load < least.load ? candidate : least));
