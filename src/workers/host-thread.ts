@@ -2,7 +2,8 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { AclMessage } from '../acl/message.js';
 import { ASK_PREFIX } from '../runtime/pending-asks.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { fromWire, type FromWorker, type ToWorker } from './protocol.js';
+import type { AclMessage as Message } from '../acl/message.js';
+import { FINISHED, fromWire, STARTED, type FromWorker, type ToWorker } from './protocol.js';
 import type { RemoteAgent } from './remote-agent.js';
 import type { WorkerData } from './worker-host.js';
 import { WorkerCrashError } from './worker-errors.js';
@@ -24,8 +25,11 @@ export class HostThread {
   readonly threadId: number;
   /** Hosted agents by path. */
   readonly agents = new Map<string, RemoteAgent>();
-  /** Agents with a message handed over and not yet acknowledged, oldest first: the head is the one the thread is working on. */
-  readonly working: RemoteAgent[] = [];
+  /** Delivery sequence numbers the thread began / finished, written by the thread (see protocol.ts). */
+  private readonly progress = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+  private seq = 0;
+  /** The agent of each delivery not known to be finished, and of the last finished one. */
+  private readonly delivered = new Map<number, RemoteAgent>();
   alive = true;
   /** When the thread last sent anything: a thread working through long messages still shows life between them. */
   lastHeard = Date.now();
@@ -39,7 +43,7 @@ export class HostThread {
     private readonly runtime: Runtime,
     options: HostThreadOptions,
   ) {
-    const workerData: WorkerData = { name: runtime.name, logLevel: runtime.logger.level };
+    const workerData: WorkerData = { name: runtime.name, logLevel: runtime.logger.level, progress: this.progress };
     this.worker = new Worker(options.entry, { workerData, execArgv: [], resourceLimits: options.resourceLimits, stdout: false, stderr: false });
     this.threadId = this.worker.threadId;
     this.worker.on('message', (message: FromWorker) => this.onMessage(message));
@@ -71,23 +75,52 @@ export class HostThread {
     return this.exited;
   }
 
+  /** Hands a message to the thread; returns its delivery sequence number. */
+  deliver(agent: RemoteAgent, incarnation: string, message: Message): number {
+    const seq = ++this.seq;
+    this.delivered.set(seq, agent);
+    this.post({ t: 'deliver', seq, path: agent.path, incarnation, message });
+    return seq;
+  }
+
+  /** Whether the thread began the delivery `seq` (it may be stuck in it, or done with it). */
+  reached(seq: number): boolean {
+    return Atomics.load(this.progress, STARTED) >= seq;
+  }
+
+  /** Forgets deliveries the thread has finished, all but the last (a loop it left behind in a timer is most likely its agent's). */
+  private prune(): void {
+    const finished = Atomics.load(this.progress, FINISHED);
+    for (const seq of this.delivered.keys()) {
+      if (seq >= finished) break;
+      this.delivered.delete(seq);
+    }
+  }
+
   /**
-   * Ends a thread that stopped answering. The agent it is busy with (the oldest handed a
-   * message and not done) is the hung one; without such an agent, the one whose heartbeat
-   * noticed. The others are failed and restarted by their supervisors elsewhere.
+   * The agent a stuck thread is busy with: the one whose message it began and did not finish,
+   * else the one whose message it finished last (the loop is in code that message left
+   * behind: a timer, a promise), else the one whose heartbeat noticed.
+   */
+  private culprit(noticedBy: RemoteAgent): RemoteAgent {
+    const started = Atomics.load(this.progress, STARTED);
+    const finished = Atomics.load(this.progress, FINISHED);
+    const agent = this.delivered.get(started > finished ? started : finished);
+    return agent !== undefined && this.agents.get(agent.path) === agent ? agent : noticedBy;
+  }
+
+  /**
+   * Ends a thread that stopped answering. The agent it is busy with (see `culprit`) is the
+   * hung one; the others are failed and restarted by their supervisors elsewhere.
    */
   terminateHung(noticedBy: RemoteAgent, detail: string): void {
     if (!this.alive || this.hung !== undefined || this.closing) return;
-    this.hung = { agent: this.working[0] ?? noticedBy, detail };
+    this.hung = { agent: this.culprit(noticedBy), detail };
     this.hung.agent.reportHung(detail);
     this.runtime.logger.error({ thread: this.threadId, path: this.hung.agent.path }, `worker thread ${this.threadId} is terminated: ${this.hung.agent.path} is hung (${detail})`);
     void this.worker.terminate();
   }
 
-  doneWorking(agent: RemoteAgent): void {
-    const index = this.working.indexOf(agent);
-    if (index >= 0) this.working.splice(index, 1);
-  }
 
   private failAgents(code: number): void {
     if (this.closing && this.hung === undefined) return;
@@ -98,20 +131,22 @@ export class HostThread {
         : new WorkerCrashError(this.threadId, this.lastError === undefined ? `exited with code ${code}` : `crashed: ${this.lastError instanceof Error ? this.lastError.message : String(this.lastError)}`, { cause: this.lastError });
     if (hung === undefined) this.runtime.logger.error({ thread: this.threadId, err: this.lastError, agents: [...this.agents.keys()] }, crash.message);
     const agents = [...this.agents.values()];
-    // The thread works through its port in order: only the oldest unacknowledged message can
-    // have reached its machine; the others' messages never did and go back to their mailboxes.
-    const current = this.working[0];
     this.agents.clear();
-    this.working.length = 0;
+    this.delivered.clear();
     for (const agent of agents) {
-      if (agent === hung?.agent) agent.hostDied({ kind: 'hung', detail: hung.detail }, 'hung', false);
-      else agent.hostDied({ kind: 'crash', error: crash }, 'agent-failed', agent !== current);
+      if (agent === hung?.agent) agent.hostDied({ kind: 'hung', detail: hung.detail }, 'hung');
+      else agent.hostDied({ kind: 'crash', error: crash }, 'agent-failed');
     }
   }
 
   private onMessage(message: FromWorker): void {
     this.lastHeard = Date.now();
     switch (message.t) {
+      case 'handled':
+      case 'returned':
+        this.prune();
+        this.agents.get(message.path)?.onWorker(message);
+        return;
       case 'send':
         this.route(fromWire(message.message));
         return;

@@ -6,6 +6,14 @@ import { freezeContent } from '../acl/content.js';
 import { createMessage, type AclMessage } from '../acl/message.js';
 import type { Shutdown } from '../runtime/tree.js';
 
+/**
+ * Shared between the threads: the sequence number of the delivery a thread last began and
+ * last finished. When a thread stops answering, the main thread reads them to know which
+ * message it is stuck in and which handed-over messages it never reached.
+ */
+export const STARTED = 0;
+export const FINISHED = 1;
+
 /** An exit reason that survives a structured clone (a crash carries its error as an Error). */
 export type WireExit =
   | { readonly kind: 'normal' | 'shutdown' }
@@ -26,7 +34,7 @@ export interface StartCommand {
 
 export type ToWorker =
   | StartCommand
-  | { readonly t: 'deliver'; readonly path: string; readonly incarnation: string; readonly message: AclMessage }
+  | { readonly t: 'deliver'; readonly seq: number; readonly path: string; readonly incarnation: string; readonly message: AclMessage }
   | { readonly t: 'halt'; readonly path: string; readonly shutdown: Shutdown; readonly reason: WireExit }
   | { readonly t: 'stop'; readonly path: string; readonly shutdown: Shutdown; readonly reason: WireExit }
   | { readonly t: 'ping'; readonly path: string; readonly seq: number; readonly timeoutMs: number }

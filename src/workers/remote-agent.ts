@@ -33,7 +33,7 @@ export class RemoteAgent implements AgentNode {
   private readonly returned: AclMessage[] = [];
   private host: HostThread | undefined;
   private ready = false;
-  private inFlight: { readonly message: AclMessage; readonly incarnation: string } | undefined;
+  private inFlight: { readonly message: AclMessage; readonly incarnation: string; readonly seq: number } | undefined;
   private readonly open = new OpenRequests();
   private processed = 0;
   private seenProcessed = -1;
@@ -124,7 +124,21 @@ export class RemoteAgent implements AgentNode {
     this.stopping = new Promise((resolve) => (this.stopDone = resolve));
     host.post({ t: 'stop', path: this.path, shutdown, reason: wireExit(reason) });
     if (shutdown === 'brutal' || shutdown === 0) this.kill(reason);
+    else if (typeof shutdown === 'number') this.killAfter(shutdown, () => this.kill({ kind: 'killed', detail: 'shutdown time ran out' }));
     return this.stopping;
+  }
+
+  /** A thread that has not confirmed within the shutdown time (it may be stuck in a loop) does not hold up the stop. */
+  private killAfter(ms: number, kill: () => void): void {
+    const timer = setTimeout(() => {
+      if (this.status === 'stopping') kill();
+    }, ms);
+    timer.unref();
+    const done = this.stopDone;
+    this.stopDone = () => {
+      clearTimeout(timer);
+      done?.();
+    };
   }
 
   /** Stops now without waiting for the thread; a thread that does not confirm soon is stuck and ends. */
@@ -148,8 +162,22 @@ export class RemoteAgent implements AgentNode {
     }
     this.status = 'stopping';
     return new Promise((resolve) => {
-      this.haltDone = resolve;
-      host.post({ t: 'halt', path: this.path, shutdown, reason: wireExit(reason) });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      this.haltDone = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      host.post({ t: 'halt', path: this.path, shutdown: shutdown === 'brutal' ? 0 : shutdown, reason: wireExit(reason) });
+      // Halted here at once (brutal) or after the shutdown time; a thread that never confirms is stuck and ends.
+      const giveUp = (): void => {
+        if (this.haltDone === undefined) return;
+        this.afterHalt();
+        const stuck = setTimeout(() => host.terminateHung(this, 'it did not stop within its shutdown time'), KILL_GRACE_MS);
+        stuck.unref();
+        this.confirmKill = () => clearTimeout(stuck);
+      };
+      if (shutdown === 'brutal' || shutdown === 0) giveUp();
+      else if (typeof shutdown === 'number') timer = setTimeout(giveUp, shutdown);
     });
   }
 
@@ -213,16 +241,18 @@ export class RemoteAgent implements AgentNode {
 
   /**
    * Its thread died. Everything it owed is answered `failure` now, and its supervisor
-   * decides; a message handed over that the thread never reached (`untouched`) goes back to
-   * the front of the mailbox for the next incarnation.
+   * decides; a message handed over that the thread never reached goes back to the front of
+   * the mailbox for the next incarnation.
    */
-  hostDied(reason: ExitReason, failureReason: string, untouched: boolean): void {
+  hostDied(reason: ExitReason, failureReason: string): void {
+    const host = this.host;
     this.host = undefined;
-    const inFlight = this.inFlight?.message;
+    const inFlight = this.inFlight;
     this.inFlight = undefined;
-    if (untouched && inFlight !== undefined) {
-      if (inFlight.replyWith !== undefined) this.open.delete(answerAddress(inFlight), inFlight.replyWith);
-      this.returned.unshift(inFlight);
+    if (inFlight !== undefined && host !== undefined && !host.reached(inFlight.seq)) {
+      const message = inFlight.message;
+      if (message.replyWith !== undefined) this.open.delete(answerAddress(message), message.replyWith);
+      this.returned.unshift(message);
     }
     this.confirmKill?.();
     if (this.status === 'stopped') return;
@@ -270,7 +300,6 @@ export class RemoteAgent implements AgentNode {
     this.status = 'stopped';
     this.ready = false;
     this.inFlight = undefined;
-    this.host?.doneWorking(this);
     if (this.host?.agents.get(this.path) === this) this.host.agents.delete(this.path);
     this.answerOpen('agent-stopped', `agent ${this.path} stopped (${describeExit(reason)})`, incarnation, false);
     for (const message of [...this.returned.splice(0), ...this.mailbox.takeAll()]) this.runtime.reject(message, 'agent-stopped', 'agent-stopped', `agent ${this.path} stopped before handling the message`);
@@ -312,10 +341,8 @@ export class RemoteAgent implements AgentNode {
     const message = this.returned.shift() ?? this.mailbox.shift();
     if (message === undefined) return;
     const incarnation = this.incarnation as string;
-    this.inFlight = { message, incarnation };
     if (message.replyWith !== undefined) this.open.add(message);
-    host.working.push(this);
-    host.post({ t: 'deliver', path: this.path, incarnation, message });
+    this.inFlight = { message, incarnation, seq: host.deliver(this, incarnation, message) };
   }
 
   /** A message this agent sent from its thread: an answer closes the request it owed. */
@@ -343,7 +370,6 @@ export class RemoteAgent implements AgentNode {
         if (this.inFlight?.incarnation === event.incarnation) {
           this.inFlight = undefined;
           this.processed++;
-          this.host?.doneWorking(this);
         }
         this.pump();
         return;
@@ -354,6 +380,8 @@ export class RemoteAgent implements AgentNode {
         if (event.incarnation === this.incarnation) this.exit(event.reason, failureReasonOf(event.reason), true);
         return;
       case 'halted':
+        this.confirmKill?.();
+        this.confirmKill = undefined;
         if (this.haltDone !== undefined) this.afterHalt();
         return;
       case 'stopped':
@@ -375,7 +403,6 @@ export class RemoteAgent implements AgentNode {
     const messages = wire.map(fromWire);
     if (inFlight?.incarnation === incarnation) {
       this.inFlight = undefined;
-      this.host?.doneWorking(this);
     }
     for (const message of messages) if (message.replyWith !== undefined) this.open.delete(answerAddress(message), message.replyWith);
     if (this.status === 'stopped') {

@@ -8,13 +8,15 @@ import { pino } from 'pino';
 import type { AgentDefinition } from '../agent/define-agent.js';
 import { AgentCell } from '../runtime/agent-cell.js';
 import type { ExitReason, ParentLink, TreeNode } from '../runtime/tree.js';
-import { fromWire, toWireError, type FromWorker, type StartCommand, type ToWorker, type WireExit } from './protocol.js';
+import { FINISHED, fromWire, STARTED, toWireError, type FromWorker, type StartCommand, type ToWorker, type WireExit } from './protocol.js';
 import { AgentModuleError } from './worker-errors.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
 export interface WorkerData {
   readonly name: string;
   readonly logLevel: string;
+  /** Int32Array over a SharedArrayBuffer: [STARTED, FINISHED] delivery sequence numbers. */
+  readonly progress: Int32Array;
 }
 
 const port = parentPort;
@@ -89,16 +91,21 @@ async function start(command: StartCommand): Promise<void> {
 }
 
 /** One message at a time per agent: the main thread keeps the mailbox and sends the next after `handled`. */
-function deliver(path: string, incarnation: string, wire: Parameters<typeof fromWire>[0]): void {
-  const cell = cells.get(path);
-  const message = fromWire(wire);
-  if (cell === undefined || cell.incarnation !== incarnation || cell.status !== 'running') {
-    post({ t: 'returned', path, incarnation, messages: [message] });
-    return;
+function deliver(seq: number, path: string, incarnation: string, wire: Parameters<typeof fromWire>[0]): void {
+  Atomics.store(data.progress, STARTED, seq);
+  try {
+    const cell = cells.get(path);
+    const message = fromWire(wire);
+    if (cell === undefined || cell.incarnation !== incarnation || cell.status !== 'running') {
+      post({ t: 'returned', path, incarnation, messages: [message] });
+      return;
+    }
+    cell.enqueue(message);
+    if (cell.runTurn(1) === 1) post({ t: 'handled', path, incarnation });
+    else post({ t: 'returned', path, incarnation, messages: cell.mailbox.takeAll() });
+  } finally {
+    Atomics.store(data.progress, FINISHED, seq);
   }
-  cell.enqueue(message);
-  if (cell.runTurn(1) === 1) post({ t: 'handled', path, incarnation });
-  else post({ t: 'returned', path, incarnation, messages: cell.mailbox.takeAll() });
 }
 
 function fromWireExit(reason: WireExit): ExitReason {
@@ -110,7 +117,7 @@ async function run(command: ToWorker): Promise<void> {
     case 'start':
       return start(command);
     case 'deliver':
-      return deliver(command.path, command.incarnation, command.message);
+      return deliver(command.seq, command.path, command.incarnation, command.message);
     case 'halt': {
       const cell = cells.get(command.path);
       if (cell !== undefined) {

@@ -15,7 +15,7 @@ export function spin(ms: number): number {
   return x;
 }
 
-const work = { request: z.object({ op: z.enum(['echo', 'spin', 'throw', 'exit', 'oom', 'loop', 'throw-later']), ms: z.number().optional(), text: z.string().optional() }) };
+const work = { request: z.object({ op: z.enum(['echo', 'spin', 'throw', 'exit', 'oom', 'loop', 'loop-later', 'throw-later']), ms: z.number().optional(), text: z.string().optional() }) };
 
 function perform(content: z.infer<typeof work.request>): { thread: number; text?: string; result?: number } {
   switch (content.op) {
@@ -33,6 +33,7 @@ function perform(content: z.infer<typeof work.request>): { thread: number; text?
       for (;;) hoard.push(new Array<number>(1_000_000).fill(1));
     }
     case 'loop':
+    case 'loop-later':
       for (;;) spin(1_000);
     case 'throw-later':
       setTimeout(() => {
@@ -51,7 +52,12 @@ export const worker = defineAgent({
   machine: setup({ types: { events: {} as InboundEvents<typeof work> | AclMessage<'query-ref'>, context: {} as { handled: number } } }).createMachine({
     context: { handled: 0 },
     on: {
-      request: { actions: [assign({ handled: ({ context }) => context.handled + 1 }), reply('inform', ({ event, context }) => ({ ...perform(event.content), handled: context.handled }))] },
+      request: [
+        // `agree`, then an endless loop in a microtask: the agree (XState emits after the transition's own
+        // actions) has left the thread by then, and no later message can get in first.
+        { guard: ({ event }) => event.content.op === 'loop-later', actions: [reply('agree'), () => queueMicrotask(() => perform({ op: 'loop' }))] },
+        { actions: [assign({ handled: ({ context }) => context.handled + 1 }), reply('inform', ({ event, context }) => ({ ...perform(event.content), handled: context.handled }))] },
+      ],
       'query-ref': { actions: reply('inform', ({ context }) => ({ handled: context.handled, thread: threadId })) },
     },
   }),

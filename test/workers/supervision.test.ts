@@ -118,6 +118,35 @@ describe('group restarts across threads', () => {
   });
 });
 
+describe('group restarts with a stuck thread', () => {
+  it('halts a worker sibling stuck in a loop within its shutdown time, ends its thread, and restarts the group', { timeout: 60_000 }, async () => {
+    const system = await createSystem({
+      root: supervisor({
+        strategy: 'one-for-all',
+        intensity: { maxRestarts: 10, withinMs: 30_000 },
+        children: [
+          { id: 'stuck', agent: worker, shutdownMs: 200 },
+          // The same definition, placed inline by the child spec.
+          { id: 'crasher', agent: worker, placement: 'inline' },
+        ],
+      }),
+      workers: { size: 1 },
+    });
+    systems.push(system);
+    const events: SystemEvent[] = [];
+    system.subscribe((event) => events.push(event));
+    await system.request('/stuck', { op: 'loop-later' }, { acceptAgree: true });
+    const inline = await echo(system, '/crasher');
+    expect(inline.content.thread).toBe(threadId);
+    await failureOf(system.request('/crasher', { op: 'throw' }));
+    // Its thread never confirms the halt: it is terminated, and the loop it was left with is /stuck's.
+    const back = await echo(system, '/stuck', 'back');
+    expect(back.content).toMatchObject({ text: 'back', handled: 1 });
+    expect(events.find((event) => event.type === 'hung')).toMatchObject({ path: '/stuck' });
+    await expect.poll(() => system.whichChildren('/').map((child) => child.status)).toEqual(['running', 'running']);
+  });
+});
+
 describe('heartbeats across the thread', () => {
   it('terminates the thread of an agent in an endless CPU loop; the tree goes on', { timeout: 60_000 }, async () => {
     const { system, events } = await start([
@@ -128,7 +157,7 @@ describe('heartbeats across the thread', () => {
     const before = await echo(system, '/bystander');
     const failure = await failureOf(system.request('/looper', { op: 'loop' }, { timeoutMs: 50_000 }));
     expect(failure.reason).toBe('hung');
-    expect(events.find((event) => event.type === 'hung')).toMatchObject({ path: expect.stringMatching(/^\/(looper|bystander)$/) });
+    expect(events.filter((event) => event.type === 'hung').map((event) => event.path)).toEqual(['/looper']);
     expect(events.find((event) => event.type === 'failed' && event.path === '/looper')).toMatchObject({ reason: expect.stringMatching(/^hung: /) });
     // The inline agent never stopped answering; the bystander was restarted on a fresh thread.
     await expect(system.request('/greeter', 'Ada')).resolves.toMatchObject({ content: { hello: 'Ada', thread: threadId } });
@@ -157,10 +186,10 @@ describe('heartbeats across the thread', () => {
   });
 });
 
-describe('stopping', () => {
-  /** OS threads of this process: a worker thread that outlives its system would stay here. */
-  const osThreads = (): number => readdirSync('/proc/self/task').length;
+/** OS threads of this process: a worker thread that outlives its system would stay here. */
+const osThreads = (): number => readdirSync('/proc/self/task').length;
 
+describe('stopping', () => {
   it('ends every worker thread, over many start/stop cycles', { timeout: 120_000 }, async () => {
     const cycle = async (): Promise<void> => {
       const system = await createSystem({ root: supervisor({ children: [0, 1, 2, 3].map((index) => ({ id: `w${index}`, agent: worker })) }), workers: { size: 2 } });
@@ -171,6 +200,18 @@ describe('stopping', () => {
     const baseline = osThreads();
     for (let round = 0; round < 12; round++) await cycle();
     expect(osThreads()).toBeLessThanOrEqual(baseline);
+  });
+
+  it('stops a system whose worker agent is stuck in a loop: killed after its shutdown time, thread ended', { timeout: 60_000 }, async () => {
+    const { system } = await start([{ id: 'stuck', agent: worker, shutdownMs: 200 }]);
+    await echo(system, '/stuck');
+    const threadsBefore = osThreads();
+    await system.request('/stuck', { op: 'loop-later' }, { acceptAgree: true });
+    const reasons: string[] = [];
+    system.watch('/stuck', (signal) => reasons.push(signal.reason.kind));
+    await system.stop();
+    expect(reasons).toEqual(['killed']);
+    expect(osThreads()).toBeLessThan(threadsBefore);
   });
 
   it('gives every request to a stopping worker agent one answer', async () => {
