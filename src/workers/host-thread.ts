@@ -103,10 +103,22 @@ export class HostThread {
    * behind: a timer, a promise), else the one whose heartbeat noticed.
    */
   private culprit(noticedBy: RemoteAgent): RemoteAgent {
+    const agent = this.busyWith();
+    return agent !== undefined && this.agents.get(agent.path) === agent ? agent : noticedBy;
+  }
+
+  private busyWith(): RemoteAgent | undefined {
     const started = Atomics.load(this.progress, STARTED);
     const finished = Atomics.load(this.progress, FINISHED);
-    const agent = this.delivered.get(started > finished ? started : finished);
-    return agent !== undefined && this.agents.get(agent.path) === agent ? agent : noticedBy;
+    return this.delivered.get(started > finished ? started : finished);
+  }
+
+  /**
+   * Ends the thread if it is stuck in `agent`'s code (a killed agent that never confirmed);
+   * a thread merely busy with another agent's work gets to the stop in its turn.
+   */
+  terminateIfStuckIn(agent: RemoteAgent, detail: string): void {
+    if (this.busyWith() === agent) this.terminateHung(agent, detail);
   }
 
   /**

@@ -114,7 +114,8 @@ export class RemoteAgent implements AgentNode {
       return this.stopping;
     }
     const host = this.host;
-    if (this.status !== 'running' || host === undefined || !host.alive) {
+    // Not started on its thread yet (it may still be booting): nothing there to wait for.
+    if (this.status !== 'running' || !this.ready || host === undefined || !host.alive) {
       if (host?.alive === true) host.post({ t: 'stop', path: this.path, shutdown: 'brutal', reason: wireExit(reason) });
       this.finish(reason);
       return (this.stopping = Promise.resolve());
@@ -146,7 +147,7 @@ export class RemoteAgent implements AgentNode {
     const host = this.host;
     this.finish(reason);
     if (host === undefined || !host.alive) return;
-    const stuck = setTimeout(() => host.terminateHung(this, `it did not stop within ${KILL_GRACE_MS} ms of being killed`), KILL_GRACE_MS);
+    const stuck = setTimeout(() => host.terminateIfStuckIn(this, `it did not stop within ${KILL_GRACE_MS} ms of being killed`), KILL_GRACE_MS);
     stuck.unref();
     this.confirmKill = () => clearTimeout(stuck);
   }
@@ -156,7 +157,8 @@ export class RemoteAgent implements AgentNode {
   halt(shutdown: Shutdown, reason: ExitReason): Promise<void> {
     const host = this.host;
     if (this.status !== 'running') return Promise.resolve();
-    if (host === undefined || !host.alive) {
+    if (host === undefined || !host.alive || !this.ready) {
+      host?.post({ t: 'halt', path: this.path, shutdown: 0, reason: wireExit(reason) });
       this.afterHalt();
       return Promise.resolve();
     }
@@ -172,7 +174,7 @@ export class RemoteAgent implements AgentNode {
       const giveUp = (): void => {
         if (this.haltDone === undefined) return;
         this.afterHalt();
-        const stuck = setTimeout(() => host.terminateHung(this, 'it did not stop within its shutdown time'), KILL_GRACE_MS);
+        const stuck = setTimeout(() => host.terminateIfStuckIn(this, 'it did not stop within its shutdown time'), KILL_GRACE_MS);
         stuck.unref();
         this.confirmKill = () => clearTimeout(stuck);
       };
@@ -279,7 +281,9 @@ export class RemoteAgent implements AgentNode {
       if (!threadAlive || reason.kind === 'crash' && reason.error instanceof StartError) this.log.error({ incarnation, err: reason.kind === 'crash' ? reason.error : undefined }, detail);
       this.runtime.emit({ type: 'failed', path: this.path, kind: 'agent', incarnation, reason: describeExit(reason), at: Date.now() });
     }
-    if (this.stopping === undefined) this.parent.childExited(this, reason);
+    // Ended on its own while being stopped: the stop is complete (as inline).
+    if (this.stopping !== undefined) this.finish(this.stopReason);
+    else this.parent.childExited(this, reason);
   }
 
   /**
@@ -309,6 +313,10 @@ export class RemoteAgent implements AgentNode {
     const done = this.stopDone;
     this.stopDone = undefined;
     done?.();
+    // Stopped for good during a group restart's halt: that halt is over too.
+    const halted = this.haltDone;
+    this.haltDone = undefined;
+    halted?.();
   }
 
   // ---- messages --------------------------------------------------------------------------
@@ -406,7 +414,8 @@ export class RemoteAgent implements AgentNode {
     }
     for (const message of messages) if (message.replyWith !== undefined) this.open.delete(answerAddress(message), message.replyWith);
     if (this.status === 'stopped') {
-      for (const message of messages) this.runtime.reject(message, 'agent-stopped', 'agent-stopped', `agent ${this.path} stopped before handling the message`);
+      // Handed over, so open when the agent stopped: answered `failure` then already.
+      for (const message of messages) this.runtime.deadLetters.record(message, 'agent-stopped');
       return;
     }
     this.returned.unshift(...messages);

@@ -12,9 +12,10 @@ const Answer = z.object({ thread: z.number(), handled: z.number(), text: z.strin
 const AGENTS = ['a', 'b', 'c'];
 const systems: System[] = [];
 
+// Stopping waits for threads to confirm; on a loaded machine that can take a few seconds.
 afterEach(async () => {
   await Promise.all(systems.splice(0).map((system) => system.stop()));
-});
+}, 30_000);
 
 /** mulberry32: a small seeded PRNG, so a failing seed can be replayed. */
 function random(seed: number): () => number {

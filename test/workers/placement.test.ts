@@ -20,9 +20,10 @@ async function start(children: ChildSpec[], size = 2): Promise<System> {
   return system;
 }
 
+// Stopping waits for threads to confirm; on a loaded machine that can take a few seconds.
 afterEach(async () => {
   await Promise.all(systems.splice(0).map((system) => system.stop()));
-});
+}, 30_000);
 
 describe('placement: worker', () => {
   it('answers a request from another thread, under the same path', async () => {

@@ -22,9 +22,10 @@ async function start(children: ChildSpec[], workers: SystemOptions['workers'] = 
   return { system, events };
 }
 
+// Stopping waits for threads to confirm; on a loaded machine that can take a few seconds.
 afterEach(async () => {
   await Promise.all(systems.splice(0).map((system) => system.stop()));
-});
+}, 30_000);
 
 async function failureOf(promise: Promise<unknown>): Promise<FailureError> {
   const error = await promise.then(
@@ -212,6 +213,18 @@ describe('stopping', () => {
     await system.stop();
     expect(reasons).toEqual(['killed']);
     expect(osThreads()).toBeLessThan(threadsBefore);
+  });
+
+  it('completes a stop when the agent crashes on its thread while being stopped', async () => {
+    const { system, events } = await start([{ id: 'w', agent: worker }]);
+    // Started on its thread and idle: the next request is handed over at once.
+    await expect.poll(() => events.some((event) => event.type === 'started' && event.path === '/w')).toBe(true);
+    const reasons: string[] = [];
+    system.watch('/w', (signal) => reasons.push(signal.reason.kind));
+    const crash = failureOf(system.request('/w', { op: 'throw' }));
+    await system.stop();
+    expect((await crash).reason).toBe('agent-failed');
+    expect(reasons).toEqual(['shutdown']);
   });
 
   it('gives every request to a stopping worker agent one answer', async () => {
