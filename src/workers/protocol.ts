@@ -4,7 +4,7 @@
  */
 import { freezeContent } from '../acl/content.js';
 import { createMessage, type AclMessage } from '../acl/message.js';
-import type { Shutdown } from '../runtime/tree.js';
+import type { ExitReason, Shutdown } from '../runtime/tree.js';
 
 /**
  * Shared between the threads: the sequence number of the delivery a thread last began and
@@ -14,11 +14,8 @@ import type { Shutdown } from '../runtime/tree.js';
 export const STARTED = 0;
 export const FINISHED = 1;
 
-/** An exit reason that survives a structured clone (a crash carries its error as an Error). */
-export type WireExit =
-  | { readonly kind: 'normal' | 'shutdown' }
-  | { readonly kind: 'crash'; readonly error: unknown }
-  | { readonly kind: 'hung' | 'restart-limit' | 'killed'; readonly detail: string };
+/** An exit reason as sent across: a crash's error made cloneable (see toWireError). */
+export type WireExit = ExitReason;
 
 export interface StartCommand {
   readonly t: 'start';

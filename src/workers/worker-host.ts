@@ -7,7 +7,7 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { AgentDefinition } from '../agent/define-agent.js';
 import { AgentCell } from '../runtime/agent-cell.js';
-import type { ExitReason, ParentLink, TreeNode } from '../runtime/tree.js';
+import type { ExitReason, ParentLink, Shutdown, TreeNode } from '../runtime/tree.js';
 import { FINISHED, fromWire, STARTED, toWireError, type FromWorker, type StartCommand, type ToWorker, type WireExit } from './protocol.js';
 import { AgentModuleError } from './worker-errors.js';
 import { WorkerRuntime } from './worker-runtime.js';
@@ -108,50 +108,44 @@ function deliver(seq: number, path: string, incarnation: string, wire: Parameter
   }
 }
 
-function fromWireExit(reason: WireExit): ExitReason {
-  return reason;
-}
-
-async function run(command: ToWorker): Promise<void> {
+/** Runs a command; starts, halts and stops may take a while (a module import, a busy state) and return a promise. */
+function run(command: Exclude<ToWorker, { t: 'ping' | 'answer' }>): Promise<void> | undefined {
   switch (command.t) {
     case 'start':
       return start(command);
     case 'deliver':
-      return deliver(command.seq, command.path, command.incarnation, command.message);
-    case 'halt': {
-      const cell = cells.get(command.path);
-      if (cell !== undefined) {
-        await cell.halt(command.shutdown, fromWireExit(command.reason));
-        const left = cell.mailbox.takeAll();
-        if (left.length > 0) post({ t: 'returned', path: command.path, incarnation: cell.incarnation ?? '', messages: left });
-      }
-      post({ t: 'halted', path: command.path });
-      return;
-    }
-    case 'stop': {
-      const cell = cells.get(command.path);
-      if (cell !== undefined) {
-        const left = cell.status === 'running' ? [] : cell.mailbox.takeAll();
-        if (left.length > 0) post({ t: 'returned', path: command.path, incarnation: cell.incarnation ?? '', messages: left });
-        await cell.stop(command.shutdown, fromWireExit(command.reason));
-        cells.delete(command.path);
-      }
-      post({ t: 'stopped', path: command.path });
-      return;
-    }
+      deliver(command.seq, command.path, command.incarnation, command.message);
+      return undefined;
     case 'hang':
       cells.get(command.path)?.hang(command.detail);
-      return;
-    case 'ping':
-    case 'answer':
-      return; // answered at once, see onCommand
+      return undefined;
+    case 'halt':
+      return halt(command.path, command.shutdown, command.reason);
+    case 'stop':
+      return stop(command.path, command.shutdown, command.reason);
   }
 }
 
-// Starts load modules asynchronously; later commands wait for them so each agent sees its
-// commands in order. Pings and answers to asks never wait: a ping measures the thread.
-const waiting: ToWorker[] = [];
-let loading = false;
+async function halt(path: string, shutdown: Shutdown, reason: ExitReason): Promise<void> {
+  await cells.get(path)?.halt(shutdown, reason);
+  post({ t: 'halted', path });
+}
+
+async function stop(path: string, shutdown: Shutdown, reason: ExitReason): Promise<void> {
+  const cell = cells.get(path);
+  if (cell !== undefined) {
+    await cell.stop(shutdown, reason);
+    cells.delete(path);
+  }
+  post({ t: 'stopped', path });
+}
+
+/**
+ * Commands for an agent whose start, halt or stop is under way wait behind it, so that each
+ * agent sees its commands in order; other agents' commands do not wait. Pings and answers to
+ * asks never wait: a ping measures the thread.
+ */
+const waiting = new Map<string, ToWorker[]>();
 
 function onCommand(command: ToWorker): void {
   if (command.t === 'ping') {
@@ -163,22 +157,21 @@ function onCommand(command: ToWorker): void {
     runtime.settleAnswer(fromWire(command.message), command.message.receiver.slice(command.message.receiver.lastIndexOf('.') + 1));
     return;
   }
-  if (loading) {
-    waiting.push(command);
+  const queue = waiting.get(command.path);
+  if (queue !== undefined) {
+    queue.push(command);
     return;
   }
-  const done = run(command);
-  if (command.t === 'deliver' || command.t === 'hang') return;
-  loading = true;
-  void done.then(drainWaiting, (error: unknown) => {
-    logger.error({ err: error }, 'a worker command failed');
-    drainWaiting();
-  });
-}
-
-function drainWaiting(): void {
-  loading = false;
-  while (!loading && waiting.length > 0) onCommand(waiting.shift() as ToWorker);
+  const underWay = run(command);
+  if (underWay === undefined) return;
+  waiting.set(command.path, []);
+  void underWay
+    .catch((error: unknown) => logger.error({ err: error, path: command.path }, `a ${command.t} command failed on the worker thread`))
+    .finally(() => {
+      const next = waiting.get(command.path) ?? [];
+      waiting.delete(command.path);
+      for (const queued of next) onCommand(queued);
+    });
 }
 
 port.on('message', onCommand);
