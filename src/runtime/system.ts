@@ -172,7 +172,8 @@ export class System {
 
   /** Queue depth, processed count, processing time and restarts of the agent at `path`. */
   metrics(path: string): AgentMetrics | undefined {
-    return this.runtime.agentAt(normalizePath(path))?.metrics;
+    const node = this.runtime.lookup(normalizePath(path));
+    return node !== undefined && 'metrics' in node ? (node.metrics as AgentMetrics) : undefined;
   }
 
   /** The XState snapshot of the agent at `path`, for inspection and tests. */

@@ -42,7 +42,7 @@ export type FromWorker =
   | { readonly t: 'started'; readonly path: string; readonly incarnation: string }
   | { readonly t: 'start-failed'; readonly path: string; readonly incarnation: string; readonly error: unknown }
   | { readonly t: 'send'; readonly message: AclMessage }
-  | { readonly t: 'handled'; readonly path: string; readonly incarnation: string }
+  | { readonly t: 'handled'; readonly path: string; readonly incarnation: string; readonly ms: number }
   | { readonly t: 'returned'; readonly path: string; readonly incarnation: string; readonly messages: readonly AclMessage[] }
   | { readonly t: 'exited'; readonly path: string; readonly incarnation: string; readonly reason: WireExit }
   | { readonly t: 'halted'; readonly path: string }

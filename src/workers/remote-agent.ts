@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { answerAddress, type AclMessage } from '../acl/message.js';
 import { closesConversation } from '../acl/performatives.js';
 import type { AgentDefinition } from '../agent/define-agent.js';
-import { StartError } from '../runtime/agent-cell.js';
+import { StartError, type AgentMetrics } from '../runtime/agent-cell.js';
 import { Mailbox, type Settle } from '../runtime/mailbox.js';
 import { OpenRequests } from '../runtime/open-requests.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -36,6 +36,7 @@ export class RemoteAgent implements AgentNode {
   private inFlight: { readonly message: AclMessage; readonly incarnation: string; readonly seq: number } | undefined;
   private readonly open = new OpenRequests();
   private processed = 0;
+  private processingMs = 0;
   private seenProcessed = -1;
   private stalledSince = 0;
   private pingSeq = 0;
@@ -63,6 +64,11 @@ export class RemoteAgent implements AgentNode {
 
   get log(): Logger {
     return (this.logger ??= this.runtime.logger.child({ path: this.path, agent: this.definition.name, incarnation: this.incarnation, placement: 'worker' }));
+  }
+
+  /** As an inline cell's: the queue is the mailbox here; processing time is measured on the thread. */
+  get metrics(): AgentMetrics {
+    return { queueDepth: this.mailbox.length + this.returned.length, processed: this.processed, processingMs: this.processingMs, restarts: this.restarts };
   }
 
   /** The thread it runs on, while it has one. */
@@ -378,6 +384,7 @@ export class RemoteAgent implements AgentNode {
         if (this.inFlight?.incarnation === event.incarnation) {
           this.inFlight = undefined;
           this.processed++;
+          this.processingMs += event.ms;
         }
         this.pump();
         return;

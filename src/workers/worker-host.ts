@@ -101,7 +101,8 @@ function deliver(seq: number, path: string, incarnation: string, wire: Parameter
       return;
     }
     cell.enqueue(message);
-    if (cell.runTurn(1) === 1) post({ t: 'handled', path, incarnation });
+    const started = performance.now();
+    if (cell.runTurn(1) === 1) post({ t: 'handled', path, incarnation, ms: performance.now() - started });
     else post({ t: 'returned', path, incarnation, messages: cell.mailbox.takeAll() });
   } finally {
     Atomics.store(data.progress, FINISHED, seq);

@@ -69,6 +69,15 @@ describe('placement: worker', () => {
     await expect(system.request('/relay', { to: '/nobody', content: 1 })).rejects.toThrow(/no agent at \/nobody/);
   });
 
+  it('reports metrics of a worker agent like an inline one', async () => {
+    const system = await start([{ id: 'w', agent: worker }]);
+    for (let index = 0; index < 3; index++) await system.request('/w', { op: 'spin', ms: 2 }, { expect: Answer });
+    await expect.poll(() => system.metrics('/w')?.processed).toBe(3);
+    const metrics = system.metrics('/w');
+    expect(metrics).toMatchObject({ queueDepth: 0, restarts: 0 });
+    expect(metrics?.processingMs).toBeGreaterThan(0);
+  });
+
   it('spreads agents over the pool, many agents per thread', async () => {
     const children = Array.from({ length: 6 }, (_, index) => ({ id: `w${index}`, agent: worker }));
     const system = await start(children, 2);
