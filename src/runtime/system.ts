@@ -258,6 +258,12 @@ export async function createSystem(options: SystemOptions): Promise<System> {
     throw new ConfigurationError('invalid-root', 'createSystem needs { root: supervisor({...}) }');
   }
   const system = new System(options);
-  system.startRoot(options.root);
+  try {
+    system.startRoot(options.root);
+  } catch (error) {
+    // Nothing of a failed start outlives it: worker threads it started end too.
+    await system.stop();
+    throw error;
+  }
   return system;
 }

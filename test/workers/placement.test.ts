@@ -2,6 +2,7 @@
  * Agents placed on worker threads: the same definitions, messages, validation, ordering and
  * asks as inline, on real worker_threads.
  */
+import { readdirSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
@@ -130,7 +131,9 @@ describe('placement rules', () => {
     await expect(createSystem({ root: supervisor({}), workers: { size: 0 } })).rejects.toThrow(/workers.size/);
   });
 
-  it('fails a start whose input cannot cross a thread, as a start error', async () => {
+  it('fails a start whose input cannot cross a thread, as a start error, and leaves no thread behind', async () => {
+    const threads = readdirSync('/proc/self/task').length;
     await expect(createSystem({ root: supervisor({ children: [{ id: 'w', agent: worker, input: () => 1 }] }), workers: { size: 1 } })).rejects.toThrow(/failed to start/);
+    expect(readdirSync('/proc/self/task').length).toBeLessThanOrEqual(threads);
   });
 });
