@@ -2,7 +2,6 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { AclMessage } from '../acl/message.js';
 import { ASK_PREFIX } from '../runtime/pending-asks.js';
 import type { Runtime } from '../runtime/runtime.js';
-import type { AclMessage as Message } from '../acl/message.js';
 import { FINISHED, fromWire, STARTED, type FromWorker, type ToWorker } from './protocol.js';
 import type { RemoteAgent } from './remote-agent.js';
 import type { WorkerData } from './worker-host.js';
@@ -44,6 +43,7 @@ export class HostThread {
     options: HostThreadOptions,
   ) {
     const workerData: WorkerData = { name: runtime.name, logLevel: runtime.logger.level, progress: this.progress };
+    // No inherited execArgv: the parent's flags (a test runner's, a loader's) are not the thread's business.
     this.worker = new Worker(options.entry, { workerData, execArgv: [], resourceLimits: options.resourceLimits, stdout: false, stderr: false });
     this.threadId = this.worker.threadId;
     this.worker.on('message', (message: FromWorker) => this.onMessage(message));
@@ -76,7 +76,7 @@ export class HostThread {
   }
 
   /** Hands a message to the thread; returns its delivery sequence number. */
-  deliver(agent: RemoteAgent, incarnation: string, message: Message): number {
+  deliver(agent: RemoteAgent, incarnation: string, message: AclMessage): number {
     const seq = ++this.seq;
     this.delivered.set(seq, agent);
     this.post({ t: 'deliver', seq, path: agent.path, incarnation, message });

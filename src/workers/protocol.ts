@@ -70,3 +70,7 @@ export function toWireError(error: unknown): unknown {
 export function fromWire(message: AclMessage): AclMessage {
   return createMessage({ ...message, content: freezeContent(message.content) }, message);
 }
+
+export function toWireExit(reason: ExitReason): WireExit {
+  return reason.kind === 'crash' ? { kind: 'crash', error: toWireError(reason.error) } : reason;
+}

@@ -9,7 +9,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { describeExit, type AgentNode, type ExitReason, type NodeStatus, type ParentLink, type Shutdown } from '../runtime/tree.js';
 import type { HostThread } from './host-thread.js';
 import type { WorkerPool } from './pool.js';
-import { fromWire, toWireError, type FromWorker, type WireExit } from './protocol.js';
+import { fromWire, toWireExit, type FromWorker, type WireExit } from './protocol.js';
 
 /** How long a killed agent's thread gets to confirm before it counts as stuck and is terminated. */
 const KILL_GRACE_MS = 1_000;
@@ -122,14 +122,14 @@ export class RemoteAgent implements AgentNode {
     const host = this.host;
     // Not started on its thread yet (it may still be booting): nothing there to wait for.
     if (this.status !== 'running' || !this.ready || host === undefined || !host.alive) {
-      if (host?.alive === true) host.post({ t: 'stop', path: this.path, shutdown: 'brutal', reason: wireExit(reason) });
+      if (host?.alive === true) host.post({ t: 'stop', path: this.path, shutdown: 'brutal', reason: toWireExit(reason) });
       this.finish(reason);
       return (this.stopping = Promise.resolve());
     }
     this.status = 'stopping';
     this.stopReason = reason;
     this.stopping = new Promise((resolve) => (this.stopDone = resolve));
-    host.post({ t: 'stop', path: this.path, shutdown, reason: wireExit(reason) });
+    host.post({ t: 'stop', path: this.path, shutdown, reason: toWireExit(reason) });
     if (shutdown === 'brutal' || shutdown === 0) this.kill(reason);
     else if (typeof shutdown === 'number') this.killAfter(shutdown, () => this.kill({ kind: 'killed', detail: 'shutdown time ran out' }));
     return this.stopping;
@@ -164,7 +164,7 @@ export class RemoteAgent implements AgentNode {
     const host = this.host;
     if (this.status !== 'running') return Promise.resolve();
     if (host === undefined || !host.alive || !this.ready) {
-      host?.post({ t: 'halt', path: this.path, shutdown: 0, reason: wireExit(reason) });
+      host?.post({ t: 'halt', path: this.path, shutdown: 0, reason: toWireExit(reason) });
       this.afterHalt();
       return Promise.resolve();
     }
@@ -175,7 +175,7 @@ export class RemoteAgent implements AgentNode {
         clearTimeout(timer);
         resolve();
       };
-      host.post({ t: 'halt', path: this.path, shutdown: shutdown === 'brutal' ? 0 : shutdown, reason: wireExit(reason) });
+      host.post({ t: 'halt', path: this.path, shutdown: shutdown === 'brutal' ? 0 : shutdown, reason: toWireExit(reason) });
       // Halted here at once (brutal) or after the shutdown time; a thread that never confirms is stuck and ends.
       const giveUp = (): void => {
         if (this.haltDone === undefined) return;
@@ -428,10 +428,6 @@ export class RemoteAgent implements AgentNode {
     this.returned.unshift(...messages);
     this.pump();
   }
-}
-
-function wireExit(reason: ExitReason): WireExit {
-  return reason.kind === 'crash' ? { kind: 'crash', error: toWireError(reason.error) } : reason;
 }
 
 function failureReasonOf(reason: WireExit): string {

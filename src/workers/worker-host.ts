@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import type { AgentDefinition } from '../agent/define-agent.js';
 import { AgentCell } from '../runtime/agent-cell.js';
 import type { ExitReason, ParentLink, Shutdown, TreeNode } from '../runtime/tree.js';
-import { FINISHED, fromWire, STARTED, toWireError, type FromWorker, type StartCommand, type ToWorker, type WireExit } from './protocol.js';
+import { FINISHED, fromWire, STARTED, toWireError, toWireExit, type FromWorker, type StartCommand, type ToWorker } from './protocol.js';
 import { AgentModuleError } from './worker-errors.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
@@ -36,10 +36,6 @@ const link: ParentLink = {
     post({ t: 'exited', path: child.path, incarnation: child.incarnation ?? '', reason: toWireExit(reason) });
   },
 };
-
-function toWireExit(reason: ExitReason): WireExit {
-  return reason.kind === 'crash' ? { kind: 'crash', error: toWireError(reason.error) } : reason;
-}
 
 function isDefinition(value: unknown): value is AgentDefinition {
   return typeof value === 'object' && value !== null && (value as AgentDefinition).kind === 'agent' && typeof (value as AgentDefinition).name === 'string';
