@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { createSystem, FailureError, supervisor, type System } from '../../src/index.js';
 import { worker } from './agents.js';
 
+/** Bounds waits that include a thread's boot, which a loaded machine can make slow (nothing is timed). */
+const POLL = { timeout: 20_000 };
 const Answer = z.object({ thread: z.number(), handled: z.number(), text: z.string().optional() });
 const AGENTS = ['a', 'b', 'c'];
 const systems: System[] = [];
@@ -76,6 +78,6 @@ describe('worker agents under seeded interleavings', () => {
         if (previous.incarnation === current.incarnation) expect(current.handled).toBeGreaterThan(previous.handled);
       }
     }
-    await expect.poll(() => system.whichChildren('/').every((child) => child.status === 'running')).toBe(true);
+    await expect.poll(() => system.whichChildren('/').every((child) => child.status === 'running'), POLL).toBe(true);
   });
 });

@@ -12,6 +12,8 @@ import { createSystem, defineAgent, NotUnderstoodError, supervisor, SupervisorSp
 import { greeter, relay, worker } from './agents.js';
 import { setup } from 'xstate';
 
+/** Bounds waits that include a thread's boot, which a loaded machine can make slow (nothing is timed). */
+const POLL = { timeout: 20_000 };
 const Answer = z.object({ thread: z.number(), handled: z.number(), text: z.string().optional() });
 const systems: System[] = [];
 
@@ -27,7 +29,7 @@ afterEach(async () => {
 }, 30_000);
 
 describe('placement: worker', () => {
-  it('answers a request from another thread, under the same path', async () => {
+  it('answers a request from another thread, under the same path', { timeout: 60_000 }, async () => {
     const system = await start([{ id: 'w', agent: worker }]);
     const answer = await system.request('/w', { op: 'echo', text: 'hi' }, { expect: Answer });
     expect(answer.performative).toBe('inform');
@@ -37,7 +39,7 @@ describe('placement: worker', () => {
     expect(system.lookup('/w')).toMatchObject({ kind: 'agent', status: 'running', incarnation: answer.senderIncarnation });
   });
 
-  it('validates content and performatives on the worker exactly as inline', async () => {
+  it('validates content and performatives on the worker exactly as inline', { timeout: 60_000 }, async () => {
     const system = await start([{ id: 'w', agent: worker }]);
     const invalid = await system.request('/w', { op: 'dance' }).catch((error: unknown) => error);
     expect(invalid).toBeInstanceOf(NotUnderstoodError);
@@ -46,17 +48,17 @@ describe('placement: worker', () => {
     expect(unhandled).toBeInstanceOf(NotUnderstoodError);
     expect((unhandled as NotUnderstoodError).reason).toBe('unhandled-performative');
     await system.tell('/w', 'inform', { stray: true });
-    await expect.poll(() => system.deadLetters.recent().some((letter) => letter.reason === 'unhandled' && letter.message.receiver === '/w')).toBe(true);
+    await expect.poll(() => system.deadLetters.recent().some((letter) => letter.reason === 'unhandled' && letter.message.receiver === '/w'), POLL).toBe(true);
   });
 
-  it('handles one agent’s messages one at a time, in the order sent', async () => {
+  it('handles one agent’s messages one at a time, in the order sent', { timeout: 60_000 }, async () => {
     const system = await start([{ id: 'w', agent: worker }]);
     const answers = await Promise.all(Array.from({ length: 40 }, (_, index) => system.request('/w', { op: 'echo', text: String(index) }, { expect: Answer })));
     expect(answers.map((answer) => answer.content.handled)).toEqual(Array.from({ length: 40 }, (_, index) => index + 1));
     expect(answers.map((answer) => answer.content.text)).toEqual(Array.from({ length: 40 }, (_, index) => String(index)));
   });
 
-  it('lets a worker agent ask inline agents and other worker agents', async () => {
+  it('lets a worker agent ask inline agents and other worker agents', { timeout: 60_000 }, async () => {
     const system = await start([
       { id: 'greeter', agent: greeter },
       { id: 'w', agent: worker },
@@ -70,16 +72,16 @@ describe('placement: worker', () => {
     await expect(system.request('/relay', { to: '/nobody', content: 1 })).rejects.toThrow(/no agent at \/nobody/);
   });
 
-  it('reports metrics of a worker agent like an inline one', async () => {
+  it('reports metrics of a worker agent like an inline one', { timeout: 60_000 }, async () => {
     const system = await start([{ id: 'w', agent: worker }]);
     for (let index = 0; index < 3; index++) await system.request('/w', { op: 'spin', ms: 2 }, { expect: Answer });
-    await expect.poll(() => system.metrics('/w')?.processed).toBe(3);
+    await expect.poll(() => system.metrics('/w')?.processed, POLL).toBe(3);
     const metrics = system.metrics('/w');
     expect(metrics).toMatchObject({ queueDepth: 0, restarts: 0 });
     expect(metrics?.processingMs).toBeGreaterThan(0);
   });
 
-  it('spreads agents over the pool, many agents per thread', async () => {
+  it('spreads agents over the pool, many agents per thread', { timeout: 60_000 }, async () => {
     const children = Array.from({ length: 6 }, (_, index) => ({ id: `w${index}`, agent: worker }));
     const system = await start(children, 2);
     const threads = await Promise.all(children.map(({ id }) => system.request(`/${id}`, { op: 'echo' }, { expect: Answer }).then((answer) => answer.content.thread)));
@@ -88,7 +90,7 @@ describe('placement: worker', () => {
     expect([...counts.values()].sort()).toEqual([3, 3]);
   });
 
-  it('brings worker log lines to the main logger', async () => {
+  it('brings worker log lines to the main logger', { timeout: 60_000 }, async () => {
     const lines: Record<string, unknown>[] = [];
     const stream = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -99,7 +101,7 @@ describe('placement: worker', () => {
     const system = await createSystem({ root: supervisor({ children: [{ id: 'w', agent: worker }] }), logger: pino({ level: 'error' }, stream), workers: { size: 1 } });
     systems.push(system);
     await expect(system.request('/w', { op: 'throw' })).rejects.toThrow('the worker agent threw on purpose');
-    await expect.poll(() => lines.find((line) => line.path === '/w' && typeof line.thread === 'number' && line.thread !== threadId)).toBeDefined();
+    await expect.poll(() => lines.find((line) => line.path === '/w' && typeof line.thread === 'number' && line.thread !== threadId), POLL).toBeDefined();
   });
 });
 
@@ -114,7 +116,7 @@ describe('placement rules', () => {
     expect(() => supervisor({ children: [{ id: 'p', agent: plain, placement: 'elsewhere' as 'worker' }] })).toThrow(/placement must be 'inline' or 'worker'/);
   });
 
-  it('fails the agent with a named error when its module does not export it', async () => {
+  it('fails the agent with a named error when its module does not export it', { timeout: 60_000 }, async () => {
     const hidden = defineAgent({ name: 'hidden', module: new URL('./agents.ts', import.meta.url), machine: setup({}).createMachine({}) });
     const events: SystemEvent[] = [];
     const system = await createSystem({ root: supervisor({ intensity: { maxRestarts: 1, withinMs: 10_000 }, children: [{ id: 'h', agent: hidden, placement: 'worker' }] }), workers: { size: 1 } });
@@ -127,11 +129,11 @@ describe('placement rules', () => {
     expect((failed as { reason: string }).reason).toMatch(/exports no agent definition named "hidden"/);
   });
 
-  it('rejects bad pool options', async () => {
+  it('rejects bad pool options', { timeout: 60_000 }, async () => {
     await expect(createSystem({ root: supervisor({}), workers: { size: 0 } })).rejects.toThrow(/workers.size/);
   });
 
-  it('fails a start whose input cannot cross a thread, as a start error, and leaves no thread behind', async () => {
+  it('fails a start whose input cannot cross a thread, as a start error, and leaves no thread behind', { timeout: 60_000 }, async () => {
     const threads = readdirSync('/proc/self/task').length;
     await expect(createSystem({ root: supervisor({ children: [{ id: 'w', agent: worker, input: () => 1 }] }), workers: { size: 1 } })).rejects.toThrow(/failed to start/);
     expect(readdirSync('/proc/self/task').length).toBeLessThanOrEqual(threads);

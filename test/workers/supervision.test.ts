@@ -10,6 +10,8 @@ import { z } from 'zod';
 import { createSystem, FailureError, supervisor, type ChildSpec, type SystemEvent, type System, type SystemOptions } from '../../src/index.js';
 import { greeter, worker } from './agents.js';
 
+/** Bounds waits that include a thread's boot, which a loaded machine can make slow (nothing is timed). */
+const POLL = { timeout: 20_000 };
 const Answer = z.object({ thread: z.number(), handled: z.number(), text: z.string().optional() });
 const HEARTBEAT = { everyMs: 50, timeoutMs: 400 };
 const systems: System[] = [];
@@ -39,7 +41,7 @@ async function failureOf(promise: Promise<unknown>): Promise<FailureError> {
 const echo = (system: System, path: string, text = '') => system.request(path, { op: 'echo', text }, { expect: Answer, timeoutMs: 20_000 });
 
 describe('a worker agent that fails', () => {
-  it('is restarted on its thread after an exception in an action', async () => {
+  it('is restarted on its thread after an exception in an action', { timeout: 60_000 }, async () => {
     const { system } = await start([{ id: 'w', agent: worker }]);
     const before = await echo(system, '/w');
     const failure = await failureOf(system.request('/w', { op: 'throw' }));
@@ -50,7 +52,7 @@ describe('a worker agent that fails', () => {
     expect(after.senderIncarnation).not.toBe(before.senderIncarnation);
   });
 
-  it('fails the request in flight when agent code calls process.exit; the queue survives on a fresh thread', async () => {
+  it('fails the request in flight when agent code calls process.exit; the queue survives on a fresh thread', { timeout: 60_000 }, async () => {
     const { system, events } = await start([{ id: 'w', agent: worker }, { id: 'bystander', agent: worker }]);
     const before = await echo(system, '/w');
     const exit = system.request('/w', { op: 'exit' }, { timeoutMs: 20_000 });
@@ -66,10 +68,10 @@ describe('a worker agent that fails', () => {
     await expect(echo(system, '/bystander')).resolves.toMatchObject({ performative: 'inform' });
   });
 
-  it('is restarted when an uncaught exception kills its thread', async () => {
+  it('is restarted when an uncaught exception kills its thread', { timeout: 60_000 }, async () => {
     const { system, events } = await start([{ id: 'w', agent: worker }]);
     const first = await system.request('/w', { op: 'throw-later' }, { expect: Answer });
-    await expect.poll(() => events.some((event) => event.type === 'restarted' && event.path === '/w')).toBe(true);
+    await expect.poll(() => events.some((event) => event.type === 'restarted' && event.path === '/w'), POLL).toBe(true);
     const failed = events.find((event) => event.type === 'failed');
     expect((failed as { reason: string }).reason).toMatch(/an uncaught exception on the worker thread/);
     const after = await echo(system, '/w');
@@ -85,7 +87,7 @@ describe('a worker agent that fails', () => {
 });
 
 describe('group restarts across threads', () => {
-  it('restarts inline and worker siblings together under one-for-all', async () => {
+  it('restarts inline and worker siblings together under one-for-all', { timeout: 60_000 }, async () => {
     const system = await createSystem({
       root: supervisor({
         strategy: 'one-for-all',
@@ -108,7 +110,7 @@ describe('group restarts across threads', () => {
     expect(b.content.handled).toBe(1);
     const before = system.whichChildren('/').map((child) => child.incarnation);
     await failureOf(system.request('/a', { op: 'throw' }));
-    await expect.poll(() => [...restarted].sort()).toEqual(['/a', '/b', '/greeter']);
+    await expect.poll(() => [...restarted].sort(), POLL).toEqual(['/a', '/b', '/greeter']);
     // b was halted on its thread and started again: a fresh machine, a new incarnation.
     const after = await echo(system, '/b');
     expect(after.content.handled).toBe(1);
@@ -144,7 +146,7 @@ describe('group restarts with a stuck thread', () => {
     const back = await echo(system, '/stuck', 'back');
     expect(back.content).toMatchObject({ text: 'back', handled: 1 });
     expect(events.find((event) => event.type === 'hung')).toMatchObject({ path: '/stuck' });
-    await expect.poll(() => system.whichChildren('/').map((child) => child.status)).toEqual(['running', 'running']);
+    await expect.poll(() => system.whichChildren('/').map((child) => child.status), POLL).toEqual(['running', 'running']);
   });
 });
 
@@ -215,10 +217,10 @@ describe('stopping', () => {
     expect(osThreads()).toBeLessThan(threadsBefore);
   });
 
-  it('completes a stop when the agent crashes on its thread while being stopped', async () => {
+  it('completes a stop when the agent crashes on its thread while being stopped', { timeout: 60_000 }, async () => {
     const { system, events } = await start([{ id: 'w', agent: worker }]);
     // Started on its thread and idle: the next request is handed over at once.
-    await expect.poll(() => events.some((event) => event.type === 'started' && event.path === '/w')).toBe(true);
+    await expect.poll(() => events.some((event) => event.type === 'started' && event.path === '/w'), POLL).toBe(true);
     const reasons: string[] = [];
     system.watch('/w', (signal) => reasons.push(signal.reason.kind));
     const crash = failureOf(system.request('/w', { op: 'throw' }));
@@ -227,7 +229,7 @@ describe('stopping', () => {
     expect(reasons).toEqual(['shutdown']);
   });
 
-  it('gives every request to a stopping worker agent one answer', async () => {
+  it('gives every request to a stopping worker agent one answer', { timeout: 60_000 }, async () => {
     const { system } = await start([{ id: 'w', agent: worker }]);
     await echo(system, '/w');
     const settle = (promise: Promise<unknown>) => promise.then((answer) => (answer as { performative: string }).performative, (error: unknown) => (error as FailureError).reason);
