@@ -90,7 +90,3 @@ export const greeter = defineAgent({
   name: 'greeter',
   machine: setup({ types: { events: {} as AclMessage } }).createMachine({ on: { request: { actions: reply('inform', ({ event }) => ({ hello: event.content, thread: threadId })) } } }),
 });
-
-/** Not exported under its name: a worker cannot find it. */
-const hidden = defineAgent({ name: 'hidden', module: import.meta.url, machine: setup({}).createMachine({}) });
-export const notTheHidden = { hidden: hidden.name };
