@@ -72,6 +72,20 @@ describe('placement: worker', () => {
     await expect(system.request('/relay', { to: '/nobody', content: 1 })).rejects.toThrow(/no agent at \/nobody/);
   });
 
+  it('starts dynamic children from a template onto worker threads, and stops them', { timeout: 60_000 }, async () => {
+    const system = await createSystem({ root: supervisor({ template: { agent: worker, restart: 'temporary' } }), workers: { size: 2 } });
+    systems.push(system);
+    await system.startChild('/', { id: 'd1' });
+    await system.startChild('/', { id: 'd2' });
+    const answers = await Promise.all(['/d1', '/d2'].map((path) => system.request(path, { op: 'echo', text: path }, { expect: Answer })));
+    expect(answers.map((answer) => answer.content.text)).toEqual(['/d1', '/d2']);
+    expect(answers.every((answer) => answer.content.thread !== threadId)).toBe(true);
+    await system.terminateChild('/', 'd1');
+    expect(system.lookup('/d1')).toBeUndefined();
+    await expect(system.request('/d1', { op: 'echo' })).rejects.toThrow(/no agent at \/d1/);
+    await expect(system.request('/d2', { op: 'echo' }, { expect: Answer })).resolves.toMatchObject({ performative: 'inform' });
+  });
+
   it('reports metrics of a worker agent like an inline one', { timeout: 60_000 }, async () => {
     const system = await start([{ id: 'w', agent: worker }]);
     for (let index = 0; index < 3; index++) await system.request('/w', { op: 'spin', ms: 2 }, { expect: Answer });
