@@ -1,7 +1,7 @@
-import type { AgentDefinition } from '../src/agent/define-agent.js';
+import { workerNeedsModule, type AgentDefinition } from '../src/agent/define-agent.js';
 import { TroupeError } from '../src/runtime/errors.js';
 import { isPathSegment } from '../src/runtime/path.js';
-import type { ChildSpec, Heartbeat, NodeSpec, RestartType, Shutdown } from '../src/runtime/tree.js';
+import type { ChildSpec, Heartbeat, NodeSpec, Placement, RestartType, Shutdown } from '../src/runtime/tree.js';
 
 export type { ChildSpec, RestartType };
 
@@ -14,6 +14,7 @@ export interface ResolvedChildSpec {
   readonly heartbeat: Heartbeat | undefined;
   readonly onRestart: 'reset' | 'resume';
   readonly input: unknown;
+  readonly placement: Placement;
 }
 
 /** A child or supervisor spec that cannot work; `code` names what is wrong. */
@@ -57,7 +58,19 @@ export function resolveChildSpec(spec: ChildSpec): ResolvedChildSpec {
   if (isSupervisor && (spec.heartbeat !== undefined || spec.onRestart !== undefined || spec.input !== undefined)) {
     throw new SupervisorSpecError('invalid-child', `child ${spec.id}: heartbeat, onRestart and input apply to agents, not supervisors`);
   }
-  return { id: spec.id, agent: spec.agent, restart, shutdownMs, significant, heartbeat, onRestart, input: spec.input };
+  return { id: spec.id, agent: spec.agent, restart, shutdownMs, significant, heartbeat, onRestart, input: spec.input, placement: resolvePlacement(spec, isSupervisor) };
+}
+
+function resolvePlacement(spec: ChildSpec, isSupervisor: boolean): Placement {
+  if (isSupervisor) {
+    if (spec.placement !== undefined) throw new SupervisorSpecError('invalid-placement', `child ${spec.id}: placement applies to agents; a supervisor runs on the main thread and its children choose their own`);
+    return 'inline';
+  }
+  const definition = spec.agent as AgentDefinition;
+  const placement = spec.placement ?? definition.placement ?? 'inline';
+  if (placement !== 'inline' && placement !== 'worker') throw new SupervisorSpecError('invalid-placement', `child ${spec.id}: placement must be 'inline' or 'worker', got ${String(placement)}`);
+  if (placement === 'worker' && definition.module === undefined) throw new SupervisorSpecError('invalid-placement', `child ${spec.id}: ${workerNeedsModule(definition.name)}`);
+  return placement;
 }
 
 function resolveHeartbeat(id: string, heartbeat: Heartbeat | undefined): Heartbeat | undefined {

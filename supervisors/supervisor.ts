@@ -1,5 +1,4 @@
 import type { AgentDefinition } from '../src/agent/define-agent.js';
-import type { AgentCell } from '../src/runtime/agent-cell.js';
 import { TroupeError } from '../src/runtime/errors.js';
 import { childPath } from '../src/runtime/path.js';
 import type { Runtime } from '../src/runtime/runtime.js';
@@ -7,6 +6,7 @@ import {
   describeExit,
   isNormalExit,
   type ChildInfo,
+  type AgentNode,
   type ChildSpec,
   type DynamicChild,
   type ExitReason,
@@ -197,7 +197,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     if (isSupervisorSpec(agent)) {
       slot.node = agent.start(this.runtime, slot.path, slot.spec.id, this);
     } else {
-      const cell = (slot.node as AgentCell | undefined) ?? this.createCell(slot, agent as AgentDefinition);
+      const cell = (slot.node as AgentNode | undefined) ?? this.createCell(slot, agent as AgentDefinition);
       slot.node = cell;
       if (cell.incarnation === undefined) cell.start();
       else cell.restart();
@@ -212,8 +212,8 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     if (slot.node !== undefined && slot.node.status !== 'stopped') void slot.node.stop('brutal', { kind: 'crash', error });
   }
 
-  private createCell(slot: Slot, definition: AgentDefinition): AgentCell {
-    const cell = this.runtime.createAgent(slot.path, slot.spec.id, definition, this);
+  private createCell(slot: Slot, definition: AgentDefinition): AgentNode {
+    const cell = this.runtime.createAgent(slot.path, slot.spec.id, definition, this, slot.spec.placement);
     cell.onRestart = slot.spec.onRestart;
     if (slot.spec.input !== undefined) cell.input = slot.spec.input;
     return cell;
@@ -312,7 +312,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   /** Applies the strategy: bystanders stop in reverse order, then the group starts in order. */
   private async restartGroup(failed: Slot, reason: ExitReason): Promise<void> {
     failed.state = 'restarting';
-    if (isRestartable(failed.node) && 'markRestarting' in failed.node) (failed.node as AgentCell).markRestarting();
+    if (isRestartable(failed.node) && 'markRestarting' in failed.node) (failed.node as AgentNode).markRestarting();
     const group = STRATEGIES[this.options.strategy](this.slots, failed);
     for (const slot of [...group].reverse()) {
       if (slot === failed || slot.state !== 'running') continue;

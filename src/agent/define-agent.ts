@@ -3,7 +3,7 @@ import type { ContentSchemas } from '../acl/content-schemas.js';
 import { isPerformative } from '../acl/performatives.js';
 import { ConfigurationError } from '../runtime/errors.js';
 import { resolveMailboxOptions, type MailboxOptions } from '../runtime/mailbox.js';
-import type { Heartbeat } from '../runtime/tree.js';
+import type { Heartbeat, Placement } from '../runtime/tree.js';
 
 export interface AgentOptions<M extends AnyStateMachine> {
   /** A name for logs and the inspector; the agent's address comes from its place in the tree. */
@@ -17,6 +17,13 @@ export interface AgentOptions<M extends AnyStateMachine> {
   readonly input?: unknown;
   /** Default liveness checks for this agent wherever it is supervised (a child spec may override). */
   readonly heartbeat?: Heartbeat;
+  /**
+   * The URL of the module that defines and exports this agent (`import.meta.url`): a worker
+   * thread imports it to run the agent. Needed for `placement: 'worker'`.
+   */
+  readonly module?: string | URL;
+  /** Default placement wherever it is supervised (a child spec may override); default `inline`. */
+  readonly placement?: Placement;
 }
 
 export interface AgentDefinition<M extends AnyStateMachine = AnyStateMachine> {
@@ -27,6 +34,8 @@ export interface AgentDefinition<M extends AnyStateMachine = AnyStateMachine> {
   readonly mailbox: Required<MailboxOptions>;
   readonly input: unknown;
   readonly heartbeat: Heartbeat | undefined;
+  readonly module: string | undefined;
+  readonly placement: Placement;
 }
 
 /** Checks an agent's options once, up front, and freezes them into a definition. */
@@ -39,6 +48,10 @@ export function defineAgent<M extends AnyStateMachine>(options: AgentOptions<M>)
     throw new ConfigurationError('invalid-agent', `defineAgent(${options.name}): \`machine\` must be an XState v5 machine (from createMachine or setup().createMachine)`);
   }
   checkSchemas(options.name, options.content);
+  const placement = options.placement ?? 'inline';
+  if (placement !== 'inline' && placement !== 'worker') throw new ConfigurationError('invalid-agent', `defineAgent(${options.name}): placement must be 'inline' or 'worker', got ${String(placement)}`);
+  const module = moduleUrl(options.name, options.module);
+  if (placement === 'worker' && module === undefined) throw new ConfigurationError('invalid-agent', workerNeedsModule(options.name));
   return Object.freeze({
     kind: 'agent',
     name: options.name,
@@ -47,7 +60,23 @@ export function defineAgent<M extends AnyStateMachine>(options: AgentOptions<M>)
     mailbox: resolveMailboxOptions(options.mailbox),
     input: options.input,
     heartbeat: options.heartbeat,
+    module,
+    placement,
   });
+}
+
+/** The rule for agents on worker threads, said wherever it is broken. */
+export function workerNeedsModule(name: string): string {
+  return `agent ${JSON.stringify(name)} cannot run on a worker thread: a worker loads its definition by module URL. Define it with defineAgent({ name: ${JSON.stringify(name)}, module: import.meta.url, ... }) and export it from that module`;
+}
+
+function moduleUrl(name: string, module: string | URL | undefined): string | undefined {
+  if (module === undefined) return undefined;
+  const text = module instanceof URL ? module.href : module;
+  if (typeof text !== 'string' || !URL.canParse(text)) {
+    throw new ConfigurationError('invalid-agent', `defineAgent(${name}): \`module\` must be the URL of the module that exports the agent (import.meta.url), got ${String(module)}`);
+  }
+  return text;
 }
 
 function isMachine(value: unknown): value is AnyStateMachine {

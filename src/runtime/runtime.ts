@@ -16,7 +16,9 @@ import { abortReason, ASK_PREFIX, PendingAsks } from './pending-asks.js';
 import { PORT_PREFIX, Ports } from './ports.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import { logSystemEvent, type SystemEvent } from './system-events.js';
-import type { ExitReason, ParentLink, TreeNode } from './tree.js';
+import type { AgentNode, ExitReason, ParentLink, Placement, TreeNode } from './tree.js';
+import { WorkerPool, type WorkerPoolOptions } from '../workers/pool.js';
+import { RemoteAgent } from '../workers/remote-agent.js';
 
 // Settled outcomes are shared: a resolved promise is immutable, and a send should not allocate one.
 const QUEUED: Promise<'queued'> = Promise.resolve('queued');
@@ -36,6 +38,8 @@ export interface RuntimeOptions {
   readonly scheduler?: SchedulerOptions;
   /** How many recent dead letters to keep for inspection (default 1,000). */
   readonly keepDeadLetters?: number;
+  /** The worker-thread pool for agents placed on workers. */
+  readonly workers?: WorkerPoolOptions;
 }
 
 /** Told of every message routed (sent); set only while an inspector listens, so a send pays one check otherwise. */
@@ -84,6 +88,9 @@ export class Runtime {
   stopped = false;
   /** The inspector's hook while a client is connected; undefined otherwise. */
   observer: MessageObserver | undefined = undefined;
+  private readonly workerOptions: WorkerPoolOptions | undefined;
+  /** Started with the first agent placed on a worker thread. */
+  private pool: WorkerPool | undefined;
 
   constructor(options: RuntimeOptions) {
     this.name = options.name;
@@ -91,6 +98,14 @@ export class Runtime {
     this.scheduler = new Scheduler(options.scheduler, (error) => this.logger.error({ err: error }, 'a scheduler turn threw; the scheduler carried on with the other agents'));
     this.deadLetters = new DeadLetters(options.keepDeadLetters ?? 1_000, this.reportListenerError);
     this.xsystem = createActor(fromCallback(() => undefined)).system;
+    this.workerOptions = options.workers;
+    // Bad pool options fail createSystem, not the first placement.
+    if (options.workers !== undefined) this.pool = new WorkerPool(this, options.workers);
+  }
+
+  /** The worker-thread pool, once an agent has been placed on it. */
+  get workers(): WorkerPool | undefined {
+    return this.pool;
   }
 
   readonly reportListenerError = (error: unknown): void => {
@@ -123,8 +138,9 @@ export class Runtime {
 
   // ---- registry --------------------------------------------------------------------------
 
-  /** Creates the cell of an agent at `path`; `cell.start()` starts it. */
-  createAgent(path: string, id: string, definition: AgentDefinition, parent: ParentLink): AgentCell {
+  /** Creates the cell of an agent at `path` (a stand-in when it runs on a worker thread); `start()` starts it. */
+  createAgent(path: string, id: string, definition: AgentDefinition, parent: ParentLink, placement: Placement = 'inline'): AgentNode {
+    if (placement === 'worker') return new RemoteAgent(this, (this.pool ??= new WorkerPool(this, this.workerOptions)), path, id, definition, parent);
     return new AgentCell(this, path, id, definition, parent);
   }
 
@@ -160,7 +176,7 @@ export class Runtime {
     const receiver = message.receiver;
     if (receiver.startsWith(ASK_PREFIX)) {
       if (message.lamport > this.clock) this.clock = message.lamport; // Lamport: receiving advances the clock
-      if (!this.asks.settle(message)) this.deadLetters.record(message, 'no-waiting-request');
+      if (!this.asks.settle(message) && this.pool?.routeAnswer(message) !== true) this.deadLetters.record(message, 'no-waiting-request');
       return 'queued';
     }
     if (receiver.startsWith(PORT_PREFIX)) return this.deliverToPort(message);
@@ -169,7 +185,7 @@ export class Runtime {
       return 'refused';
     }
     const cell = this.nodes.get(receiver);
-    if (!(cell instanceof AgentCell)) {
+    if (!(cell instanceof AgentCell) && !(cell instanceof RemoteAgent)) {
       const node = cell;
       const reason = node === undefined ? 'no-such-agent' : 'not-an-agent';
       this.reject(message, reason, reason, node === undefined ? `no agent at ${receiver}` : `${receiver} is a ${node.kind}, which does not take messages`);

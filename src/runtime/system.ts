@@ -11,6 +11,7 @@ import { resolveLogger } from './logger.js';
 import { normalizePath } from './path.js';
 import { Runtime, type Terminated } from './runtime.js';
 import type { SchedulerOptions } from './scheduler.js';
+import type { WorkerPoolOptions } from '../workers/pool.js';
 import type { SystemEvent } from './system-events.js';
 import type { Inspector, InspectorOptions } from '../inspector/server.js';
 import { describeExit, isNormalExit, type ChildInfo, type ChildSpec, type DynamicChild, type ExitReason, type NodeSpec, type SupervisorControl } from './tree.js';
@@ -26,6 +27,8 @@ export interface SystemOptions {
   readonly keepDeadLetters?: number;
   /** Starts the live inspector (a WebSocket and its page on one port); see `system.inspector`. */
   readonly inspector?: InspectorOptions;
+  /** The worker threads for agents with `placement: 'worker'` (size default `os.availableParallelism()`). */
+  readonly workers?: WorkerPoolOptions;
 }
 
 export interface RequestOptions<R> {
@@ -85,7 +88,7 @@ export class System {
 
   constructor(options: SystemOptions) {
     const name = options.name ?? 'troupe';
-    this.runtime = new Runtime({ name, logger: resolveLogger(options.logger, name), scheduler: options.scheduler, keepDeadLetters: options.keepDeadLetters });
+    this.runtime = new Runtime({ name, logger: resolveLogger(options.logger, name), scheduler: options.scheduler, keepDeadLetters: options.keepDeadLetters, workers: options.workers });
     this.terminated = new Promise((resolve) => {
       this.settleTerminated = resolve;
     });
@@ -209,7 +212,8 @@ export class System {
 
   /** Queue depth, processed count, processing time and restarts of the agent at `path`. */
   metrics(path: string): AgentMetrics | undefined {
-    return this.runtime.agentAt(normalizePath(path))?.metrics;
+    const node = this.runtime.lookup(normalizePath(path));
+    return node !== undefined && 'metrics' in node ? (node.metrics as AgentMetrics) : undefined;
   }
 
   /**
@@ -299,6 +303,7 @@ export class System {
   private async shutdown(reason: ExitReason): Promise<void> {
     await this.root?.stop('infinity', reason);
     this.runtime.stopped = true;
+    await this.runtime.workers?.close();
     // After the root: clients see every agent stop before the connection closes.
     await this.inspectorHandle?.close();
     this.runtime.asks.failAll(new SystemStoppedError('request'));
@@ -319,15 +324,13 @@ export async function createSystem(options: SystemOptions): Promise<System> {
     throw new ConfigurationError('invalid-root', 'createSystem needs { root: supervisor({...}) }');
   }
   const system = new System(options);
-  system.startRoot(options.root);
-  if (options.inspector !== undefined) {
-    try {
-      await system.startInspector(options.inspector);
-    } catch (error) {
-      // No half-started system: the agents stop, then the caller hears why.
-      await system.stop();
-      throw error;
-    }
+  try {
+    system.startRoot(options.root);
+    if (options.inspector !== undefined) await system.startInspector(options.inspector);
+  } catch (error) {
+    // No half-started system: its agents, worker threads and inspector stop, then the caller hears why.
+    await system.stop();
+    throw error;
   }
   return system;
 }

@@ -74,6 +74,24 @@ export interface RestartableNode extends TreeNode {
   readonly restarts: number;
 }
 
+/**
+ * What a supervisor drives for an agent child: an AgentCell on the main thread, or the
+ * stand-in of an agent placed on a worker thread.
+ */
+export interface AgentNode extends RestartableNode {
+  readonly kind: 'agent';
+  onRestart: 'reset' | 'resume';
+  input: unknown;
+  start(): void;
+  markRestarting(): void;
+  /** Why the agent is hung, or undefined while it is alive (see ChildSpec.heartbeat). */
+  checkLiveness(now: number, timeoutMs: number): string | undefined;
+  hang(detail: string): void;
+}
+
+/** Where an agent runs: on the main thread (`inline`, default) or on a worker thread of the system's pool. */
+export type Placement = 'inline' | 'worker';
+
 /** OTP restart types: permanent always, transient after abnormal exits, temporary never. */
 export type RestartType = 'permanent' | 'transient' | 'temporary';
 
@@ -94,6 +112,8 @@ export interface ChildSpec {
   readonly onRestart?: 'reset' | 'resume';
   /** Input for this child's machine, instead of the definition's. */
   readonly input?: unknown;
+  /** Main thread or worker thread; default the agent's `placement`, else `inline`. */
+  readonly placement?: Placement;
 }
 
 export interface Heartbeat {

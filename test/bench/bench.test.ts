@@ -22,7 +22,7 @@ function expectJsonLine(line: unknown, scenario: Scenario): void {
   }
 }
 
-describe.each(SCENARIOS.map((scenario) => [scenario.name, scenario] as const))('bench scenario %s', (_name, scenario) => {
+describe.each(SCENARIOS.filter((scenario) => scenario.variants === undefined).map((scenario) => [scenario.name, scenario] as const))('bench scenario %s', (_name, scenario) => {
   const size = scenario.quickSize;
 
   it.each(columnsOf(scenario).filter((framework) => implementationOf(scenario, framework) !== undefined))('%s does all its work at a tiny size', async (framework) => {

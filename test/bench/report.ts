@@ -17,6 +17,8 @@ export interface JsonLine {
   readonly results: { readonly [column: string]: number | null };
   /** Present only when a framework failed (error, hang, missing work). */
   readonly errors?: { readonly [column: string]: string };
+  /** A variant scenario's headline ratio (e.g. `speedup`) and extra figures by column (e.g. `roundTripUs`). */
+  readonly [figure: string]: unknown;
 }
 
 function valueOf(measurement: Measurement | undefined): number | null {
@@ -24,15 +26,27 @@ function valueOf(measurement: Measurement | undefined): number | null {
 }
 
 export function toJsonLine(result: ScenarioResult): JsonLine {
+  const { scenario, measurements } = result;
   const results: Record<string, number | null> = {};
-  for (const column of columnsOf(result.scenario)) results[column] = valueOf(result.measurements[column]);
   const errors: Record<string, string> = {};
-  for (const framework of columnsOf(result.scenario)) {
-    const measurement = result.measurements[framework];
-    if (measurement !== undefined && !measurement.ok) errors[framework] = measurement.error;
+  const extras: Record<string, Record<string, number>> = {};
+  for (const column of columnsOf(scenario)) {
+    const measurement = measurements[column];
+    results[column] = valueOf(measurement);
+    if (measurement !== undefined && !measurement.ok) errors[column] = measurement.error;
+    for (const [name, value] of Object.entries(measurement?.ok === true ? (measurement.extras ?? {}) : {})) (extras[name] ??= {})[column] = value;
   }
-  const base = { scenario: result.scenario.name, unit: result.scenario.unit, higherIsBetter: result.scenario.higherIsBetter, results };
-  return Object.keys(errors).length === 0 ? base : { ...base, errors };
+  const line: Record<string, unknown> = { scenario: scenario.name, unit: scenario.unit, higherIsBetter: scenario.higherIsBetter, results };
+  if (scenario.ratio !== undefined) line[scenario.ratio.name] = headlineRatio(result, scenario.ratio);
+  Object.assign(line, extras);
+  if (Object.keys(errors).length > 0) line.errors = errors;
+  return line as JsonLine;
+}
+
+function headlineRatio({ measurements }: ScenarioResult, { numerator, denominator }: NonNullable<Scenario['ratio']>): number | null {
+  const top = valueOf(measurements[numerator]);
+  const bottom = valueOf(measurements[denominator]);
+  return top !== null && bottom !== null && bottom > 0 ? top / bottom : null;
 }
 
 function formatNumber(value: number): string {
@@ -70,13 +84,23 @@ export function formatTable(results: readonly ScenarioResult[]): string {
   return [...table, ...(variantLines.length > 0 && table.length > 0 ? [''] : []), ...variantLines, '', ...footnotes(results)].join('\n');
 }
 
-/** A scenario comparing Troupe with itself: its variants, and the last one divided by the first. */
+/** A scenario comparing Troupe with itself: its variants, its headline ratio (else last/first), and its extra figures. */
 function variantLine(result: ScenarioResult): string {
-  const columns = columnsOf(result.scenario);
-  const cells = columns.map((column) => `${column} ${cell(result.measurements[column])}`);
+  const { scenario, measurements } = result;
+  const columns = columnsOf(scenario);
+  const cells = columns.map((column) => `${column} ${cell(measurements[column])}`);
   const first = columns[0] as string;
   const last = columns[columns.length - 1] as string;
-  return `${result.scenario.name} (${result.scenario.unit}, ${result.scenario.higherIsBetter ? 'higher' : 'lower'} is better): ${cells.join('  ')}  ${last}/${first} ${ratio(result.measurements[last], result.measurements[first])}`;
+  const headline = scenario.ratio === undefined ? `${last}/${first} ${ratio(measurements[last], measurements[first])}` : `${scenario.ratio.name} ${formatRatio(headlineRatio(result, scenario.ratio))}`;
+  const line = toJsonLine(result);
+  const extras = Object.keys(line)
+    .filter((name) => !['scenario', 'unit', 'higherIsBetter', 'results', 'errors', scenario.ratio?.name].includes(name))
+    .map((name) => `${name}: ${Object.entries(line[name] as Record<string, number>).map(([column, value]) => `${column} ${formatNumber(value)}`).join(', ')}`);
+  return [`${scenario.name} (${scenario.unit}, ${scenario.higherIsBetter ? 'higher' : 'lower'} is better): ${cells.join('  ')}`, headline, ...extras].join('  ');
+}
+
+function formatRatio(value: number | null): string {
+  return value === null ? '-' : `${value.toFixed(2)}x`;
 }
 
 function footnotes(results: readonly ScenarioResult[]): string[] {

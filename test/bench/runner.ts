@@ -11,7 +11,7 @@ export interface RunOptions {
 
 /** The outcome for one framework: the median and its samples, or why there is none. */
 export type Measurement =
-  | { readonly ok: true; readonly median: number; readonly samples: readonly number[] }
+  | { readonly ok: true; readonly median: number; readonly samples: readonly number[]; readonly extras?: Readonly<Record<string, number>> }
   | { readonly ok: false; readonly error: string };
 
 export function defaultOptions(scenario: Scenario, quick: boolean, size?: number): RunOptions {
@@ -30,14 +30,18 @@ export async function measure(scenario: Scenario, framework: string, options: Ru
     const bench = await implementation(options.size);
     try {
       const samples: number[] = [];
+      const extras = new Map<string, number[]>();
       for (let i = 0; i < options.warmups + options.repetitions; i++) {
         // The previous repetition's garbage is collected now, not during the next one's timing.
         await settleHeap();
         const sample = await bench.sample();
         expectWork(`${framework} ${scenario.name}`, sample.work, scenario.expectedWork(options.size));
-        if (i >= options.warmups) samples.push(sample.value);
+        if (i < options.warmups) continue;
+        samples.push(sample.value);
+        for (const [name, value] of Object.entries(sample.extras ?? {})) extras.set(name, [...(extras.get(name) ?? []), value]);
       }
-      return { ok: true, median: median(samples), samples };
+      if (extras.size === 0) return { ok: true, median: median(samples), samples };
+      return { ok: true, median: median(samples), samples, extras: Object.fromEntries([...extras].map(([name, values]) => [name, median(values)])) };
     } finally {
       await bench.close();
     }

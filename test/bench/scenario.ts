@@ -9,6 +9,8 @@ export interface Sample {
   readonly value: number;
   /** Work units actually completed (replies counted, agents alive...), checked against `expectedWork`. */
   readonly work: number;
+  /** Secondary figures of the same repetition (reported as medians next to the main value). */
+  readonly extras?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -42,6 +44,8 @@ export interface Scenario {
    * instead of with other frameworks: its variants, measured and reported in this order.
    */
   readonly variants?: { readonly [variant: string]: Implementation };
+  /** With variants: a headline ratio of two of them, added to the JSON line (e.g. speedup = inline / worker). */
+  readonly ratio?: { readonly name: string; readonly numerator: string; readonly denominator: string };
   readonly note?: string;
 }
 

@@ -1,6 +1,7 @@
 /** Every scenario, in the order the table lists them. */
 import type { Scenario } from '../scenario.js';
 import { contractNetRound } from './contract-net.js';
+import { cpuFanout } from './cpu-fanout.js';
 import { fanout } from './fanout.js';
 import { heapPerAgent } from './heap-per-agent.js';
 import { ioFanout, ioFanoutLimited } from './io-fanout.js';
@@ -10,7 +11,7 @@ import { restart } from './restart.js';
 import { spawn } from './spawn.js';
 import { throughput } from './throughput.js';
 
-export const SCENARIOS: readonly Scenario[] = [pingpong, throughput, fanout, spawn, heapPerAgent, restart, ioFanout, ioFanoutLimited, contractNetRound, inspector];
+export const SCENARIOS: readonly Scenario[] = [pingpong, throughput, fanout, spawn, heapPerAgent, restart, ioFanout, ioFanoutLimited, contractNetRound, inspector, cpuFanout];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((scenario) => scenario.name === name);

@@ -1,0 +1,199 @@
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { AclMessage } from '../acl/message.js';
+import { ASK_PREFIX } from '../runtime/pending-asks.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { FINISHED, fromWire, STARTED, type FromWorker, type ToWorker } from './protocol.js';
+import type { RemoteAgent } from './remote-agent.js';
+import type { WorkerData } from './worker-host.js';
+import { WorkerCrashError } from './worker-errors.js';
+
+export interface HostThreadOptions {
+  readonly entry: URL;
+  readonly resourceLimits: ResourceLimits | undefined;
+  readonly onExit: (host: HostThread) => void;
+}
+
+const LEVELS: Readonly<Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'>> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+
+/**
+ * One worker thread as the main thread sees it: the agents placed on it, the messages to
+ * and from it, and its death, which fails every agent it hosted.
+ */
+export class HostThread {
+  readonly worker: Worker;
+  readonly threadId: number;
+  /** Hosted agents by path. */
+  readonly agents = new Map<string, RemoteAgent>();
+  /** Delivery sequence numbers the thread began / finished, written by the thread (see protocol.ts). */
+  private readonly progress = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+  private seq = 0;
+  /** The agent of each delivery not known to be finished, and of the last finished one. */
+  private readonly delivered = new Map<number, RemoteAgent>();
+  alive = true;
+  /** When the thread last sent anything: a thread working through long messages still shows life between them. */
+  lastHeard = Date.now();
+  private closing = false;
+  private lastError: unknown;
+  /** Set when the thread is terminated because an agent on it hung. */
+  private hung: { readonly agent: RemoteAgent; readonly detail: string } | undefined;
+  private readonly exited: Promise<void>;
+
+  constructor(
+    private readonly runtime: Runtime,
+    options: HostThreadOptions,
+  ) {
+    const workerData: WorkerData = { name: runtime.name, logLevel: runtime.logger.level, progress: this.progress };
+    // No inherited execArgv: the parent's flags (a test runner's, a loader's) are not the thread's business.
+    this.worker = new Worker(options.entry, { workerData, execArgv: [], resourceLimits: options.resourceLimits, stdout: false, stderr: false });
+    this.threadId = this.worker.threadId;
+    this.worker.on('message', (message: FromWorker) => this.onMessage(message));
+    this.worker.on('error', (error) => {
+      this.lastError = error;
+    });
+    this.exited = new Promise((resolve) => {
+      this.worker.once('exit', (code) => {
+        this.alive = false;
+        options.onExit(this);
+        this.failAgents(code);
+        resolve();
+      });
+    });
+  }
+
+  get load(): number {
+    return this.agents.size;
+  }
+
+  post(command: ToWorker): void {
+    if (this.alive) this.worker.postMessage(command);
+  }
+
+  /** Ends the thread (system stop): its agents have been stopped already. */
+  close(): Promise<void> {
+    this.closing = true;
+    void this.worker.terminate();
+    return this.exited;
+  }
+
+  /** Hands a message to the thread; returns its delivery sequence number. */
+  deliver(agent: RemoteAgent, incarnation: string, message: AclMessage): number {
+    const seq = ++this.seq;
+    this.delivered.set(seq, agent);
+    this.post({ t: 'deliver', seq, path: agent.path, incarnation, message });
+    return seq;
+  }
+
+  /** Whether the thread began the delivery `seq` (it may be stuck in it, or done with it). */
+  reached(seq: number): boolean {
+    return Atomics.load(this.progress, STARTED) >= seq;
+  }
+
+  /** Forgets deliveries the thread has finished, all but the last (a loop it left behind in a timer is most likely its agent's). */
+  private prune(): void {
+    const finished = Atomics.load(this.progress, FINISHED);
+    for (const seq of this.delivered.keys()) {
+      if (seq >= finished) break;
+      this.delivered.delete(seq);
+    }
+  }
+
+  /**
+   * The agent a stuck thread is busy with: the one whose message it began and did not finish,
+   * else the one whose message it finished last (the loop is in code that message left
+   * behind: a timer, a promise), else the one whose heartbeat noticed.
+   */
+  private culprit(noticedBy: RemoteAgent): RemoteAgent {
+    const agent = this.busyWith();
+    return agent !== undefined && this.agents.get(agent.path) === agent ? agent : noticedBy;
+  }
+
+  private busyWith(): RemoteAgent | undefined {
+    const started = Atomics.load(this.progress, STARTED);
+    const finished = Atomics.load(this.progress, FINISHED);
+    return this.delivered.get(started > finished ? started : finished);
+  }
+
+  /**
+   * Ends the thread if it is stuck in `agent`'s code (a killed agent that never confirmed);
+   * a thread merely busy with another agent's work gets to the stop in its turn.
+   */
+  terminateIfStuckIn(agent: RemoteAgent, detail: string): void {
+    if (this.busyWith() === agent) this.terminateHung(agent, detail);
+  }
+
+  /**
+   * Ends a thread that stopped answering. The agent it is busy with (see `culprit`) is the
+   * hung one; the others are failed and restarted by their supervisors elsewhere.
+   */
+  terminateHung(noticedBy: RemoteAgent, detail: string): void {
+    if (!this.alive || this.hung !== undefined || this.closing) return;
+    this.hung = { agent: this.culprit(noticedBy), detail };
+    this.hung.agent.reportHung(detail);
+    this.runtime.logger.error({ thread: this.threadId, path: this.hung.agent.path }, `worker thread ${this.threadId} is terminated: ${this.hung.agent.path} is hung (${detail})`);
+    void this.worker.terminate();
+  }
+
+
+  private failAgents(code: number): void {
+    if (this.closing && this.hung === undefined) return;
+    const hung = this.hung;
+    const crash =
+      hung !== undefined
+        ? new WorkerCrashError(this.threadId, `was terminated because ${hung.agent.path} on it was hung (${hung.detail})`)
+        : new WorkerCrashError(this.threadId, this.lastError === undefined ? `exited with code ${code}` : `crashed: ${this.lastError instanceof Error ? this.lastError.message : String(this.lastError)}`, { cause: this.lastError });
+    if (hung === undefined) this.runtime.logger.error({ thread: this.threadId, err: this.lastError, agents: [...this.agents.keys()] }, crash.message);
+    const agents = [...this.agents.values()];
+    this.agents.clear();
+    this.delivered.clear();
+    for (const agent of agents) {
+      if (agent === hung?.agent) agent.hostDied({ kind: 'hung', detail: hung.detail }, 'hung');
+      else agent.hostDied({ kind: 'crash', error: crash }, 'agent-failed');
+    }
+  }
+
+  private onMessage(message: FromWorker): void {
+    this.lastHeard = Date.now();
+    switch (message.t) {
+      case 'handled':
+      case 'returned':
+        this.prune();
+        this.agents.get(message.path)?.onWorker(message);
+        return;
+      case 'send':
+        this.route(fromWire(message.message));
+        return;
+      case 'log':
+        this.replayLog(message.line);
+        return;
+      case 'dead-letter':
+        this.runtime.deadLetters.record(fromWire(message.message), message.reason as Parameters<Runtime['deadLetters']['record']>[1]);
+        return;
+      default:
+        this.agents.get(message.path)?.onWorker(message);
+    }
+  }
+
+  /** A message an agent here sent. Its ask addresses name this thread, so answers find their way back. */
+  private route(message: AclMessage): void {
+    let routed = message;
+    const replyTo = message.replyTo;
+    if (replyTo !== undefined && replyTo.startsWith(ASK_PREFIX) && !replyTo.includes('.')) {
+      routed = Object.freeze({ ...message, replyTo: `${ASK_PREFIX}w${this.threadId}.${replyTo.slice(ASK_PREFIX.length)}` });
+    }
+    this.agents.get(message.sender)?.noteOutbound(routed);
+    this.runtime.deliver(routed);
+  }
+
+  private replayLog(line: string): void {
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      this.runtime.logger.warn({ thread: this.threadId, line }, 'a worker thread wrote a log line that is not JSON');
+      return;
+    }
+    const { level, msg, time: _time, pid: _pid, hostname: _hostname, ...fields } = record;
+    const label = LEVELS[level as number] ?? 'info';
+    this.runtime.logger[label](fields, typeof msg === 'string' ? msg : '');
+  }
+}

@@ -1,0 +1,23 @@
+import { TroupeError } from '../runtime/errors.js';
+
+/**
+ * An agent placed on a worker thread whose definition cannot be loaded there. The rule: the
+ * definition is made with `defineAgent({ ..., module: import.meta.url })` and exported by
+ * name from that module, so the worker can import the module and find it.
+ */
+export class AgentModuleError extends TroupeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('agent-module', message, options);
+  }
+}
+
+/** The worker thread hosting an agent died (exception, out of memory, `process.exit`, or terminated because an agent on it hung). */
+export class WorkerCrashError extends TroupeError {
+  constructor(
+    readonly threadId: number,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super('worker-crashed', `worker thread ${threadId} ${detail}`, options);
+  }
+}

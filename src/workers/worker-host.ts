@@ -1,0 +1,174 @@
+/**
+ * The entry of a worker thread: hosts agents placed on it. Agent definitions are loaded by
+ * module URL (see AgentModuleError), run in real AgentCells of a WorkerRuntime, and talk to
+ * the main thread only through the protocol in protocol.ts.
+ */
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import type { AgentDefinition } from '../agent/define-agent.js';
+import { AgentCell } from '../runtime/agent-cell.js';
+import type { ExitReason, ParentLink, Shutdown, TreeNode } from '../runtime/tree.js';
+import { FINISHED, fromWire, STARTED, toWireError, toWireExit, type FromWorker, type StartCommand, type ToWorker } from './protocol.js';
+import { AgentModuleError } from './worker-errors.js';
+import { WorkerRuntime } from './worker-runtime.js';
+
+export interface WorkerData {
+  readonly name: string;
+  readonly logLevel: string;
+  /** Int32Array over a SharedArrayBuffer: [STARTED, FINISHED] delivery sequence numbers. */
+  readonly progress: Int32Array;
+}
+
+const port = parentPort;
+if (port === null) throw new Error('worker-host.ts is the entry of a Troupe worker thread; it is started by the worker pool, not run directly');
+const data = workerData as WorkerData;
+const post = (message: FromWorker): void => port.postMessage(message);
+
+// Log lines go to the main thread, which writes them through the system's logger.
+const logger = pino({ level: data.logLevel, base: { thread: threadId } }, { write: (line: string) => post({ t: 'log', line }) });
+const runtime = new WorkerRuntime({ name: data.name, logger }, post);
+const cells = new Map<string, AgentCell>();
+const modules = new Map<string, Promise<Record<string, unknown>>>();
+
+/** Exits of hosted agents go to the main thread's stand-in, which tells their supervisor. */
+const link: ParentLink = {
+  childExited(child: TreeNode, reason: ExitReason): void {
+    post({ t: 'exited', path: child.path, incarnation: child.incarnation ?? '', reason: toWireExit(reason) });
+  },
+};
+
+function isDefinition(value: unknown): value is AgentDefinition {
+  return typeof value === 'object' && value !== null && (value as AgentDefinition).kind === 'agent' && typeof (value as AgentDefinition).name === 'string';
+}
+
+async function loadDefinition(url: string, name: string): Promise<AgentDefinition> {
+  let loading = modules.get(url);
+  if (loading === undefined) {
+    loading = import(url) as Promise<Record<string, unknown>>;
+    modules.set(url, loading);
+  }
+  let exports: Record<string, unknown>;
+  try {
+    exports = await loading;
+  } catch (error) {
+    modules.delete(url);
+    throw new AgentModuleError(`agent ${JSON.stringify(name)}: its module ${url} could not be imported in a worker thread: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const found = Object.values(exports).filter((value): value is AgentDefinition => isDefinition(value) && value.name === name);
+  const unique = [...new Set(found)];
+  if (unique.length === 1) return unique[0] as AgentDefinition;
+  throw new AgentModuleError(
+    unique.length === 0
+      ? `agent ${JSON.stringify(name)}: module ${url} exports no agent definition named ${JSON.stringify(name)}; export it from the module that defines it (export const agent = defineAgent({ name: ${JSON.stringify(name)}, module: import.meta.url, ... }))`
+      : `agent ${JSON.stringify(name)}: module ${url} exports ${unique.length} different agent definitions named ${JSON.stringify(name)}; give each a unique name`,
+  );
+}
+
+async function start(command: StartCommand): Promise<void> {
+  try {
+    const definition = await loadDefinition(command.module, command.name);
+    let cell = cells.get(command.path);
+    if (cell !== undefined && cell.definition !== definition) cell = undefined;
+    if (cell === undefined) {
+      cell = new AgentCell(runtime, command.path, command.id, definition, link);
+      cells.set(command.path, cell);
+    }
+    cell.onRestart = command.onRestart;
+    if (command.hasInput) cell.input = command.input;
+    runtime.nextIncarnation = command.incarnation;
+    // The same cell restarts (keeping a `resume` snapshot); a fresh worker starts one anew.
+    if (cell.incarnation === undefined) cell.start();
+    else cell.restart();
+    post({ t: 'started', path: command.path, incarnation: command.incarnation });
+  } catch (error) {
+    runtime.nextIncarnation = undefined;
+    post({ t: 'start-failed', path: command.path, incarnation: command.incarnation, error: toWireError(error) });
+  }
+}
+
+/** One message at a time per agent: the main thread keeps the mailbox and sends the next after `handled`. */
+function deliver(seq: number, path: string, incarnation: string, wire: Parameters<typeof fromWire>[0]): void {
+  Atomics.store(data.progress, STARTED, seq);
+  try {
+    const cell = cells.get(path);
+    const message = fromWire(wire);
+    if (cell === undefined || cell.incarnation !== incarnation || cell.status !== 'running') {
+      post({ t: 'returned', path, incarnation, messages: [message] });
+      return;
+    }
+    cell.enqueue(message);
+    const started = performance.now();
+    if (cell.runTurn(1) === 1) post({ t: 'handled', path, incarnation, ms: performance.now() - started });
+    else post({ t: 'returned', path, incarnation, messages: cell.mailbox.takeAll() });
+  } finally {
+    Atomics.store(data.progress, FINISHED, seq);
+  }
+}
+
+/** Runs a command; starts, halts and stops may take a while (a module import, a busy state) and return a promise. */
+function run(command: Exclude<ToWorker, { t: 'ping' | 'answer' }>): Promise<void> | undefined {
+  switch (command.t) {
+    case 'start':
+      return start(command);
+    case 'deliver':
+      deliver(command.seq, command.path, command.incarnation, command.message);
+      return undefined;
+    case 'hang':
+      cells.get(command.path)?.hang(command.detail);
+      return undefined;
+    case 'halt':
+      return halt(command.path, command.shutdown, command.reason);
+    case 'stop':
+      return stop(command.path, command.shutdown, command.reason);
+  }
+}
+
+async function halt(path: string, shutdown: Shutdown, reason: ExitReason): Promise<void> {
+  await cells.get(path)?.halt(shutdown, reason);
+  post({ t: 'halted', path });
+}
+
+async function stop(path: string, shutdown: Shutdown, reason: ExitReason): Promise<void> {
+  const cell = cells.get(path);
+  if (cell !== undefined) {
+    await cell.stop(shutdown, reason);
+    cells.delete(path);
+  }
+  post({ t: 'stopped', path });
+}
+
+/**
+ * Commands for an agent whose start, halt or stop is under way wait behind it, so that each
+ * agent sees its commands in order; other agents' commands do not wait. Pings and answers to
+ * asks never wait: a ping measures the thread.
+ */
+const waiting = new Map<string, ToWorker[]>();
+
+function onCommand(command: ToWorker): void {
+  if (command.t === 'ping') {
+    const cell = cells.get(command.path);
+    post({ t: 'pong', path: command.path, seq: command.seq, hung: cell?.checkLiveness(Date.now(), command.timeoutMs) });
+    return;
+  }
+  if (command.t === 'answer') {
+    runtime.settleAnswer(fromWire(command.message), command.message.receiver.slice(command.message.receiver.lastIndexOf('.') + 1));
+    return;
+  }
+  const queue = waiting.get(command.path);
+  if (queue !== undefined) {
+    queue.push(command);
+    return;
+  }
+  const underWay = run(command);
+  if (underWay === undefined) return;
+  waiting.set(command.path, []);
+  void underWay
+    .catch((error: unknown) => logger.error({ err: error, path: command.path }, `a ${command.t} command failed on the worker thread`))
+    .finally(() => {
+      const next = waiting.get(command.path) ?? [];
+      waiting.delete(command.path);
+      for (const queued of next) onCommand(queued);
+    });
+}
+
+port.on('message', onCommand);

@@ -1,0 +1,47 @@
+import { createMessage, type AclMessage } from '../acl/message.js';
+import { ASK_PREFIX } from '../runtime/pending-asks.js';
+import { Runtime, type RuntimeOptions } from '../runtime/runtime.js';
+import type { SystemEvent } from '../runtime/system-events.js';
+import type { FromWorker } from './protocol.js';
+
+/**
+ * The kernel inside a worker thread. It hosts real AgentCells, so mailbox, validation,
+ * open-request and restart rules are the inline ones, but it owns no addresses of its own:
+ * every message an agent here sends (answers included) goes to the main thread, which routes
+ * it like any other. Lifecycle events are the main thread's to emit.
+ */
+export class WorkerRuntime extends Runtime {
+  /** The incarnation the main thread chose for the next start (so both threads name it alike). */
+  nextIncarnation: string | undefined;
+
+  constructor(
+    options: RuntimeOptions,
+    private readonly toMain: (message: FromWorker) => void,
+  ) {
+    super(options);
+    this.deadLetters.subscribe((letter) => this.toMain({ t: 'dead-letter', message: letter.message, reason: letter.reason }));
+  }
+
+  override newIncarnation(): string {
+    const chosen = this.nextIncarnation;
+    this.nextIncarnation = undefined;
+    return chosen ?? super.newIncarnation();
+  }
+
+  override emit(_event: SystemEvent): void {
+    // The main thread's stand-in emits every lifecycle event of a worker agent.
+  }
+
+  override deliver(message: AclMessage): 'queued' {
+    this.toMain({ t: 'send', message });
+    return 'queued';
+  }
+
+  /** An answer to an `ask` of an agent here, routed back by the main thread (its address restored). */
+  settleAnswer(message: AclMessage, askId: string): void {
+    const answer = createMessage({ ...message, receiver: ASK_PREFIX + askId }, message);
+    if (answer.lamport > this.clock) this.clock = answer.lamport;
+    // Nobody waits any more (deadline or abort here): the main thread records the dead letter.
+    if (!this.asks.settle(answer)) this.toMain({ t: 'dead-letter', message: answer, reason: 'no-waiting-request' });
+  }
+}

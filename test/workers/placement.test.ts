@@ -1,0 +1,155 @@
+/**
+ * Agents placed on worker threads: the same definitions, messages, validation, ordering and
+ * asks as inline, on real worker_threads.
+ */
+import { readdirSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
+import { pino } from 'pino';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createSystem, defineAgent, NotUnderstoodError, supervisor, SupervisorSpecError, ConfigurationError, type ChildSpec, type SystemEvent, type System } from '../../src/index.js';
+import { greeter, relay, worker } from './agents.js';
+import { setup } from 'xstate';
+
+/** Bounds waits that include a thread's boot, which a loaded machine can make slow (nothing is timed). */
+const POLL = { timeout: 20_000 };
+const Answer = z.object({ thread: z.number(), handled: z.number(), text: z.string().optional() });
+const systems: System[] = [];
+
+async function start(children: ChildSpec[], size = 2): Promise<System> {
+  const system = await createSystem({ root: supervisor({ intensity: { maxRestarts: 5, withinMs: 10_000 }, children }), workers: { size } });
+  systems.push(system);
+  return system;
+}
+
+// Stopping waits for threads to confirm; on a loaded machine that can take a few seconds.
+afterEach(async () => {
+  await Promise.all(systems.splice(0).map((system) => system.stop()));
+}, 30_000);
+
+describe('placement: worker', () => {
+  it('answers a request from another thread, under the same path', { timeout: 60_000 }, async () => {
+    const system = await start([{ id: 'w', agent: worker }]);
+    const answer = await system.request('/w', { op: 'echo', text: 'hi' }, { expect: Answer });
+    expect(answer.performative).toBe('inform');
+    expect(answer.sender).toBe('/w');
+    expect(answer.content.text).toBe('hi');
+    expect(answer.content.thread).not.toBe(threadId);
+    expect(system.lookup('/w')).toMatchObject({ kind: 'agent', status: 'running', incarnation: answer.senderIncarnation });
+  });
+
+  it('validates content and performatives on the worker exactly as inline', { timeout: 60_000 }, async () => {
+    const system = await start([{ id: 'w', agent: worker }]);
+    const invalid = await system.request('/w', { op: 'dance' }).catch((error: unknown) => error);
+    expect(invalid).toBeInstanceOf(NotUnderstoodError);
+    expect((invalid as NotUnderstoodError).reason).toBe('invalid-content');
+    const unhandled = await system.request('/w', {}, { performative: 'cfp' }).catch((error: unknown) => error);
+    expect(unhandled).toBeInstanceOf(NotUnderstoodError);
+    expect((unhandled as NotUnderstoodError).reason).toBe('unhandled-performative');
+    await system.tell('/w', 'inform', { stray: true });
+    await expect.poll(() => system.deadLetters.recent().some((letter) => letter.reason === 'unhandled' && letter.message.receiver === '/w'), POLL).toBe(true);
+  });
+
+  it('handles one agent’s messages one at a time, in the order sent', { timeout: 60_000 }, async () => {
+    const system = await start([{ id: 'w', agent: worker }]);
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, index) => system.request('/w', { op: 'echo', text: String(index) }, { expect: Answer })));
+    expect(answers.map((answer) => answer.content.handled)).toEqual(Array.from({ length: 40 }, (_, index) => index + 1));
+    expect(answers.map((answer) => answer.content.text)).toEqual(Array.from({ length: 40 }, (_, index) => String(index)));
+  });
+
+  it('lets a worker agent ask inline agents and other worker agents', { timeout: 60_000 }, async () => {
+    const system = await start([
+      { id: 'greeter', agent: greeter },
+      { id: 'w', agent: worker },
+      { id: 'relay', agent: relay },
+    ]);
+    const viaInline = await system.request('/relay', { to: '/greeter', content: 'Ada' });
+    expect(viaInline.content).toMatchObject({ relayed: { hello: 'Ada', thread: threadId } });
+    const viaWorker = await system.request('/relay', { to: '/w', content: { op: 'echo', text: 'x' } });
+    expect(viaWorker.content).toMatchObject({ relayed: { text: 'x' } });
+    // The relay's own ask fails (nobody there); it answers its asker `failure`, from its thread.
+    await expect(system.request('/relay', { to: '/nobody', content: 1 })).rejects.toThrow(/no agent at \/nobody/);
+  });
+
+  it('starts dynamic children from a template onto worker threads, and stops them', { timeout: 60_000 }, async () => {
+    const system = await createSystem({ root: supervisor({ template: { agent: worker, restart: 'temporary' } }), workers: { size: 2 } });
+    systems.push(system);
+    await system.startChild('/', { id: 'd1' });
+    await system.startChild('/', { id: 'd2' });
+    const answers = await Promise.all(['/d1', '/d2'].map((path) => system.request(path, { op: 'echo', text: path }, { expect: Answer })));
+    expect(answers.map((answer) => answer.content.text)).toEqual(['/d1', '/d2']);
+    expect(answers.every((answer) => answer.content.thread !== threadId)).toBe(true);
+    await system.terminateChild('/', 'd1');
+    expect(system.lookup('/d1')).toBeUndefined();
+    await expect(system.request('/d1', { op: 'echo' })).rejects.toThrow(/no agent at \/d1/);
+    await expect(system.request('/d2', { op: 'echo' }, { expect: Answer })).resolves.toMatchObject({ performative: 'inform' });
+  });
+
+  it('reports metrics of a worker agent like an inline one', { timeout: 60_000 }, async () => {
+    const system = await start([{ id: 'w', agent: worker }]);
+    for (let index = 0; index < 3; index++) await system.request('/w', { op: 'spin', ms: 2 }, { expect: Answer });
+    await expect.poll(() => system.metrics('/w')?.processed, POLL).toBe(3);
+    const metrics = system.metrics('/w');
+    expect(metrics).toMatchObject({ queueDepth: 0, restarts: 0 });
+    expect(metrics?.processingMs).toBeGreaterThan(0);
+  });
+
+  it('spreads agents over the pool, many agents per thread', { timeout: 60_000 }, async () => {
+    const children = Array.from({ length: 6 }, (_, index) => ({ id: `w${index}`, agent: worker }));
+    const system = await start(children, 2);
+    const threads = await Promise.all(children.map(({ id }) => system.request(`/${id}`, { op: 'echo' }, { expect: Answer }).then((answer) => answer.content.thread)));
+    const counts = new Map<number, number>();
+    for (const thread of threads) counts.set(thread, (counts.get(thread) ?? 0) + 1);
+    expect([...counts.values()].sort()).toEqual([3, 3]);
+  });
+
+  it('brings worker log lines to the main logger', { timeout: 60_000 }, async () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    const system = await createSystem({ root: supervisor({ children: [{ id: 'w', agent: worker }] }), logger: pino({ level: 'error' }, stream), workers: { size: 1 } });
+    systems.push(system);
+    await expect(system.request('/w', { op: 'throw' })).rejects.toThrow('the worker agent threw on purpose');
+    await expect.poll(() => lines.find((line) => line.path === '/w' && typeof line.thread === 'number' && line.thread !== threadId), POLL).toBeDefined();
+  });
+});
+
+describe('placement rules', () => {
+  const plain = defineAgent({ name: 'plain', machine: setup({}).createMachine({}) });
+
+  it('needs a module URL, said up front', () => {
+    expect(() => supervisor({ children: [{ id: 'p', agent: plain, placement: 'worker' }] })).toThrow(SupervisorSpecError);
+    expect(() => supervisor({ children: [{ id: 'p', agent: plain, placement: 'worker' }] })).toThrow(/module: import\.meta\.url/);
+    expect(() => defineAgent({ name: 'p', machine: setup({}).createMachine({}), placement: 'worker' })).toThrow(ConfigurationError);
+    expect(() => defineAgent({ name: 'p', machine: setup({}).createMachine({}), module: 'not a url' })).toThrow(/must be the URL/);
+    expect(() => supervisor({ children: [{ id: 'p', agent: plain, placement: 'elsewhere' as 'worker' }] })).toThrow(/placement must be 'inline' or 'worker'/);
+  });
+
+  it('fails the agent with a named error when its module does not export it', { timeout: 60_000 }, async () => {
+    const hidden = defineAgent({ name: 'hidden', module: new URL('./agents.ts', import.meta.url), machine: setup({}).createMachine({}) });
+    const events: SystemEvent[] = [];
+    const system = await createSystem({ root: supervisor({ intensity: { maxRestarts: 1, withinMs: 10_000 }, children: [{ id: 'h', agent: hidden, placement: 'worker' }] }), workers: { size: 1 } });
+    systems.push(system);
+    system.subscribe((event) => events.push(event));
+    const reason = await system.whenTerminated;
+    expect(reason.kind).toBe('restart-limit');
+    const failed = events.find((event) => event.type === 'failed');
+    expect(failed).toMatchObject({ path: '/h' });
+    expect((failed as { reason: string }).reason).toMatch(/exports no agent definition named "hidden"/);
+  });
+
+  it('rejects bad pool options', { timeout: 60_000 }, async () => {
+    await expect(createSystem({ root: supervisor({}), workers: { size: 0 } })).rejects.toThrow(/workers.size/);
+  });
+
+  it('fails a start whose input cannot cross a thread, as a start error, and leaves no thread behind', { timeout: 60_000 }, async () => {
+    const threads = readdirSync('/proc/self/task').length;
+    await expect(createSystem({ root: supervisor({ children: [{ id: 'w', agent: worker, input: () => 1 }] }), workers: { size: 1 } })).rejects.toThrow(/failed to start/);
+    expect(readdirSync('/proc/self/task').length).toBeLessThanOrEqual(threads);
+  });
+});
