@@ -23,6 +23,8 @@ interface HostedActor {
   getSnapshot(): { status: string; _nodes: AnyStateNode[]; children: Record<string, unknown>; hasTag?(tag: string): boolean; can(event: EventObject): boolean; value: unknown };
   subscribe(observer: { next: () => void; error: () => void; complete: () => void }): { unsubscribe(): void };
   _stop(): void;
+  /** Where XState hands the actor every event from outside its own handling (timers, children, sendTo). */
+  _send(event: EventObject): void;
 }
 
 export interface AgentMetrics {
@@ -63,6 +65,8 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
    * handled until `resume()`. Belongs to the incarnation: a restart starts unsuspended.
    */
   suspended = false;
+  /** XState events (delayed events, invoked children finishing, sendTo) held while suspended. */
+  private held: EventObject[] | undefined;
   readonly mailbox: Mailbox<AclMessage>;
   private processed = 0;
   private processingMs = 0;
@@ -146,6 +150,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
     this.seenProcessed = -1;
     this.blockedOn = 0;
     this.suspended = false;
+    this.held = undefined;
     const machine = this.definition.machine;
     const actor = createActor(machine, {
       parent: this as unknown as AnyActorRef,
@@ -187,6 +192,11 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
   suspend(): boolean {
     if (this.status !== 'running' || this.suspended) return false;
     this.suspended = true;
+    // As in OTP, a timer firing or a child finishing waits too: the actor's own inbox is held
+    // (an own property over the prototype's method, removed on resume: no cost otherwise).
+    const held: EventObject[] = [];
+    this.held = held;
+    if (this.actor !== undefined) this.actor._send = (event) => void held.push(event);
     this.runtime.emit({ type: 'suspended', path: this.path, incarnation: this.incarnation ?? '', at: Date.now() });
     return true;
   }
@@ -199,6 +209,17 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
     this.seenProcessed = -1;
     this.busySnapshot = undefined;
     this.runtime.emit({ type: 'resumed', path: this.path, incarnation: this.incarnation ?? '', at: Date.now() });
+    const held = this.held ?? [];
+    this.held = undefined;
+    const actor = this.actor;
+    if (actor !== undefined) {
+      Reflect.deleteProperty(actor, '_send');
+      // What was held first (it came first), then the mailbox; a crash or final state ends it.
+      for (const event of held) {
+        if (actor.getSnapshot().status !== 'active' || this.status !== 'running') break;
+        actor._send(event);
+      }
+    }
     if (this.hasWork()) this.runtime.scheduler.schedule(this);
     return true;
   }
@@ -222,7 +243,8 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
       }
       return this.stopping;
     }
-    if (this.status === 'running' && shutdown !== 'brutal' && shutdown !== 0 && this.isBusy()) {
+    // A suspended agent cannot leave a busy state (its events are held): it stops at once, as OTP's does.
+    if (this.status === 'running' && shutdown !== 'brutal' && shutdown !== 0 && !this.suspended && this.isBusy()) {
       this.status = 'stopping';
       this.stopping = this.waitUntilIdle(shutdown).then((killed) => {
         if (this.status !== 'stopped') this.finish(killed ?? reason);
@@ -252,7 +274,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost {
    */
   async halt(shutdown: Shutdown, reason: ExitReason): Promise<void> {
     if (this.status !== 'running') return;
-    if (shutdown !== 'brutal' && shutdown !== 0 && this.isBusy()) {
+    if (shutdown !== 'brutal' && shutdown !== 0 && !this.suspended && this.isBusy()) {
       this.status = 'stopping';
       await this.waitUntilIdle(shutdown);
       if (this.status !== 'stopping') return; // stopped for good meanwhile: nothing to restart
