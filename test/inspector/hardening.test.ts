@@ -7,7 +7,9 @@
  */
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { supervisor, type InspectorEvent } from '../../src/index.js';
+import { setup } from 'xstate';
+import { createSystem, defineAgent, supervisor, type InspectorEvent } from '../../src/index.js';
+import { silentLogger } from '../bench/support.js';
 import { formatEvent, formatTree } from '../../src/inspector/terminal-client.js';
 import { EventStream, type EventBatch } from '../../src/inspector/event-stream.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
@@ -131,5 +133,49 @@ describe('troupe inspect: no control sequences reach the terminal', () => {
     expect(colored.replace(/\u001b\[\d+m/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     const tree = formatTree({ id: nasty, path: `/${nasty}`, kind: 'agent', status: nasty, incarnation: nasty, restarts: 0 }, false);
     expect(tree.join('\n')).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  });
+});
+
+describe('inspector: a system that ends while its inspector starts', () => {
+  it('closes the inspector too: nothing keeps listening for a system that is gone', async () => {
+    const finished = defineAgent({ name: 'finished', machine: setup({}).createMachine({ initial: 'done', states: { done: { type: 'final' } } }) });
+    const system = await createSystem({
+      root: supervisor({ autoShutdown: 'any-significant', children: [{ id: 'once', agent: finished, restart: 'transient', significant: true }] }),
+      logger: silentLogger,
+      inspector: { port: 0 },
+    });
+    await system.whenTerminated;
+    const port = system.inspector?.port as number;
+    await system.stop();
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  });
+});
+
+describe('inspector: XState dispatch point', () => {
+  it('another XState inspector of the system still sees everything while a client is attached; detaching restores the dispatch point', async () => {
+    const system = await inspectedSystem();
+    const xsystem = runtimeOf(system).xsystem as { _sendInspectionEvent: unknown; inspect(observer: (event: { type: string }) => void): { unsubscribe(): void } };
+    const original = xsystem._sendInspectionEvent;
+    const seen: string[] = [];
+    const subscription = xsystem.inspect((event) => seen.push(event.type));
+    const client = await TestClient.open(wsUrl(system));
+    expect(xsystem._sendInspectionEvent).not.toBe(original);
+    await system.request('/greeter', { name: 'Ada' });
+    await client.event((event) => event.type === 'delivered');
+    expect(seen).toEqual(expect.arrayContaining(['@xstate.event', '@xstate.snapshot', '@xstate.action', '@xstate.microstep']));
+    await client.close();
+    await new Promise<void>((resolve) => {
+      const check = (): void => (xsystem._sendInspectionEvent === original ? resolve() : void setImmediate(check));
+      check();
+    });
+    subscription.unsubscribe();
   });
 });
