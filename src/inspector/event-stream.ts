@@ -40,6 +40,9 @@ const OTHER = 3;
 /** Slots per event: kind, item (message, event or path), time (or depth). */
 const WIDTH = 3;
 
+/** Events per `events` frame at most. */
+const FRAME_EVENTS = 256;
+
 /** Strings that need no escaping inside JSON quotes (paths always qualify). */
 const PLAIN = /^[\w.\-/$:]*$/;
 
@@ -235,8 +238,13 @@ export class EventStream implements MessageObserver {
   };
 
   private record(kind: number, item: unknown, at: number): void {
-    this.slots.push(kind, item, at);
-    if (!this.flushing) {
+    const slots = this.slots;
+    slots.push(kind, item, at);
+    // A full frame goes at once: under a message flood the recorded messages are let go while
+    // still young (held for a whole turn, they would outlive scavenges and fill the old
+    // generation), and each frame's text stays small enough to die young too.
+    if (slots.length >= FRAME_EVENTS * WIDTH) this.emit();
+    else if (!this.flushing) {
       this.flushing = true;
       setImmediate(this.flush);
     }
@@ -250,7 +258,11 @@ export class EventStream implements MessageObserver {
   private readonly flush = (): void => {
     if (!this.flushing) return; // flushed early by flushNow; this is its stale setImmediate
     this.flushing = false;
-    if (this.unhook === undefined) return;
+    if (this.unhook !== undefined) this.emit();
+  };
+
+  /** The events recorded so far, and the mailbox depths they changed, as one batch. */
+  private emit(): void {
     const slots = this.slots;
     this.slots = [];
     for (const path of this.touched) {
@@ -262,6 +274,12 @@ export class EventStream implements MessageObserver {
       slots.push(MAILBOX, path, depth);
     }
     this.touched.clear();
-    if (slots.length > 0) this.onBatch(new EventBatch(slots, Date.now()));
-  };
+    if (slots.length === 0) return;
+    try {
+      this.onBatch(new EventBatch(slots, Date.now()));
+    } catch (error) {
+      // Called from inside an agent's send: the inspector's trouble must never become the agent's.
+      this.runtime.logger.error({ err: error }, 'the inspector could not hand out a batch of events');
+    }
+  }
 }

@@ -179,3 +179,29 @@ describe('inspector: XState dispatch point', () => {
     subscription.unsubscribe();
   });
 });
+
+describe('inspector: frames under a message flood', () => {
+  it('hands a long turn out in frames of at most 256 events, every event once and in order', async () => {
+    const system = await inspectedSystem();
+    const client = await TestClient.open(wsUrl(system));
+    for (let i = 0; i < 1_000; i++) void system.tell('/nobody', 'inform', {}, { conversationId: `flood-${i}` });
+    await client.event((event) => event.type === 'dead-letter' && event.conversationId === 'flood-999');
+    const frames = client.frames.filter((frame) => frame.type === 'events');
+    expect(frames.every((frame) => frame.type === 'events' && frame.events.length <= 256)).toBe(true);
+    const order = client.events().filter((event) => event.type === 'sent' && event.conversationId.startsWith('flood-')).map((event) => (event as { conversationId: string }).conversationId);
+    expect(order).toEqual(Array.from({ length: 1_000 }, (_, i) => `flood-${i}`));
+    await client.close();
+  });
+
+  it('a batch the inspector cannot hand out is logged, never thrown into the agent that sent', async () => {
+    const system = await inspectedSystem();
+    const stream = new EventStream(runtimeOf(system), () => {
+      throw new Error('a broken client');
+    });
+    stream.attach();
+    for (let i = 0; i < 300; i++) await system.request('/greeter', { name: `n${i}` });
+    expect(system.lookup('/greeter')?.status).toBe('running');
+    expect(system.metrics('/greeter')).toMatchObject({ processed: 300, restarts: 0 });
+    stream.detach();
+  });
+});
