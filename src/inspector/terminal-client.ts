@@ -198,7 +198,15 @@ export function inspect(options: InspectOptions, signal?: AbortSignal): Promise<
       failed = error.message;
     });
     socket.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as ServerMessage;
+      try {
+        show(JSON.parse(data.toString()) as ServerMessage);
+      } catch {
+        // A server that is not an inspector (or a newer one gone wrong): say so, keep listening.
+        write(json ? jsonLine({ type: 'client-error', message: 'not an inspector frame' }) : paint(color, 'red', printable(`not an inspector frame: ${data.toString().slice(0, 80)}`)));
+      }
+    });
+    const show = (frame: ServerMessage): void => {
+      if (typeof frame !== 'object' || frame === null) throw new TypeError('not an object');
       if (json) {
         if (frame.type === 'events') for (const event of frame.events) if (matchesFilters(event, filters)) write(jsonLine(event));
         if (frame.type !== 'events') write(jsonLine(frame));
@@ -223,7 +231,7 @@ export function inspect(options: InspectOptions, signal?: AbortSignal): Promise<
           for (const line of formatResult(frame.result, color)) write(line);
           return;
       }
-    });
+    };
     socket.on('close', (code, reason) => {
       signal?.removeEventListener('abort', stop);
       commands?.close();
