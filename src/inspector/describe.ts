@@ -78,7 +78,9 @@ export function toJsonSafe(value: unknown, depth = 0, seen: Set<object> = new Se
       if (Object.hasOwn(value, 'sessionId')) return `[actor ${String((value as { id?: unknown }).id)}]`;
       return `[${name}]`;
     }
-    const out: Record<string, unknown> = {};
+    // No prototype: an own key "__proto__" (from parsed JSON) stays a plain field, and a
+    // dotted redact path can never walk out of the copy into Object.prototype.
+    const out = Object.create(null) as Record<string, unknown>;
     const keys = Object.keys(value);
     for (const key of keys.slice(0, MAX_ITEMS)) out[key] = toJsonSafe((value as Record<string, unknown>)[key], depth + 1, seen);
     if (keys.length > MAX_ITEMS) out['…'] = `${keys.length - MAX_ITEMS} more keys`;
@@ -88,14 +90,20 @@ export function toJsonSafe(value: unknown, depth = 0, seen: Set<object> = new Se
   }
 }
 
+function ownField(target: unknown, key: string): unknown {
+  return typeof target === 'object' && target !== null && Object.hasOwn(target, key) ? (target as Record<string, unknown>)[key] : undefined;
+}
+
 /** Replaces each named field (dotted for nested: `auth.apiKey`) of a JSON-safe copy with "[redacted]". */
 export function redact(value: unknown, fields: readonly string[]): unknown {
   for (const field of fields) {
     const parts = field.split('.');
+    // Own fields only, at every step: a field list comes from clients ("__proto__.toString"
+    // must not reach Object.prototype).
     let target: unknown = value;
-    for (let i = 0; i < parts.length - 1 && typeof target === 'object' && target !== null; i++) target = (target as Record<string, unknown>)[parts[i] as string];
+    for (let i = 0; i < parts.length - 1; i++) target = ownField(target, parts[i] as string);
     const last = parts[parts.length - 1] as string;
-    if (typeof target === 'object' && target !== null && Object.hasOwn(target, last)) (target as Record<string, unknown>)[last] = REDACTED;
+    if (ownField(target, last) !== undefined) Object.defineProperty(target, last, { value: REDACTED, enumerable: true, writable: true, configurable: true });
   }
   return value;
 }

@@ -5,15 +5,16 @@
  * and the mailbox depths those touched. Detached, it leaves nothing hooked in the runtime.
  *
  * Attached, it runs for every message, so the hot path only records the (immutable) message
- * and a time in a flat array; events are written as JSON once per batch, by hand for
- * messages, and that text is shared by every client.
+ * and a time in a flat array; a batch is written as JSON once, on first send, by hand for
+ * messages, and that text is shared by every client. XState's own inspection API copies every
+ * inspection event (each action, microstep, snapshot) for its observers; the stream takes
+ * them from the system's dispatch point instead, where all but two types leave at one check.
  */
 import { isAclMessage, type AclMessage } from '../acl/message.js';
 import type { DeadLetter } from '../runtime/dead-letters.js';
 import type { MessageObserver, Runtime } from '../runtime/runtime.js';
 import type { SystemEvent } from '../runtime/system-events.js';
 import { summarize, toJsonSafe } from './describe.js';
-import type { InspectorEvent } from './protocol.js';
 
 interface InspectionEvent {
   readonly type: string;
@@ -22,17 +23,25 @@ interface InspectionEvent {
   readonly snapshot?: { readonly value?: unknown; readonly _nodes?: unknown };
 }
 
+/** XState 5's actor system: `_sendInspectionEvent` is where every actor reports (pinned xstate 5.33). */
 interface InspectableSystem {
   inspect(observer: (event: InspectionEvent) => void): { unsubscribe(): void };
+  _sendInspectionEvent?: (event: InspectionEvent) => void;
 }
 
 const SYSTEM_ADDRESS = '/$';
 const SLASH = 47;
 
-/** What a recorded slot holds: a message sent or delivered, or an event object written with JSON.stringify. */
+/** What a recorded slot holds: a message sent or delivered, a mailbox depth, or an event object written with JSON.stringify. */
 const SENT = 0;
 const DELIVERED = 1;
-const OTHER = 2;
+const MAILBOX = 2;
+const OTHER = 3;
+/** Slots per event: kind, item (message, event or path), time (or depth). */
+const WIDTH = 3;
+
+/** Events per `events` frame at most. */
+const FRAME_EVENTS = 256;
 
 /** Strings that need no escaping inside JSON quotes (paths always qualify). */
 const PLAIN = /^[\w.\-/$:]*$/;
@@ -49,6 +58,76 @@ export function messageJson(type: 'sent' | 'delivered', message: AclMessage, at:
   return `${json}}`;
 }
 
+/** An event some future kernel emits with a field JSON cannot take (a bigint, a cycle) is shown, not thrown. */
+function eventJson(event: unknown): string {
+  try {
+    return JSON.stringify(event);
+  } catch {
+    return JSON.stringify(toJsonSafe(event));
+  }
+}
+
+const FRAME_HEAD = '{"type":"events","events":[';
+
+/**
+ * One tick's events, shared by every client: kept as recorded until first sent, then as the
+ * `events` frame's text alone (a lagging client's queue holds text, not messages and their
+ * content). Messages and events are immutable, so writing late shows what was.
+ */
+export class EventBatch {
+  private size: number;
+  private slots: readonly unknown[] | undefined;
+  private text: string | undefined;
+  /** Where each event starts in `text`: lets a lagging client drop its oldest events exactly. */
+  private starts: number[] = [];
+
+  constructor(slots: readonly unknown[], private readonly at: number) {
+    this.slots = slots;
+    this.size = slots.length / WIDTH;
+  }
+
+  get count(): number {
+    return this.size;
+  }
+
+  /** Written now: from here on the batch holds text only. */
+  seal(): this {
+    void this.json;
+    return this;
+  }
+
+  /** The same batch without its `dropped` oldest events (0 < dropped < count). */
+  withoutOldest(dropped: number): EventBatch {
+    const text = this.json;
+    const cut = this.starts[dropped] as number;
+    const rest = new EventBatch([], this.at);
+    rest.size = this.size - dropped;
+    rest.text = FRAME_HEAD + text.slice(cut);
+    rest.starts = this.starts.slice(dropped).map((start) => start - cut + FRAME_HEAD.length);
+    return rest;
+  }
+
+  /** The `events` frame, written once whoever sends it first. */
+  get json(): string {
+    if (this.text !== undefined) return this.text;
+    const slots = this.slots ?? [];
+    const starts = this.starts;
+    let json = FRAME_HEAD;
+    for (let i = 0; i < slots.length; i += WIDTH) {
+      if (i > 0) json += ',';
+      starts.push(json.length);
+      const kind = slots[i];
+      const item = slots[i + 1];
+      if (kind === SENT) json += messageJson('sent', item as AclMessage, slots[i + 2] as number);
+      else if (kind === DELIVERED) json += messageJson('delivered', item as AclMessage, slots[i + 2] as number);
+      else if (kind === MAILBOX) json += `{"type":"mailbox","path":${quote(item as string)},"depth":${slots[i + 2] as number},"at":${this.at}}`;
+      else json += eventJson(item);
+    }
+    this.slots = undefined;
+    return (this.text = `${json}]}`);
+  }
+}
+
 export class EventStream implements MessageObserver {
   /** Triples: kind, message or event, time. */
   private slots: unknown[] = [];
@@ -62,8 +141,8 @@ export class EventStream implements MessageObserver {
 
   constructor(
     private readonly runtime: Runtime,
-    /** Gets each batch as the JSON text of its events, oldest first. */
-    private readonly onBatch: (events: readonly string[]) => void,
+    /** Gets each batch, oldest event first. */
+    private readonly onBatch: (batch: EventBatch) => void,
   ) {}
 
   get attached(): boolean {
@@ -76,12 +155,34 @@ export class EventStream implements MessageObserver {
     runtime.observer = this;
     const offEvents = runtime.events.add(this.onSystemEvent);
     const offDead = runtime.deadLetters.subscribe(this.onDeadLetter);
-    const inspection = (runtime.xsystem as InspectableSystem).inspect(this.onInspection);
+    const offInspection = this.hookInspection(runtime.xsystem as InspectableSystem);
     this.unhook = () => {
       if (runtime.observer === this) runtime.observer = undefined;
       offEvents();
       offDead();
-      inspection.unsubscribe();
+      offInspection();
+    };
+  }
+
+  /**
+   * Wraps the XState system's dispatch point, handing on to it so that other inspectors still
+   * see everything; falls back to the public `inspect` (slower: it copies each event) if
+   * XState no longer has that point.
+   */
+  private hookInspection(xsystem: InspectableSystem): () => void {
+    const original = xsystem._sendInspectionEvent;
+    if (typeof original !== 'function') {
+      const subscription = xsystem.inspect(this.onInspection);
+      return () => subscription.unsubscribe();
+    }
+    const onInspection = this.onInspection;
+    const hooked = (event: InspectionEvent): void => {
+      onInspection(event);
+      original(event);
+    };
+    xsystem._sendInspectionEvent = hooked;
+    return () => {
+      if (xsystem._sendInspectionEvent === hooked) xsystem._sendInspectionEvent = original;
     };
   }
 
@@ -95,17 +196,23 @@ export class EventStream implements MessageObserver {
   }
 
   sent(message: AclMessage): void {
-    this.record(SENT, message);
+    this.record(SENT, message, Date.now());
     if (!message.receiver.startsWith(SYSTEM_ADDRESS)) this.touched.add(message.receiver);
   }
 
   private readonly onSystemEvent = (event: SystemEvent): void => {
-    this.record(OTHER, event);
-    if (event.type === 'started' || event.type === 'stopped') this.lastNodes.delete(event.path);
+    this.record(OTHER, event, 0);
+    if (event.type === 'stopped') {
+      // Stopped for good: what is kept per path goes (dynamic children come and go).
+      this.lastNodes.delete(event.path);
+      this.lastDepth.delete(event.path);
+    } else if (event.type === 'started') {
+      this.lastNodes.delete(event.path);
+    }
   };
 
   private readonly onDeadLetter = (letter: DeadLetter): void => {
-    this.record(OTHER, { type: 'dead-letter', reason: letter.reason, at: letter.at, ...summarize(letter.message) });
+    this.record(OTHER, { type: 'dead-letter', reason: letter.reason, at: letter.at, ...summarize(letter.message) }, 0);
   };
 
   private readonly onInspection = (inspection: InspectionEvent): void => {
@@ -115,7 +222,7 @@ export class EventStream implements MessageObserver {
       const event = inspection.event;
       // An agent's own actor has its path as id; invoked children have other ids.
       if (isAclMessage(event) && event.receiver === inspection.actorRef.id) {
-        this.record(DELIVERED, event);
+        this.record(DELIVERED, event, Date.now());
         this.touched.add(event.receiver);
       }
     } else if (type === '@xstate.snapshot') {
@@ -126,13 +233,18 @@ export class EventStream implements MessageObserver {
       if (cell === undefined) return;
       this.lastNodes.set(path, nodes);
       const cause = inspection.event as { type?: unknown } | undefined;
-      this.record(OTHER, { type: 'state', path, incarnation: cell.incarnation ?? null, value: toJsonSafe(inspection.snapshot?.value), event: typeof cause?.type === 'string' ? cause.type : '', at: Date.now() });
+      this.record(OTHER, { type: 'state', path, incarnation: cell.incarnation ?? null, value: toJsonSafe(inspection.snapshot?.value), event: typeof cause?.type === 'string' ? cause.type : '', at: Date.now() }, 0);
     }
   };
 
-  private record(kind: number, item: unknown): void {
-    this.slots.push(kind, item, Date.now());
-    if (!this.flushing) {
+  private record(kind: number, item: unknown, at: number): void {
+    const slots = this.slots;
+    slots.push(kind, item, at);
+    // A full frame goes at once: under a message flood the recorded messages are let go while
+    // still young (held for a whole turn, they would outlive scavenges and fill the old
+    // generation), and each frame's text stays small enough to die young too.
+    if (slots.length >= FRAME_EVENTS * WIDTH) this.emit();
+    else if (!this.flushing) {
       this.flushing = true;
       setImmediate(this.flush);
     }
@@ -146,26 +258,28 @@ export class EventStream implements MessageObserver {
   private readonly flush = (): void => {
     if (!this.flushing) return; // flushed early by flushNow; this is its stale setImmediate
     this.flushing = false;
-    if (this.unhook === undefined) return;
+    if (this.unhook !== undefined) this.emit();
+  };
+
+  /** The events recorded so far, and the mailbox depths they changed, as one batch. */
+  private emit(): void {
     const slots = this.slots;
     this.slots = [];
-    const events: string[] = [];
-    for (let i = 0; i < slots.length; i += 3) {
-      const kind = slots[i];
-      const item = slots[i + 1];
-      if (kind === OTHER) events.push(JSON.stringify(item));
-      else events.push(messageJson(kind === SENT ? 'sent' : 'delivered', item as AclMessage, slots[i + 2] as number));
-    }
-    const at = Date.now();
     for (const path of this.touched) {
       const cell = this.runtime.agentAt(path);
       if (cell === undefined) continue; // no agent there: the message became a dead letter
       const depth = cell.mailbox.length;
       if (this.lastDepth.get(path) === depth) continue;
       this.lastDepth.set(path, depth);
-      events.push(JSON.stringify({ type: 'mailbox', path, depth, at } satisfies InspectorEvent));
+      slots.push(MAILBOX, path, depth);
     }
     this.touched.clear();
-    if (events.length > 0) this.onBatch(events);
-  };
+    if (slots.length === 0) return;
+    try {
+      this.onBatch(new EventBatch(slots, Date.now()));
+    } catch (error) {
+      // Called from inside an agent's send: the inspector's trouble must never become the agent's.
+      this.runtime.logger.error({ err: error }, 'the inspector could not hand out a batch of events');
+    }
+  }
 }

@@ -14,7 +14,7 @@ import { ConfigurationError, ReplyError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ChildInfo } from '../runtime/tree.js';
 import { describeAgent, describeStatechart, describeTree, summarize, toJsonSafe } from './describe.js';
-import { EventStream } from './event-stream.js';
+import { EventStream, type EventBatch } from './event-stream.js';
 import { CLOSE, CONTROL_TYPES, parseRequest, PROTOCOL_VERSION, type ClientRequest, type ErrorCode, type ServerMessage } from './protocol.js';
 
 export interface InspectorOptions {
@@ -67,6 +67,8 @@ export class InspectorError extends ConfigurationError {}
 /** Bytes a socket may hold unsent before a client counts as slow and its events wait in its own bounded buffer. */
 const HIGH_WATER_BYTES = 1 << 20;
 const RETRY_MS = 25;
+/** How long a client has to answer the close handshake before its connection is cut (ws alone waits 30 s). */
+const CLOSE_GRACE_MS = 1_000;
 const PAGE_FILES: Readonly<Record<string, { file: string; type: string }>> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
@@ -111,19 +113,8 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
-/** A batch shared by every client; serialized once, on first send. */
-class Batch {
-  private text: string | undefined;
-  /** Each event's JSON text. */
-  constructor(readonly events: readonly string[]) {}
-  /** The `events` frame, written once whoever sends it first. */
-  get json(): string {
-    return (this.text ??= `{"type":"events","events":[${this.events.join(',')}]}`);
-  }
-}
-
 class Client {
-  private readonly queue: Batch[] = [];
+  private readonly queue: EventBatch[] = [];
   queuedEvents = 0;
   /** Events lost and not yet announced, and lost in total. */
   private unannounced = 0;
@@ -147,23 +138,23 @@ class Client {
   }
 
   /** Queues a batch, dropping the oldest events beyond the buffer, and sends what the socket takes. */
-  enqueue(batch: Batch): void {
+  enqueue(batch: EventBatch): void {
     if (this.closed) return;
     // A client keeping up gets every batch whole, however large; only a lagging one is bounded.
     if (this.queue.length === 0 && this.socket.bufferedAmount < HIGH_WATER_BYTES) {
       this.socket.send(batch.json);
       return;
     }
-    this.queue.push(batch);
-    this.queuedEvents += batch.events.length;
+    this.queue.push(batch.seal());
+    this.queuedEvents += batch.count;
     while (this.queuedEvents > this.limits.bufferEvents) {
-      const oldest = this.queue[0] as Batch;
+      const oldest = this.queue[0] as EventBatch;
       const excess = this.queuedEvents - this.limits.bufferEvents;
-      if (oldest.events.length <= excess) {
+      if (oldest.count <= excess) {
         this.queue.shift();
-        this.lose(oldest.events.length);
+        this.lose(oldest.count);
       } else {
-        this.queue[0] = new Batch(oldest.events.slice(excess));
+        this.queue[0] = oldest.withoutOldest(excess);
         this.lose(excess);
       }
     }
@@ -184,8 +175,8 @@ class Client {
         this.send({ type: 'dropped', count: this.unannounced });
         this.unannounced = 0;
       }
-      const batch = this.queue.shift() as Batch;
-      this.queuedEvents -= batch.events.length;
+      const batch = this.queue.shift() as EventBatch;
+      this.queuedEvents -= batch.count;
       this.socket.send(batch.json);
     }
     if (this.queue.length > 0 && this.retry === undefined) {
@@ -236,13 +227,13 @@ export async function startInspector(runtime: Runtime, host: InspectorHost, give
   const options = checkOptions(given);
   const tokenDigest = options.token === undefined ? undefined : digest(options.token);
   const clients = new Set<Client>();
-  const stream = new EventStream(runtime, (events) => {
-    const batch = new Batch(events);
+  const stream = new EventStream(runtime, (batch) => {
     for (const client of clients) client.enqueue(batch);
   });
 
   const tokenMatches = (token: string | undefined): boolean => token !== undefined && tokenDigest !== undefined && timingSafeEqual(digest(token), tokenDigest);
 
+  let closing: Promise<void> | undefined;
   const http: Server = createServer((request, response) => void servePage(request, response));
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes });
   let ownOrigins: Set<string> = new Set();
@@ -291,6 +282,10 @@ export async function startInspector(runtime: Runtime, host: InspectorHost, give
   }
 
   function accept(socket: WebSocket, request: IncomingMessage): void {
+    if (closing !== undefined) {
+      socket.close(CLOSE.goingAway, 'the system stopped');
+      return;
+    }
     const origin = request.headers.origin;
     // Browsers always send Origin; a page from elsewhere must not drive this system.
     if (origin !== undefined && !ownOrigins.has(origin)) {
@@ -410,7 +405,6 @@ export async function startInspector(runtime: Runtime, host: InspectorHost, give
     }
   }
 
-  let closing: Promise<void> | undefined;
   return {
     url: `http://${shownHost}:${port}/`,
     wsUrl: `ws://${shownHost}:${port}/`,
@@ -421,13 +415,22 @@ export async function startInspector(runtime: Runtime, host: InspectorHost, give
         // What happened last (the agents stopping) still reaches the clients, then the close.
         stream.flushNow();
         stream.detach();
+        const sockets = [...clients].map((client) => client.socket);
         for (const client of clients) {
           client.socket.close(CLOSE.goingAway, 'the system stopped');
           client.dispose();
         }
         clients.clear();
+        // A client that never answers the close handshake must not hold the system's stop.
+        const cut = setTimeout(() => {
+          for (const socket of sockets) socket.terminate();
+        }, CLOSE_GRACE_MS);
         wss.close();
-        http.close(() => resolve());
+        // Waits for every connection, upgraded ones included.
+        http.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
         http.closeAllConnections();
       });
       return closing;

@@ -84,6 +84,30 @@ function paint(enabled: boolean, color: Color, text: string): string {
   return enabled ? `\u001b[${COLORS[color]}m${text}\u001b[0m` : text;
 }
 
+/** C0 and C1 controls and DEL: a terminal would act on them (clear, retitle, move the cursor). */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+function escapeControl(char: string): string {
+  return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+/** Text from the stream, made safe to print: any control character is shown escaped, never sent to the terminal. */
+export function printable<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(CONTROLS, escapeControl) as T;
+  if (Array.isArray(value)) return value.map(printable) as T;
+  if (typeof value === 'object' && value !== null) {
+    const out = Object.create(null) as Record<string, unknown>;
+    for (const [key, field] of Object.entries(value)) out[printable(key)] = printable(field);
+    return out as T;
+  }
+  return value;
+}
+
+/** A JSON line for a terminal: JSON already escapes C0 controls; C1 controls and DEL are escaped too. */
+function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\u009f]/g, escapeControl);
+}
+
 function under(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
 }
@@ -101,7 +125,8 @@ function time(at: number): string {
   return new Date(at).toISOString().slice(11, 23);
 }
 
-export function formatTree(entry: TreeEntry, color: boolean, depth = 0): string[] {
+export function formatTree(given: TreeEntry, color: boolean, depth = 0): string[] {
+  const entry = depth === 0 ? printable(given) : given;
   const status = paint(color, entry.status === 'running' ? 'green' : entry.status === 'stopped' ? 'red' : 'yellow', entry.status);
   const details = [`${entry.kind}`, status, `incarnation ${entry.incarnation ?? '-'}`, `restarts ${entry.restarts}`];
   if (entry.kind === 'agent') details.push(`mailbox ${entry.mailbox ?? 0}`);
@@ -110,7 +135,8 @@ export function formatTree(entry: TreeEntry, color: boolean, depth = 0): string[
   return [line, ...(entry.children ?? []).flatMap((child) => formatTree(child, color, depth + 1))];
 }
 
-export function formatEvent(event: InspectorEvent, color: boolean): string {
+export function formatEvent(given: InspectorEvent, color: boolean): string {
+  const event = printable(given);
   const head = `${paint(color, 'dim', time(event.at))}  ${event.type.padEnd(11)}`;
   switch (event.type) {
     case 'sent':
@@ -143,7 +169,7 @@ function isTree(value: unknown): value is TreeEntry {
 /** A command's answer: a tree as a tree, anything else as indented JSON. */
 function formatResult(result: unknown, color: boolean): string[] {
   if (isTree(result)) return formatTree(result, color);
-  return JSON.stringify(result, null, 2).split('\n');
+  return JSON.stringify(printable(result), null, 2).split('\n');
 }
 
 /**
@@ -164,7 +190,7 @@ export function inspect(options: InspectOptions, signal?: AbortSignal): Promise<
     commands?.on('line', (line) => {
       const command = parseCommand(line);
       if (command === undefined) return;
-      if ('error' in command) write(json ? JSON.stringify({ type: 'command-error', message: command.error }) : command.error);
+      if ('error' in command) write(json ? jsonLine({ type: 'command-error', message: command.error }) : printable(command.error));
       else if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ id: nextId++, ...command.request }));
       else write(json ? JSON.stringify({ type: 'command-error', message: 'not connected' }) : 'not connected yet; try again');
     });
@@ -172,16 +198,24 @@ export function inspect(options: InspectOptions, signal?: AbortSignal): Promise<
       failed = error.message;
     });
     socket.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as ServerMessage;
+      try {
+        show(JSON.parse(data.toString()) as ServerMessage);
+      } catch {
+        // A server that is not an inspector (or a newer one gone wrong): say so, keep listening.
+        write(json ? jsonLine({ type: 'client-error', message: 'not an inspector frame' }) : paint(color, 'red', printable(`not an inspector frame: ${data.toString().slice(0, 80)}`)));
+      }
+    });
+    const show = (frame: ServerMessage): void => {
+      if (typeof frame !== 'object' || frame === null) throw new TypeError('not an object');
       if (json) {
-        if (frame.type === 'events') for (const event of frame.events) if (matchesFilters(event, filters)) write(JSON.stringify(event));
-        if (frame.type !== 'events') write(JSON.stringify(frame));
+        if (frame.type === 'events') for (const event of frame.events) if (matchesFilters(event, filters)) write(jsonLine(event));
+        if (frame.type !== 'events') write(jsonLine(frame));
         return;
       }
       switch (frame.type) {
         case 'hello':
           if (frame.protocol !== PROTOCOL_VERSION) write(paint(color, 'yellow', `warning: the server speaks inspector protocol ${frame.protocol}, this client ${PROTOCOL_VERSION}`));
-          write(`connected to ${frame.system} at ${options.url} (protocol ${frame.protocol}, control ${frame.control ? 'on' : 'off'})`);
+          write(printable(`connected to ${frame.system} at ${options.url} (protocol ${frame.protocol}, control ${frame.control ? 'on' : 'off'})`));
           for (const line of formatTree(frame.tree, color)) write(line);
           return;
         case 'events':
@@ -191,23 +225,23 @@ export function inspect(options: InspectOptions, signal?: AbortSignal): Promise<
           write(paint(color, 'yellow', `… ${frame.count} events dropped: this terminal read too slowly`));
           return;
         case 'error':
-          write(paint(color, 'red', `error ${frame.code}: ${frame.message}`));
+          write(paint(color, 'red', printable(`error ${frame.code}: ${frame.message}`)));
           return;
         case 'reply':
           for (const line of formatResult(frame.result, color)) write(line);
           return;
       }
-    });
+    };
     socket.on('close', (code, reason) => {
       signal?.removeEventListener('abort', stop);
       commands?.close();
       if (failed !== undefined) {
-        write(`troupe inspect: cannot connect to ${url.origin}${url.pathname}: ${failed}`);
+        write(printable(`troupe inspect: cannot connect to ${url.origin}${url.pathname}: ${failed}`));
         resolve(1);
         return;
       }
       const normal = code === 1000 || code === 1001;
-      if (!json) write(`connection closed (${code}${reason.length > 0 ? `: ${reason.toString()}` : ''})`);
+      if (!json) write(printable(`connection closed (${code}${reason.length > 0 ? `: ${reason.toString()}` : ''})`));
       resolve(normal ? 0 : 1);
     });
   });

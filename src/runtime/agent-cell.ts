@@ -27,6 +27,8 @@ interface HostedActor {
   getSnapshot(): { status: string; _nodes: AnyStateNode[]; children: Record<string, unknown>; hasTag?(tag: string): boolean; can(event: EventObject): boolean; value: unknown };
   subscribe(observer: { next: () => void; error: () => void; complete: () => void }): { unsubscribe(): void };
   _stop(): void;
+  /** Where XState hands the actor every event from outside its own handling (timers, children, sendTo). */
+  _send(event: EventObject): void;
 }
 
 export interface AgentMetrics {
@@ -68,6 +70,8 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
    * handled until `resume()`. Belongs to the incarnation: a restart starts unsuspended.
    */
   suspended = false;
+  /** XState events (delayed events, invoked children finishing, sendTo) held while suspended. */
+  private held: EventObject[] | undefined;
   readonly mailbox: Mailbox<AclMessage>;
   private processed = 0;
   private processingMs = 0;
@@ -151,6 +155,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
     this.seenProcessed = -1;
     this.blockedOn = 0;
     this.suspended = false;
+    this.held = undefined;
     const machine = this.definition.machine;
     const actor = createActor(machine, {
       parent: this as unknown as AnyActorRef,
@@ -192,6 +197,11 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
   suspend(): boolean {
     if (this.status !== 'running' || this.suspended) return false;
     this.suspended = true;
+    // As in OTP, a timer firing or a child finishing waits too: the actor's own inbox is held
+    // (an own property over the prototype's method, removed on resume: no cost otherwise).
+    const held: EventObject[] = [];
+    this.held = held;
+    if (this.actor !== undefined) this.actor._send = (event) => void held.push(event);
     this.runtime.emit({ type: 'suspended', path: this.path, incarnation: this.incarnation ?? '', at: Date.now() });
     return true;
   }
@@ -204,6 +214,17 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
     this.seenProcessed = -1;
     this.busySnapshot = undefined;
     this.runtime.emit({ type: 'resumed', path: this.path, incarnation: this.incarnation ?? '', at: Date.now() });
+    const held = this.held ?? [];
+    this.held = undefined;
+    const actor = this.actor;
+    if (actor !== undefined) {
+      Reflect.deleteProperty(actor, '_send');
+      // What was held first (it came first), then the mailbox; a crash or final state ends it.
+      for (const event of held) {
+        if (actor.getSnapshot().status !== 'active' || this.status !== 'running') break;
+        actor._send(event);
+      }
+    }
     if (this.hasWork()) this.runtime.scheduler.schedule(this);
     return true;
   }
@@ -227,7 +248,8 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
       }
       return this.stopping;
     }
-    if (this.status === 'running' && shutdown !== 'brutal' && shutdown !== 0 && this.isBusy()) {
+    // A suspended agent cannot leave a busy state (its events are held): it stops at once, as OTP's does.
+    if (this.status === 'running' && shutdown !== 'brutal' && shutdown !== 0 && !this.suspended && this.isBusy()) {
       this.status = 'stopping';
       this.stopping = this.waitUntilIdle(shutdown).then((killed) => {
         if (this.status !== 'stopped') this.finish(killed ?? reason);
@@ -257,7 +279,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
    */
   async halt(shutdown: Shutdown, reason: ExitReason): Promise<void> {
     if (this.status !== 'running') return;
-    if (shutdown !== 'brutal' && shutdown !== 0 && this.isBusy()) {
+    if (shutdown !== 'brutal' && shutdown !== 0 && !this.suspended && this.isBusy()) {
       this.status = 'stopping';
       await this.waitUntilIdle(shutdown);
       if (this.status !== 'stopping') return; // stopped for good meanwhile: nothing to restart

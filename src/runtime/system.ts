@@ -113,7 +113,10 @@ export class System {
   /** @internal Started by createSystem; the server module is loaded only then. */
   async startInspector(options: InspectorOptions): Promise<void> {
     const { startInspector } = await import('../inspector/server.js');
-    this.inspectorHandle = await startInspector(this.runtime, this, options);
+    const inspector = await startInspector(this.runtime, this, options);
+    this.inspectorHandle = inspector;
+    // The root may have exited while the server started, and shutdown found no inspector to close.
+    if (this.runtime.stopped) await inspector.close();
   }
 
   get logger(): Logger {

@@ -5,16 +5,48 @@
  * token and shows the new incarnation, and reconnects to a system started again on its port.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { inspectedSystem, TOKEN } from './agents.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
+const PAGE = new URL('../../src/inspector/page/', import.meta.url);
+
+/** Serves the real page, with a WebSocket that does whatever `onClient` does: a server the page cannot work with. */
+async function oddServer(onClient: (socket: WebSocket) => void): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
+  let connections = 0;
+  const files: Record<string, string> = { '/': 'index.html', '/inspector.js': 'inspector.js', '/inspector.css': 'inspector.css' };
+  const types: Record<string, string> = { html: 'text/html', js: 'text/javascript', css: 'text/css' };
+  const http: Server = createServer((request, response) => {
+    const file = files[request.url ?? ''];
+    if (file === undefined) return void response.writeHead(404).end();
+    void readFile(new URL(file, PAGE)).then((body) => response.writeHead(200, { 'content-type': types[file.split('.').pop() as string] as string }).end(body));
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  http.on('upgrade', (request, socket, head) =>
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      connections++;
+      onClient(ws);
+    }),
+  );
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/`,
+    connections: () => connections,
+    close: async () => {
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
 
 describe('inspector page in Chromium', () => {
   let context: BrowserContext;
@@ -95,4 +127,30 @@ describe('inspector page in Chromium', () => {
     await expect.poll(() => greeterRow.locator('.incarnation').textContent()).toBe(again.lookup('/greeter')?.incarnation);
     expect(pageErrors).toEqual([]);
   }, 60_000);
+
+  it('stops and says to reload when the server speaks another protocol version; reads nothing more from it', async () => {
+    const server = await oddServer((socket) => {
+      socket.send(JSON.stringify({ type: 'hello', protocol: 99, system: 'future', control: false, tree: { id: 'root', path: '/', kind: 'supervisor', status: 'running', incarnation: null, restarts: 0 } }));
+      socket.send(JSON.stringify({ type: 'events', events: [{ type: 'sent', at: 0, performative: 'inform', sender: '/a', receiver: '/b', conversationId: 'c', lamport: 1 }] }));
+    });
+    try {
+      await page.goto(server.url);
+      await expect.poll(() => page.locator('#connection').textContent()).toBe('disconnected: the server speaks inspector protocol 99, this page 1; reload the page');
+      expect(await page.locator('#sequence .message').count()).toBe(0);
+      expect(await page.locator('body').getAttribute('data-connected')).toBe('false');
+      expect(server.connections()).toBe(1);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+
+  it('after a policy close (1008) says why and does not claim to retry', async () => {
+    const server = await oddServer((socket) => socket.close(1008, 'rate limit exceeded: too many requests'));
+    try {
+      await page.goto(server.url);
+      await expect.poll(() => page.locator('#connection').textContent()).toBe('disconnected: refused: rate limit exceeded: too many requests');
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
 });

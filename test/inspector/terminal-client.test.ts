@@ -3,8 +3,10 @@
  * TypeScript through tsx in a source checkout) against a real system.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { inspectedSystem, TOKEN } from './agents.js';
 
 const BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
@@ -144,6 +146,27 @@ describe('troupe inspect', { timeout: 30_000 }, () => {
     const cli = new Cli(['inspect', url]);
     expect(await cli.exited).toBe(1);
     expect(cli.lines.join('\n')).toMatch(/cannot connect to ws:\/\/127\.0\.0\.1:\d+\/: connect ECONNREFUSED/);
+  });
+
+  it('reports a frame that is not the protocol and goes on, instead of crashing', async () => {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    server.on('connection', (socket) => {
+      socket.send('not json at all');
+      socket.send('{"type":"events","events":5}');
+      socket.send('{"type":"events","events":[{"at":"x"}]}');
+      socket.send(JSON.stringify({ type: 'events', events: [{ type: 'sent', at: 0, performative: 'inform', sender: '/a', receiver: '/b', conversationId: 'after', lamport: 1 }] }));
+      socket.close(1000, 'done');
+    });
+    try {
+      const cli = new Cli(['inspect', `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`]);
+      expect(await cli.exited).toBe(0);
+      expect(cli.lines.filter((line) => line.includes('not an inspector frame'))).toHaveLength(3);
+      expect(cli.lines.some((line) => line.includes('conversation after'))).toBe(true);
+      expect(cli.stderr).toBe('');
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it.each([

@@ -4,9 +4,10 @@
  * agent is not hung, and a restart starts unsuspended.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { ConfigurationError, FailureError, supervisor } from '../../src/index.js';
+import { fromPromise, setup } from 'xstate';
+import { ConfigurationError, DeadlineError, defineAgent, FailureError, supervisor, tell, type AclMessage } from '../../src/index.js';
 import { EventLog } from '../support/event-log.js';
-import { echo, nextImmediate, recorder, startSystem, track } from './helpers.js';
+import { echo, latch, nextImmediate, recorder, startSystem, track } from './helpers.js';
 import { createSystem } from '../../src/index.js';
 
 describe('suspend and resume', () => {
@@ -79,5 +80,70 @@ describe('suspend and resume', () => {
     await vi.advanceTimersByTimeAsync(100);
     expect(seen).toEqual(['waits']);
     expect(log.of('hung')).toEqual([]);
+  });
+
+  it('holds what XState itself would hand the machine (a delayed event, an invoked child finishing) until resume, as OTP holds timer messages', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const work = latch<string>();
+    const seen: unknown[] = [];
+    const timed = defineAgent({
+      name: 'timed',
+      machine: setup({ types: { events: {} as AclMessage }, actors: { work: fromPromise(() => work.promise) } }).createMachine({
+        initial: 'waiting',
+        states: {
+          waiting: { after: { 100: 'working' } },
+          working: { invoke: { src: 'work', onDone: { target: 'done', actions: tell('/r', 'inform', ({ event }) => ({ result: event.output as string })) } } },
+          done: {},
+        },
+      }),
+    });
+    const system = track(await createSystem({ root: supervisor({ children: [{ id: 'timed', agent: timed }, { id: 'r', agent: recorder((message) => seen.push(message.content)) }] }) }));
+    system.suspend('/timed');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect((system.snapshot('/timed') as { value: unknown }).value).toBe('waiting');
+    system.resume('/timed');
+    expect((system.snapshot('/timed') as { value: unknown }).value).toBe('working');
+    system.suspend('/timed');
+    work.open('42');
+    await vi.advanceTimersByTimeAsync(10);
+    expect((system.snapshot('/timed') as { value: unknown }).value).toBe('working');
+    expect(seen).toEqual([]);
+    system.resume('/timed');
+    await system.whenIdle();
+    expect((system.snapshot('/timed') as { value: unknown }).value).toBe('done');
+    expect(seen).toEqual([{ result: '42' }]);
+  });
+
+  it('a suspended agent in a busy state stops at once (it could not leave it), as a suspended OTP process obeys its supervisor', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const never = defineAgent({
+      name: 'never',
+      machine: setup({ types: { events: {} as AclMessage }, actors: { forever: fromPromise(() => new Promise<void>(() => undefined)) } }).createMachine({
+        initial: 'busy',
+        states: { busy: { tags: ['busy'], invoke: { src: 'forever', onDone: 'idle' } }, idle: {} },
+      }),
+    });
+    const system = track(await createSystem({ root: supervisor({ children: [{ id: 'never', agent: never, shutdownMs: 5_000 }] }) }));
+    const log = new EventLog(system);
+    system.suspend('/never');
+    let stopped = false;
+    const stopping = system.terminateChild('/', 'never').then(() => (stopped = true));
+    await vi.advanceTimersByTimeAsync(1);
+    expect(stopped).toBe(true);
+    await stopping;
+    expect(log.of('stopped').map((event) => (event.type === 'stopped' ? event.reason : undefined))).toEqual(['shutdown']);
+  });
+
+  it('a request to a suspended agent times out as usual; stopping it answers what waited with failure', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const system = await startSystem([{ id: 'e', agent: echo() }]);
+    system.suspend('/e');
+    const timedOut = system.request('/e', 1, { timeoutMs: 100 });
+    const assertion = expect(timedOut).rejects.toBeInstanceOf(DeadlineError);
+    await vi.advanceTimersByTimeAsync(100);
+    await assertion;
+    const waiting = system.request('/e', 2, { timeoutMs: 10_000 });
+    await system.terminateChild('/', 'e');
+    await expect(waiting).rejects.toSatisfy((error) => error instanceof FailureError && error.reason === 'agent-stopped');
   });
 });

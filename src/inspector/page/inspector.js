@@ -24,6 +24,8 @@ const state = {
   askers: new Map(),
   dropped: 0,
   retryMs: 250,
+  /** Set when retrying cannot help (another protocol version, a policy close): the reason shown. */
+  givenUp: undefined,
   treeTimer: undefined,
   snapshotTimer: undefined,
 };
@@ -59,19 +61,24 @@ function connect() {
   });
   socket.addEventListener('message', (frame) => onServerMessage(JSON.parse(frame.data)));
   socket.addEventListener('close', (event) => {
-    setConnection(false, event.reason);
     for (const { reject } of state.pending.values()) reject(new Error('connection lost'));
     state.pending.clear();
-    if (event.code === 1008) return; // refused by policy (origin, flood): retrying would not help
+    // Refused by policy (origin, flood): retrying would not help.
+    if (event.code === 1008) state.givenUp ??= `refused: ${event.reason || 'policy'}`;
+    if (state.givenUp !== undefined) {
+      setConnection(false, state.givenUp, false);
+      return;
+    }
+    setConnection(false, event.reason, true);
     setTimeout(connect, state.retryMs);
     state.retryMs = Math.min(state.retryMs * 2, 5_000);
   });
 }
 
-function setConnection(connected, reason) {
+function setConnection(connected, reason, retrying) {
   const badge = $('connection');
   badge.className = `status ${connected ? 'connected' : 'disconnected'}`;
-  badge.textContent = connected ? 'connected' : `disconnected${reason ? `: ${reason}` : ''}, retrying`;
+  badge.textContent = connected ? 'connected' : `disconnected${reason ? `: ${reason}` : ''}${retrying ? ', retrying' : ''}`;
   document.body.dataset.connected = String(connected);
 }
 
@@ -88,7 +95,9 @@ function onServerMessage(message) {
   switch (message.type) {
     case 'hello':
       if (message.protocol !== PROTOCOL) {
-        setConnection(false, `server speaks protocol ${message.protocol}, this page ${PROTOCOL}`);
+        // Nothing more from this server can be read right: stop, and say what to do.
+        state.givenUp = `the server speaks inspector protocol ${message.protocol}, this page ${PROTOCOL}; reload the page`;
+        state.socket.close(1000, 'protocol mismatch');
         return;
       }
       $('system-name').textContent = message.system;
@@ -96,6 +105,7 @@ function onServerMessage(message) {
       if (state.selected) selectAgent(state.selected);
       return;
     case 'events':
+      if (state.givenUp !== undefined) return;
       for (const event of message.events) onEvent(event);
       renderSequence();
       return;
