@@ -54,6 +54,8 @@ export interface ContractorOptions<T, P, R> {
 
 interface Conversation<T, P> {
   readonly phase: 'bidding' | 'proposed' | 'performing';
+  /** Who sent the cfp: only it may accept, reject or cancel (a conversation id is no secret). */
+  readonly initiator: string;
   /** The message being answered next: the cfp while bidding, the accept-proposal while performing. */
   readonly answering: AclMessage;
   readonly task: T;
@@ -149,6 +151,14 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
       return conversation !== undefined && phases.includes(conversation.phase);
     };
 
+  /** A message of the initiator of a conversation this contractor holds in one of `phases`. */
+  const fromInitiator =
+    (...phases: Conversation<T, P>['phase'][]) =>
+    ({ context, event }: { context: Context; event: AclMessage }): boolean => {
+      const conversation = context.conversations[event.conversationId];
+      return conversation !== undefined && conversation.initiator === event.sender && phases.includes(conversation.phase);
+    };
+
   const forget = (context: Context, conversationId: string): Context['conversations'] => {
     const { [conversationId]: _gone, ...rest } = context.conversations;
     return rest;
@@ -172,13 +182,18 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
     on: {
       cfp: {
         actions: enqueueActions(({ context, event, enqueue }) => {
+          const held = context.conversations[event.conversationId];
+          if (held !== undefined && held.initiator !== event.sender) {
+            enqueue(reply('not-understood', { reason: 'out-of-sequence', detail: `conversation ${event.conversationId} belongs to ${held.initiator}` }));
+            return;
+          }
           // A revised cfp (iterated contract net) replaces a bid still being made.
-          if (context.conversations[event.conversationId]?.phase === 'bidding') enqueue.stopChild(bidId(event.conversationId));
+          if (held?.phase === 'bidding') enqueue.stopChild(bidId(event.conversationId));
           const info: BidInfo = { conversationId: event.conversationId, initiator: event.sender, round: event.content.round, load: load(context, event.conversationId) };
           // A synchronous bid is answered at once, so the next cfp already sees it in the load.
           const answer = options.bid(event.content.task, info);
           if (isThenable(answer)) {
-            enqueue.assign({ conversations: { ...context.conversations, [event.conversationId]: { phase: 'bidding', answering: event, task: event.content.task, proposal: undefined } } });
+            enqueue.assign({ conversations: { ...context.conversations, [event.conversationId]: { phase: 'bidding', initiator: event.sender, answering: event, task: event.content.task, proposal: undefined } } });
             enqueue.spawnChild('bidding', { id: bidId(event.conversationId), input: { pending: answer, conversationId: event.conversationId, tag: event.replyWith } });
             return;
           }
@@ -189,7 +204,7 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
             return;
           }
           enqueue(reply('propose', outcome.proposal as object));
-          enqueue.assign({ conversations: { ...context.conversations, [event.conversationId]: { phase: 'proposed', answering: event, task: event.content.task, proposal: outcome.proposal } } });
+          enqueue.assign({ conversations: { ...context.conversations, [event.conversationId]: { phase: 'proposed', initiator: event.sender, answering: event, task: event.content.task, proposal: outcome.proposal } } });
         }),
       },
       'contractor.bid': {
@@ -207,11 +222,11 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
         }),
       },
       'accept-proposal': {
-        guard: inPhase('proposed'),
+        guard: fromInitiator('proposed'),
         target: '.working',
         actions: [
           assign(({ context, event }) => ({
-            conversations: { ...context.conversations, [event.conversationId]: { phase: 'performing', answering: event, task: event.content.task, proposal: event.content.proposal } },
+            conversations: { ...context.conversations, [event.conversationId]: { phase: 'performing', initiator: event.sender, answering: event, task: event.content.task, proposal: event.content.proposal } },
           })),
           spawnChild('performing', {
             id: ({ event }) => performId((event as AclMessage).conversationId),
@@ -227,11 +242,11 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
       // contractor no longer holds needs no answer and changes nothing.
       'reject-proposal': {
         actions: enqueueActions(({ context, event, enqueue }) => {
-          if (context.conversations[event.conversationId]?.phase === 'proposed') enqueue.assign({ conversations: forget(context, event.conversationId) });
+          if (fromInitiator('proposed')({ context, event })) enqueue.assign({ conversations: forget(context, event.conversationId) });
         }),
       },
       cancel: {
-        guard: inPhase('bidding', 'proposed', 'performing'),
+        guard: fromInitiator('bidding', 'proposed', 'performing'),
         actions: [
           stopChild(({ event }) => bidId(event.conversationId)),
           stopChild(({ event }) => performId(event.conversationId)),

@@ -142,8 +142,10 @@ export function directory(options: { readonly mailbox?: MailboxOptions } = {}): 
 
 function followLifecycle(context: Context, event: LifecycleEvent['event']): Partial<Context> {
   const path = event.path;
-  // A subscriber's incarnation that failed or stopped will never read another inform.
-  const subscriptions = event.type === 'failed' || event.type === 'stopped' ? context.subscriptions.filter((subscription) => subscriberOf(subscription.message) !== path) : context.subscriptions;
+  // A subscriber's incarnation that failed, stopped or was replaced (a restart) will never read another inform.
+  const gone = (subscription: Subscription): boolean =>
+    subscriberOf(subscription.message) === path && (event.type === 'failed' || event.type === 'stopped' || ((event.type === 'started' || event.type === 'restarted') && subscription.message.sender === path && subscription.message.senderIncarnation !== event.incarnation));
+  const subscriptions = context.subscriptions.some(gone) ? context.subscriptions.filter((subscription) => !gone(subscription)) : context.subscriptions;
   const registration = context.registrations[path];
   if (registration === undefined) return { subscriptions };
   switch (event.type) {

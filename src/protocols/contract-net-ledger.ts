@@ -243,7 +243,8 @@ export class ContractNetLedger<T, P, R> {
 
   private answersCfp(participant: Participant<P, R>, message: AclMessage, biddingOpen: boolean): boolean {
     const inPlay = participant.state === 'called' && biddingOpen;
-    const lateBid = participant.state === 'silent' && participant.round === this.round;
+    // Silent when its round closed, whichever round is running now: its cfp tag says which round it answers.
+    const lateBid = participant.state === 'silent';
     if (!inPlay && !lateBid) return false;
     switch (message.performative) {
       case 'propose': {
@@ -253,13 +254,13 @@ export class ContractNetLedger<T, P, R> {
           if (inPlay) this.settleBid(participant, 'not-understood', `invalid proposal: ${proposal.issues}`);
           return true;
         }
-        const bid: Bid<P> = { participant: participant.path, proposal: proposal.value, round: this.round, at: Date.now() };
+        const bid: Bid<P> = { participant: participant.path, proposal: proposal.value, round: participant.round, at: Date.now() };
         participant.proposeMessage = message;
         participant.proposal = proposal.value;
         if (lateBid) {
           this.late.push(bid);
           participant.state = 'late';
-          this.answer(message, 'reject-proposal', { reason: 'late' satisfies RejectReason, detail: `bidding of round ${this.round} closed before the proposal arrived` });
+          this.answer(message, 'reject-proposal', { reason: 'late' satisfies RejectReason, detail: `bidding of round ${participant.round} closed before the proposal arrived` });
           return true;
         }
         this.proposals.push(bid);
@@ -303,6 +304,11 @@ export class ContractNetLedger<T, P, R> {
     if (message.performative === 'failure') {
       const { reason, detail } = reasonOf(message);
       this.winnerFailed(participant, RUNTIME_FAILURES[reason] ?? 'failure', detail);
+      return true;
+    }
+    // The winner will not do a task it did not understand: waiting for its deadline would only delay a re-award.
+    if (message.performative === 'not-understood') {
+      this.winnerFailed(participant, 'failure', `not-understood: ${reasonOf(message).detail}`);
       return true;
     }
     return false;

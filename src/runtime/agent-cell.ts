@@ -67,6 +67,8 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
   private processed = 0;
   private processingMs = 0;
   private actor: HostedActor | undefined;
+  /** Conversation ports this incarnation opened (see openPort). */
+  private ports: Set<Port> | undefined;
   /** Requests this incarnation accepted and has not answered yet, by reply-with tag. */
   private readonly open = new OpenRequests();
   private lamport = 0;
@@ -304,12 +306,17 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
     if (actor === undefined) return;
     this.actor = undefined;
     const snapshot = actor.getSnapshot();
-    if (snapshot.status === 'active') {
-      actor._stop();
-      return;
-    }
+    if (snapshot.status === 'active') actor._stop();
     // A machine in error status has stopped itself but not its children.
-    for (const child of Object.values(snapshot.children ?? {})) (child as HostedActor | undefined)?._stop();
+    else for (const child of Object.values(snapshot.children ?? {})) (child as HostedActor | undefined)?._stop();
+    this.closePorts();
+  }
+
+  private closePorts(): void {
+    const ports = this.ports;
+    if (ports === undefined || ports.size === 0) return;
+    this.ports = undefined;
+    for (const port of ports) port.close();
   }
 
   private noteFailure(error: unknown): void {
@@ -560,8 +567,18 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
     return this.path;
   }
 
+  /** The port belongs to this incarnation: it closes when the incarnation ends, whatever its opener forgot. */
   openPort(listener: PortListener): Port {
-    return this.runtime.ports.openPort(listener);
+    const port = this.runtime.ports.openPort(listener);
+    const ports = (this.ports ??= new Set());
+    ports.add(port);
+    return {
+      address: port.address,
+      close: () => {
+        ports.delete(port);
+        port.close();
+      },
+    };
   }
 
   post(to: string, performative: Performative, content: unknown, options?: MessageOptions, receiverIncarnation?: string): void {

@@ -308,6 +308,40 @@ describe('contract net: a winner that crashes, hangs or stops (seen through supe
     expect(system.whichChildren('/').find((child) => child.id === 'finisher')?.status).toBe('stopped');
   });
 
+  it('with reaward: a reserve bidder that has stopped since it bid is passed over for the next', async () => {
+    const system = await start([
+      { id: 'crashy', agent: crashing(1) },
+      { id: 'gone', agent: working(2), restart: 'temporary' },
+      { id: 'steady', agent: working(3) },
+    ]);
+    const outcome = await contractNet(system, {
+      ontology: jobs,
+      task: { size: 1 },
+      participants: ['/crashy', '/gone', '/steady'],
+      reaward: true,
+      resultTimeoutMs: 3_600_000,
+      evaluate: async (bids) => {
+        await system.terminateChild('/', 'gone'); // stops for good while in reserve
+        return byCost(bids);
+      },
+    });
+    expect(outcome.failures).toEqual([
+      expect.objectContaining({ participant: '/crashy', kind: 'crashed', reawardedTo: '/gone' }),
+      expect.objectContaining({ participant: '/gone', kind: 'stopped', reawardedTo: '/steady' }),
+    ]);
+    expect(outcome.results).toEqual([expect.objectContaining({ participant: '/steady', replacing: '/gone' })]);
+    expect(fateOf(outcome)).toEqual({ '/crashy': 'failed', '/gone': 'failed', '/steady': 'completed' });
+  });
+
+  it('a winner that answers the award not-understood has failed at once (no wait for the deadline) and is replaced', async () => {
+    const confused: AclMessage[] = [];
+    const system = await start([scriptedChild('confused', confused, { cost: 1, accept: 'not-understood' }), { id: 'steady', agent: working(2) }]);
+    const outcome = await contractNet(system, { ontology: jobs, task: { size: 1 }, participants: ['/confused', '/steady'], evaluate: byCost, reaward: true, resultTimeoutMs: 3_600_000 });
+    expect(outcome.failures).toEqual([expect.objectContaining({ participant: '/confused', kind: 'failure', detail: expect.stringContaining('not-understood'), reawardedTo: '/steady' })]);
+    expect(outcome.results.map((entry) => entry.participant)).toEqual(['/steady']);
+    expect(outcome.outOfSequence).toEqual([]);
+  });
+
   it('with reaward and nobody in reserve: the failure is reported and the outcome ends', async () => {
     const system = await start([{ id: 'crashy', agent: crashing(1) }]);
     const outcome = await contractNet(system, { ontology: jobs, task: { size: 1 }, participants: ['/crashy'], evaluate: byCost, reaward: true });
@@ -354,6 +388,38 @@ describe('contract net: iterated rounds, cancelling, bad decisions', () => {
     expect(fateOf(outcome)).toEqual({ '/a': 'rejected', '/b': 'completed', '/c': 'rejected' });
     expect(outcome.results).toEqual([expect.objectContaining({ participant: '/b', proposal: { cost: 10 }, result: { done: 5 } })]);
     expect(outcome.timings.biddingClosedAt).toHaveLength(2);
+  });
+
+  it('a proposal for round 1 that arrives during round 2 is rejected as late, not misunderstood', async () => {
+    fakeTime();
+    const slowBid = latch<{ cost: number }>();
+    const system = await start([
+      { id: 'slow', agent: contractor({ ontology: jobs, bid: () => slowBid.promise, perform: () => ({ done: 1 }) }) },
+      scriptedChild('quick', [], { cost: 5 }),
+    ]);
+    const secondRound = latch();
+    const pending = contractNet(system, {
+      ontology: jobs,
+      task: { size: 1 },
+      participants: ['/slow', '/quick'],
+      replyByMs: 100,
+      evaluate: async (bids, { round }) => {
+        if (round === 1) return { nextRound: { task: { size: 2 } } };
+        secondRound.open();
+        await slowBid.promise.then(() => settle(system)); // the late round-1 bid lands while round 2 is evaluated
+        return cheapest(bids);
+      },
+    });
+    await settle(system);
+    await vi.advanceTimersByTimeAsync(100);
+    await settle(system);
+    await secondRound.promise;
+    slowBid.open({ cost: 1 });
+    const outcome = await pending;
+    expect(outcome.rounds).toBe(2);
+    expect(outcome.late).toEqual([expect.objectContaining({ participant: '/slow', round: 1, proposal: { cost: 1 } })]);
+    expect(outcome.outOfSequence).toEqual([]);
+    expect(fateOf(outcome)).toEqual({ '/slow': 'late', '/quick': 'completed' });
   });
 
   it('stops after maxRounds with ContractNetError and rejects the open proposals', async () => {
