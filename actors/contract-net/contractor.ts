@@ -94,10 +94,45 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
   for (const key of ['bid', 'perform'] as const) {
     if (typeof options[key] !== 'function') throw new ConfigurationError('invalid-agent', `contractor(${options.ontology.name}): \`${key}\` must be a function`);
   }
-  const content = participantContent(options.ontology);
+  const role: Role<T, P, R> = { bid: options.bid, perform: options.perform };
+  return defineAgent({
+    name: options.name ?? `contractor(${options.ontology.name})`,
+    machine: contractorMachine(options.ontology),
+    content: participantContent(options.ontology),
+    input: role,
+    mailbox: options.mailbox,
+    heartbeat: options.heartbeat,
+  });
+}
+
+/** What makes one contractor differ from another of the same ontology: its machine's input. */
+interface Role<T, P, R> {
+  readonly bid: ContractorOptions<T, P, R>['bid'];
+  readonly perform: ContractorOptions<T, P, R>['perform'];
+}
+
+const machines = new WeakMap<object, unknown>();
+
+/**
+ * The contractor machine of an ontology, made once and shared by all its contractors (their
+ * `bid` and `perform` come as input): XState keeps its caches per machine, so a thousand
+ * contractors with a machine each would make every step of every one of them dearer.
+ */
+function contractorMachine<T, P, R>(ontology: ContractNetOntology<T, P, R>) {
+  let machine = machines.get(ontology) as ReturnType<typeof makeContractorMachine<T, P, R>> | undefined;
+  if (machine === undefined) {
+    machine = makeContractorMachine(ontology);
+    machines.set(ontology, machine);
+  }
+  return machine;
+}
+
+function makeContractorMachine<T, P, R>(ontology: ContractNetOntology<T, P, R>) {
+  const content = participantContent(ontology);
   type Inbound = InboundEvents<typeof content>;
   type Events = Inbound | Internal<P, R>;
   interface Context {
+    readonly role: Role<T, P, R>;
     readonly conversations: Readonly<Record<string, Conversation<T, P>>>;
   }
 
@@ -127,10 +162,10 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
     );
   });
 
-  const performing = fromCallback<Internal<P, R>, { task: T; proposal: P; conversationId: string; initiator: string }>(({ input, sendBack }) => {
+  const performing = fromCallback<Internal<P, R>, { perform: Role<T, P, R>['perform']; task: T; proposal: P; conversationId: string; initiator: string }>(({ input, sendBack }) => {
     const controller = new AbortController();
     Promise.resolve()
-      .then(() => options.perform(input.task, input.proposal, { conversationId: input.conversationId, initiator: input.initiator, signal: controller.signal }))
+      .then(() => input.perform(input.task, input.proposal, { conversationId: input.conversationId, initiator: input.initiator, signal: controller.signal }))
       .then(
         (result) => {
           if (!controller.signal.aborted) sendBack({ type: 'contractor.done', conversationId: input.conversationId, result });
@@ -164,12 +199,12 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
     return rest;
   };
 
-  const machine = setup({
-    types: { context: {} as Context, events: {} as Events },
+  return setup({
+    types: { context: {} as Context, events: {} as Events, input: {} as Role<T, P, R> },
     actors: { bidding, performing },
   }).createMachine({
     id: 'contractor',
-    context: { conversations: {} },
+    context: ({ input }) => ({ role: input, conversations: {} }),
     // `working` is tagged busy while a task is performed: a heartbeat finds a perform that is
     // stuck (no transition for its timeoutMs), and a graceful stop lets the work finish first.
     initial: 'idle',
@@ -191,7 +226,7 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
           if (held?.phase === 'bidding') enqueue.stopChild(bidId(event.conversationId));
           const info: BidInfo = { conversationId: event.conversationId, initiator: event.sender, round: event.content.round, load: load(context, event.conversationId) };
           // A synchronous bid is answered at once, so the next cfp already sees it in the load.
-          const answer = options.bid(event.content.task, info);
+          const answer = context.role.bid(event.content.task, info);
           if (isThenable(answer)) {
             enqueue.assign({ conversations: { ...context.conversations, [event.conversationId]: { phase: 'bidding', initiator: event.sender, answering: event, task: event.content.task, proposal: undefined } } });
             enqueue.spawnChild('bidding', { id: bidId(event.conversationId), input: { pending: answer, conversationId: event.conversationId, tag: event.replyWith } });
@@ -230,9 +265,9 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
           })),
           spawnChild('performing', {
             id: ({ event }) => performId((event as AclMessage).conversationId),
-            input: ({ event }) => {
+            input: ({ context, event }) => {
               const accept = event as Inbound & { type: 'accept-proposal' };
-              return { task: accept.content.task, proposal: accept.content.proposal, conversationId: accept.conversationId, initiator: accept.sender };
+              return { perform: context.role.perform, task: accept.content.task, proposal: accept.content.proposal, conversationId: accept.conversationId, initiator: accept.sender };
             },
           }),
         ],
@@ -277,6 +312,4 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
       },
     },
   });
-
-  return defineAgent({ name: options.name ?? `contractor(${options.ontology.name})`, machine, content, mailbox: options.mailbox, heartbeat: options.heartbeat });
 }
