@@ -1,4 +1,4 @@
-import type { AclMessage, MessageOptions } from '../acl/message.js';
+import type { AclMessage } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
 import type { ProtocolHost } from '../agent/protocol-host.js';
 import { TroupeError } from '../runtime/errors.js';
@@ -149,7 +149,7 @@ export class ContractNetLedger<T, P, R> {
         Object.assign(participant, { state: 'called', round: this.round, cfpTag, proposeMessage: undefined, proposal: undefined, detail: undefined });
       }
       this.waitingForBids++;
-      this.send(path, 'cfp', content, { replyWith: cfpTag, replyBy });
+      this.send(path, 'cfp', content, cfpTag, undefined, replyBy);
     }
   }
 
@@ -195,7 +195,7 @@ export class ContractNetLedger<T, P, R> {
   expireResults(now: number): void {
     for (const participant of this.participants.values()) {
       if (participant.state !== 'awarded' || participant.deadline > now) continue;
-      this.send(participant.path, 'cancel', { reason: 'timeout', detail: `no result within ${this.options.resultTimeoutMs} ms` }, { inReplyTo: participant.acceptTag });
+      this.send(participant.path, 'cancel', { reason: 'timeout', detail: `no result within ${this.options.resultTimeoutMs} ms` }, undefined, participant.acceptTag);
       this.winnerFailed(participant, 'timeout', `no result within ${this.options.resultTimeoutMs} ms`);
     }
   }
@@ -205,7 +205,7 @@ export class ContractNetLedger<T, P, R> {
     this.cancelled = true;
     for (const participant of this.participants.values()) {
       if (participant.state === 'awarded') {
-        this.send(participant.path, 'cancel', { reason: 'cancelled', detail: reason }, { inReplyTo: participant.acceptTag });
+        this.send(participant.path, 'cancel', { reason: 'cancelled', detail: reason }, undefined, participant.acceptTag);
         this.awarded--;
         participant.detail = reason;
         participant.state = 'cancelled';
@@ -213,7 +213,7 @@ export class ContractNetLedger<T, P, R> {
       } else if (participant.state === 'proposed' || participant.state === 'reserve') {
         this.reject(participant, 'cancelled', 'cancelled', reason);
       } else if (participant.state === 'called') {
-        this.send(participant.path, 'cancel', { reason: 'cancelled', detail: reason }, { inReplyTo: participant.cfpTag });
+        this.send(participant.path, 'cancel', { reason: 'cancelled', detail: reason }, undefined, participant.cfpTag);
         this.settleBid(participant, 'cancelled', reason);
       }
     }
@@ -403,8 +403,17 @@ export class ContractNetLedger<T, P, R> {
 
   // ---- sending -----------------------------------------------------------------------------
 
-  private send(to: string, performative: Performative, content: unknown, options: MessageOptions): void {
-    this.link.host.post(to, performative, content, { ...options, conversationId: this.link.conversationId, replyTo: this.link.port, protocol: CONTRACT_NET_PROTOCOL, ontology: this.options.ontology.name });
+  // Options are spelled out, one shape for every message: this runs a thousand times a round.
+  private send(to: string, performative: Performative, content: unknown, replyWith: string | undefined, inReplyTo: string | undefined, replyBy?: number): void {
+    this.link.host.post(to, performative, content, {
+      conversationId: this.link.conversationId,
+      replyWith,
+      inReplyTo,
+      replyTo: this.link.port,
+      replyBy,
+      protocol: CONTRACT_NET_PROTOCOL,
+      ontology: this.options.ontology.name,
+    });
   }
 
   /** Answers `message` (to its reply-to or sender, pinned to the sender's incarnation). */
@@ -414,7 +423,7 @@ export class ContractNetLedger<T, P, R> {
       message.replyTo ?? message.sender,
       performative,
       content,
-      { conversationId: this.link.conversationId, inReplyTo: message.replyWith, replyWith: replyWith, replyTo: this.link.port, protocol: CONTRACT_NET_PROTOCOL, ontology: this.options.ontology.name },
+      { conversationId: this.link.conversationId, replyWith, inReplyTo: message.replyWith, replyTo: this.link.port, replyBy: undefined, protocol: CONTRACT_NET_PROTOCOL, ontology: this.options.ontology.name },
       pinned,
     );
   }
