@@ -440,6 +440,8 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
     if (handling === 'guarded' && !this.allows(actor, event, message)) return;
     this.lamport = (this.lamport > message.lamport ? this.lamport : message.lamport) + 1;
     if (message.replyWith !== undefined) this.open.add(message);
+    // The asker withdrew its request (FIPA cancel): no answer is owed, nor a failure when this incarnation ends.
+    if (message.performative === 'cancel' && message.inReplyTo !== undefined) this.open.delete(answerAddress(message), message.inReplyTo);
     this.processed++;
     this.current = message;
     actor.send(event);

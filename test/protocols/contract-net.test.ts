@@ -473,6 +473,12 @@ describe('contract net: iterated rounds, cancelling, bad decisions', () => {
     expect(fateOf(outcome)).toEqual({ '/worker': 'cancelled' });
     await expect(aborted.promise).resolves.toBe('aborted');
     expect(system.lookup('/worker')?.restarts).toBe(0);
+    // The cancel withdrew the award: the worker owes no answer, so stopping it answers nothing.
+    const letters: string[] = [];
+    system.deadLetters.subscribe((letter) => letters.push(`${letter.reason}:${letter.message.performative}:${letter.message.sender}`));
+    await system.terminateChild('/', 'worker');
+    await settle(system);
+    expect(letters).toEqual([]);
   });
 
   it('rejects bad options with ConfigurationError', async () => {
