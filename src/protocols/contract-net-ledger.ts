@@ -7,7 +7,7 @@ import type { Bid, ContractNetOutcome, Decision, Fate, OutOfSequence, Refusal, T
 
 /** A contract net that cannot go on: a bad decision, a failed evaluation, too many rounds. */
 export class ContractNetError extends TroupeError {
-  constructor(code: 'invalid-decision' | 'evaluation-failed' | 'too-many-rounds' | 'no-participants' | 'discovery-failed', message: string, options?: { cause?: unknown }) {
+  constructor(code: 'invalid-decision' | 'evaluation-failed' | 'too-many-rounds' | 'discovery-failed', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }
 }
