@@ -134,7 +134,14 @@ export function directory(options: { readonly mailbox?: MailboxOptions } = {}): 
         guard: ({ context, event }) => context.subscriptions.some((subscription) => sameSubscription(subscription, event)),
         actions: assign(({ context, event }) => ({ subscriptions: context.subscriptions.filter((subscription) => !sameSubscription(subscription, event)) })),
       },
-      'troupe.lifecycle': { actions: [assign(({ context, event }) => followLifecycle(context, event.event)), 'notify'] },
+      // Every agent's start and stop comes here: most change nothing the directory knows.
+      'troupe.lifecycle': {
+        actions: enqueueActions(({ context, event, enqueue }) => {
+          const next = followLifecycle(context, event.event);
+          if (next.subscriptions !== context.subscriptions || next.registrations !== undefined) enqueue.assign(next);
+          if (next.registrations !== undefined) enqueue('notify');
+        }),
+      },
     },
   });
   return defineAgent({ name: 'directory', machine, content, mailbox: options.mailbox });
