@@ -146,9 +146,9 @@ function makeContractorMachine<T, P, R>(ontology: ContractNetOntology<T, P, R>) 
   const load = (context: Context, except: string): BidInfo['load'] => {
     let performing = 0;
     let proposed = 0;
-    for (const [conversationId, conversation] of Object.entries(context.conversations)) {
+    for (const conversationId in context.conversations) {
       if (conversationId === except) continue;
-      if (conversation.phase === 'performing') performing++;
+      if (context.conversations[conversationId]?.phase === 'performing') performing++;
       else proposed++;
     }
     return { performing, proposed };

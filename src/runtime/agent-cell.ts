@@ -2,7 +2,7 @@ import { createActor, type AnyActorRef, type AnyStateNode, type EventObject } fr
 import type { Logger } from 'pino';
 import { validateContent } from '../acl/content-schemas.js';
 import { freezeContent } from '../acl/content.js';
-import { answerAddress, answerIncarnation, checkMessageOptions, createMessage, type AclMessage, type MessageOptions } from '../acl/message.js';
+import { answerAddress, answerIncarnation, checkMessageOptions, createMessage, withContent, type AclMessage, type MessageOptions } from '../acl/message.js';
 import { closesConversation, expectsReply, type Performative } from '../acl/performatives.js';
 import { acceptanceOf, handlingOf, type Acceptance } from '../agent/accepted-events.js';
 import { OUTBOUND, type OutboundEvent } from '../agent/actions.js';
@@ -432,7 +432,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
         this.runtime.notUnderstood(message, 'invalid-content', `content of ${message.type} to ${this.path} is invalid: ${checked.issues}`);
         return;
       }
-      if (checked.content !== message.content) event = createMessage({ ...message, content: checked.content }, message);
+      if (checked.content !== message.content) event = withContent(message, checked.content);
     }
     // The state before this message: what 'resume' restarts from if handling it crashes (guards included).
     if (this.onRestart === 'resume') this.lastGoodSnapshot = actor.getSnapshot();
