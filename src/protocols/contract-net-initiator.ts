@@ -265,9 +265,9 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
           },
           assign({ next: undefined }),
         ],
-        exit: 'closeBidding',
-        always: { guard: 'allAnswered', target: 'evaluating' },
-        after: { biddingDeadline: 'evaluating' },
+        // Closed on the way to the evaluation only: a cancel must still find the called participants in play, to tell them.
+        always: { guard: 'allAnswered', target: 'evaluating', actions: 'closeBidding' },
+        after: { biddingDeadline: { target: 'evaluating', actions: 'closeBidding' } },
         on: { 'cnet.messages': { actions: 'receiveOpen' } },
       },
       evaluating: {

@@ -481,6 +481,41 @@ describe('contract net: iterated rounds, cancelling, bad decisions', () => {
     expect(letters).toEqual([]);
   });
 
+  it('cancelling while bidding is open tells the called participants (cancel) and aborts their bids', async () => {
+    const bidding = latch();
+    const quietLog: AclMessage[] = [];
+    const system = await start([
+      {
+        id: 'slow',
+        agent: contractor({ ontology: jobs, bid: () => (bidding.open(), new Promise<{ cost: number }>(() => undefined)), perform: () => ({ done: 1 }) }),
+      },
+      scriptedChild('quiet', quietLog, { cfp: 'silent' }),
+    ]);
+    const controller = new AbortController();
+    const pending = contractNet(system, { ontology: jobs, task: { size: 1 }, participants: ['/slow', '/quiet'], evaluate: cheapest, signal: controller.signal, conversationId: 'c-1' });
+    await bidding.promise;
+    await settle(system);
+    expect((system.snapshot('/slow') as { children: Record<string, unknown> }).children).toHaveProperty('bid:c-1');
+    controller.abort();
+    const outcome = await pending;
+    await settle(system);
+    expect(outcome.cancelled).toBe(true);
+    expect(fateOf(outcome)).toEqual({ '/slow': 'cancelled', '/quiet': 'cancelled' });
+    expect(outcome.timings.biddingClosedAt).toEqual([]);
+    expect(performatives(quietLog)).toEqual(['cfp', 'cancel']);
+    expect((system.snapshot('/slow') as { children: Record<string, unknown> }).children).not.toHaveProperty('bid:c-1'); // its bid was stopped
+  });
+
+  it('an already aborted signal sends nothing and rejects with its reason, as a request does', async () => {
+    const log: AclMessage[] = [];
+    const system = await start([scriptedChild('a', log, { cost: 1 })]);
+    const controller = new AbortController();
+    controller.abort(new Error('not today'));
+    await expect(contractNet(system, { ontology: jobs, task: { size: 1 }, participants: ['/a'], evaluate: cheapest, signal: controller.signal })).rejects.toThrow('not today');
+    await settle(system);
+    expect(log).toEqual([]);
+  });
+
   it('rejects bad options with ConfigurationError', async () => {
     const system = await start([]);
     const base = { ontology: jobs, task: { size: 1 }, participants: ['/a'], evaluate: cheapest };
