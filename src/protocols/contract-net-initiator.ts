@@ -304,7 +304,16 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
       },
       failed: {
         // Whoever still holds a proposal or a task hears that it is off before the error surfaces.
-        entry: [({ context }) => context.ledger?.cancel(context.error?.message ?? 'the contract net failed'), 'finish', 'raise'],
+        entry: [
+          ({ context }) => {
+            try {
+              context.ledger?.cancel(context.error?.message ?? 'the contract net failed');
+            } finally {
+              context.ledger?.end(); // the port closes even when telling the participants failed (a stopped system)
+            }
+          },
+          'raise',
+        ],
       },
       done: { type: 'final', entry: 'finish' },
     },

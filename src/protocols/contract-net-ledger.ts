@@ -132,7 +132,6 @@ export class ContractNetLedger<T, P, R> {
 
   /** Sends the cfp of a new round to `paths`. */
   callForProposals(paths: readonly string[], task: T): void {
-    if (this.round >= this.options.maxRounds) throw new ContractNetError('too-many-rounds', `the evaluation asked for round ${this.round + 1}, past maxRounds (${this.options.maxRounds})`);
     this.round++;
     this.task = task;
     this.bidsOfRound = [];
@@ -181,6 +180,8 @@ export class ContractNetLedger<T, P, R> {
   }
 
   private nextRound(next: { readonly task: T; readonly participants?: readonly string[] }): { task: T; participants: readonly string[] } {
+    // Refused here, as a decision, so that the failure path rejects the open proposals.
+    if (this.round >= this.options.maxRounds) throw new ContractNetError('too-many-rounds', `the evaluation asked for round ${this.round + 1}, past maxRounds (${this.options.maxRounds})`);
     const task = check(this.options.ontology.task, next.task);
     if (!task.ok) throw new ContractNetError('invalid-decision', `the next round's task does not match ontology ${this.options.ontology.name}: ${task.issues}`);
     const bidders = this.bidsOfRound.map((bid) => bid.participant);

@@ -45,6 +45,9 @@ export function contractNet<T, P, R>(system: System, options: ContractNetOptions
       error: (error) => {
         signal?.removeEventListener('abort', onAbort);
         reject(error as Error);
+        // XState leaves the children of a machine that errored running (the agent cell does the
+        // same for agents): stopping the conversation cancels what is still in play and closes its port.
+        for (const child of Object.values(actor.getSnapshot().children)) (child as { _stop?: () => void } | undefined)?._stop?.();
       },
     });
     actor.start();

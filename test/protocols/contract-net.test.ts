@@ -427,6 +427,9 @@ describe('contract net: iterated rounds, cancelling, bad decisions', () => {
     const system = await start([scriptedChild('a', log, { cost: 1 })]);
     const failed = contractNet(system, { ontology: jobs, task: { size: 1 }, participants: ['/a'], evaluate: () => ({ nextRound: { task: { size: 1 } } }), maxRounds: 2 });
     await expect(failed).rejects.toMatchObject({ name: 'ContractNetError', code: 'too-many-rounds' });
+    await settle(system);
+    expect(performatives(log)).toEqual(['cfp', 'cfp', 'reject-proposal']);
+    expect(log[2]?.content).toMatchObject({ reason: 'cancelled' });
   });
 
   it('a throwing evaluation rejects with ContractNetError and every bidder hears reject-proposal (cancelled)', async () => {
