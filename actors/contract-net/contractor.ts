@@ -218,8 +218,10 @@ function makeContractorMachine<T, P, R>(ontology: ContractNetOntology<T, P, R>) 
       cfp: {
         actions: enqueueActions(({ context, event, enqueue }) => {
           const held = context.conversations[event.conversationId];
-          if (held !== undefined && held.initiator !== event.sender) {
-            enqueue(reply('not-understood', { reason: 'out-of-sequence', detail: `conversation ${event.conversationId} belongs to ${held.initiator}` }));
+          // Another initiator's cfp, or one for a task already awarded: out of sequence, and the task in hand stays.
+          if (held !== undefined && (held.initiator !== event.sender || held.phase === 'performing')) {
+            const detail = held.initiator !== event.sender ? `conversation ${event.conversationId} belongs to ${held.initiator}` : `conversation ${event.conversationId} is past bidding`;
+            enqueue(reply('not-understood', { reason: 'out-of-sequence', detail }));
             return;
           }
           // A revised cfp (iterated contract net) replaces a bid still being made.

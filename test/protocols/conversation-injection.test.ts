@@ -175,3 +175,21 @@ describe('conversation ports take only what the expected sender says', () => {
     expect(outcome.results).toEqual([expect.objectContaining({ participant: '/worker', result: { done: 1 } })]);
   });
 });
+
+describe('out of sequence, even from the right sender', () => {
+  it('a contractor answers a second cfp for a task it is performing not-understood, and still delivers the task', async () => {
+    const working = latch();
+    const finish = latch();
+    const system = await start([
+      { id: 'worker', agent: contractor({ ontology: jobs, bid: () => ({ cost: 1 }), perform: async () => (working.open(), await finish.promise, { done: 3 }) }) },
+    ]);
+    const cfp = { task: { size: 1 }, round: 1 };
+    const proposal = await system.request('/worker', cfp, { performative: 'cfp', options: { conversationId: 'own' } });
+    expect(proposal.performative).toBe('propose');
+    const result = system.request('/worker', { task: { size: 1 }, proposal: proposal.content }, { performative: 'accept-proposal', options: { conversationId: 'own' } });
+    await working.promise;
+    await expect(system.request('/worker', cfp, { performative: 'cfp', options: { conversationId: 'own' } })).rejects.toMatchObject({ name: 'NotUnderstoodError' });
+    finish.open();
+    await expect(result).resolves.toMatchObject({ performative: 'inform', content: { done: 3 } });
+  });
+});
