@@ -58,7 +58,7 @@ export { contractNetInitiator, initiatorFor, type ContractNetInput, type Contrac
 export { contractNet, type ContractNetOptions } from './protocols/contract-net.js';
 export { DIRECTORY_PATH, DIRECTORY_PROTOCOL, ServiceDescription, ServiceQuery, DirectoryEntry, DirectoryAnswer, DirectoryIfAnswer, DirectoryRequest } from './protocols/directory-protocol.js';
 export { queryRef, queryIf, type QueryOptions } from './protocols/query.js';
-export { subscribe, type SubscribeOptions, type Subscription } from './protocols/subscribe.js';
+export { subscribe, SubscriptionEndedError, type SubscribeOptions, type Subscription } from './protocols/subscribe.js';
 export { contractor, refuse, Refusal as BidRefusal, TaskFailure, type ContractorOptions, type BidInfo, type PerformInfo } from '../actors/contract-net/contractor.js';
 export { manager, type ManagerOptions } from '../actors/contract-net/manager.js';
 export { directory, directoryChild } from '../actors/directory/directory.js';

@@ -54,6 +54,8 @@ export interface ContractorOptions<T, P, R> {
 
 interface Conversation<T, P> {
   readonly phase: 'bidding' | 'proposed' | 'performing';
+  /** Who sent the cfp: only it may accept, reject or cancel (a conversation id is no secret). */
+  readonly initiator: string;
   /** The message being answered next: the cfp while bidding, the accept-proposal while performing. */
   readonly answering: AclMessage;
   readonly task: T;
@@ -92,10 +94,45 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
   for (const key of ['bid', 'perform'] as const) {
     if (typeof options[key] !== 'function') throw new ConfigurationError('invalid-agent', `contractor(${options.ontology.name}): \`${key}\` must be a function`);
   }
-  const content = participantContent(options.ontology);
+  const role: Role<T, P, R> = { bid: options.bid, perform: options.perform };
+  return defineAgent({
+    name: options.name ?? `contractor(${options.ontology.name})`,
+    machine: contractorMachine(options.ontology),
+    content: participantContent(options.ontology),
+    input: role,
+    mailbox: options.mailbox,
+    heartbeat: options.heartbeat,
+  });
+}
+
+/** What makes one contractor differ from another of the same ontology: its machine's input. */
+interface Role<T, P, R> {
+  readonly bid: ContractorOptions<T, P, R>['bid'];
+  readonly perform: ContractorOptions<T, P, R>['perform'];
+}
+
+const machines = new WeakMap<object, unknown>();
+
+/**
+ * The contractor machine of an ontology, made once and shared by all its contractors (their
+ * `bid` and `perform` come as input): XState keeps its caches per machine, so a thousand
+ * contractors with a machine each would make every step of every one of them dearer.
+ */
+function contractorMachine<T, P, R>(ontology: ContractNetOntology<T, P, R>) {
+  let machine = machines.get(ontology) as ReturnType<typeof makeContractorMachine<T, P, R>> | undefined;
+  if (machine === undefined) {
+    machine = makeContractorMachine(ontology);
+    machines.set(ontology, machine);
+  }
+  return machine;
+}
+
+function makeContractorMachine<T, P, R>(ontology: ContractNetOntology<T, P, R>) {
+  const content = participantContent(ontology);
   type Inbound = InboundEvents<typeof content>;
   type Events = Inbound | Internal<P, R>;
   interface Context {
+    readonly role: Role<T, P, R>;
     readonly conversations: Readonly<Record<string, Conversation<T, P>>>;
   }
 
@@ -109,9 +146,9 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
   const load = (context: Context, except: string): BidInfo['load'] => {
     let performing = 0;
     let proposed = 0;
-    for (const [conversationId, conversation] of Object.entries(context.conversations)) {
+    for (const conversationId in context.conversations) {
       if (conversationId === except) continue;
-      if (conversation.phase === 'performing') performing++;
+      if (context.conversations[conversationId]?.phase === 'performing') performing++;
       else proposed++;
     }
     return { performing, proposed };
@@ -125,10 +162,10 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
     );
   });
 
-  const performing = fromCallback<Internal<P, R>, { task: T; proposal: P; conversationId: string; initiator: string }>(({ input, sendBack }) => {
+  const performing = fromCallback<Internal<P, R>, { perform: Role<T, P, R>['perform']; task: T; proposal: P; conversationId: string; initiator: string }>(({ input, sendBack }) => {
     const controller = new AbortController();
     Promise.resolve()
-      .then(() => options.perform(input.task, input.proposal, { conversationId: input.conversationId, initiator: input.initiator, signal: controller.signal }))
+      .then(() => input.perform(input.task, input.proposal, { conversationId: input.conversationId, initiator: input.initiator, signal: controller.signal }))
       .then(
         (result) => {
           if (!controller.signal.aborted) sendBack({ type: 'contractor.done', conversationId: input.conversationId, result });
@@ -149,17 +186,25 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
       return conversation !== undefined && phases.includes(conversation.phase);
     };
 
+  /** A message of the initiator of a conversation this contractor holds in one of `phases`. */
+  const fromInitiator =
+    (...phases: Conversation<T, P>['phase'][]) =>
+    ({ context, event }: { context: Context; event: AclMessage }): boolean => {
+      const conversation = context.conversations[event.conversationId];
+      return conversation !== undefined && conversation.initiator === event.sender && phases.includes(conversation.phase);
+    };
+
   const forget = (context: Context, conversationId: string): Context['conversations'] => {
     const { [conversationId]: _gone, ...rest } = context.conversations;
     return rest;
   };
 
-  const machine = setup({
-    types: { context: {} as Context, events: {} as Events },
+  return setup({
+    types: { context: {} as Context, events: {} as Events, input: {} as Role<T, P, R> },
     actors: { bidding, performing },
   }).createMachine({
     id: 'contractor',
-    context: { conversations: {} },
+    context: ({ input }) => ({ role: input, conversations: {} }),
     // `working` is tagged busy while a task is performed: a heartbeat finds a perform that is
     // stuck (no transition for its timeoutMs), and a graceful stop lets the work finish first.
     initial: 'idle',
@@ -172,13 +217,20 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
     on: {
       cfp: {
         actions: enqueueActions(({ context, event, enqueue }) => {
+          const held = context.conversations[event.conversationId];
+          // Another initiator's cfp, or one for a task already awarded: out of sequence, and the task in hand stays.
+          if (held !== undefined && (held.initiator !== event.sender || held.phase === 'performing')) {
+            const detail = held.initiator !== event.sender ? `conversation ${event.conversationId} belongs to ${held.initiator}` : `conversation ${event.conversationId} is past bidding`;
+            enqueue(reply('not-understood', { reason: 'out-of-sequence', detail }));
+            return;
+          }
           // A revised cfp (iterated contract net) replaces a bid still being made.
-          if (context.conversations[event.conversationId]?.phase === 'bidding') enqueue.stopChild(bidId(event.conversationId));
+          if (held?.phase === 'bidding') enqueue.stopChild(bidId(event.conversationId));
           const info: BidInfo = { conversationId: event.conversationId, initiator: event.sender, round: event.content.round, load: load(context, event.conversationId) };
           // A synchronous bid is answered at once, so the next cfp already sees it in the load.
-          const answer = options.bid(event.content.task, info);
+          const answer = context.role.bid(event.content.task, info);
           if (isThenable(answer)) {
-            enqueue.assign({ conversations: { ...context.conversations, [event.conversationId]: { phase: 'bidding', answering: event, task: event.content.task, proposal: undefined } } });
+            enqueue.assign({ conversations: { ...context.conversations, [event.conversationId]: { phase: 'bidding', initiator: event.sender, answering: event, task: event.content.task, proposal: undefined } } });
             enqueue.spawnChild('bidding', { id: bidId(event.conversationId), input: { pending: answer, conversationId: event.conversationId, tag: event.replyWith } });
             return;
           }
@@ -189,7 +241,7 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
             return;
           }
           enqueue(reply('propose', outcome.proposal as object));
-          enqueue.assign({ conversations: { ...context.conversations, [event.conversationId]: { phase: 'proposed', answering: event, task: event.content.task, proposal: outcome.proposal } } });
+          enqueue.assign({ conversations: { ...context.conversations, [event.conversationId]: { phase: 'proposed', initiator: event.sender, answering: event, task: event.content.task, proposal: outcome.proposal } } });
         }),
       },
       'contractor.bid': {
@@ -207,17 +259,17 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
         }),
       },
       'accept-proposal': {
-        guard: inPhase('proposed'),
+        guard: fromInitiator('proposed'),
         target: '.working',
         actions: [
           assign(({ context, event }) => ({
-            conversations: { ...context.conversations, [event.conversationId]: { phase: 'performing', answering: event, task: event.content.task, proposal: event.content.proposal } },
+            conversations: { ...context.conversations, [event.conversationId]: { phase: 'performing', initiator: event.sender, answering: event, task: event.content.task, proposal: event.content.proposal } },
           })),
           spawnChild('performing', {
             id: ({ event }) => performId((event as AclMessage).conversationId),
-            input: ({ event }) => {
+            input: ({ context, event }) => {
               const accept = event as Inbound & { type: 'accept-proposal' };
-              return { task: accept.content.task, proposal: accept.content.proposal, conversationId: accept.conversationId, initiator: accept.sender };
+              return { perform: context.role.perform, task: accept.content.task, proposal: accept.content.proposal, conversationId: accept.conversationId, initiator: accept.sender };
             },
           }),
         ],
@@ -227,11 +279,11 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
       // contractor no longer holds needs no answer and changes nothing.
       'reject-proposal': {
         actions: enqueueActions(({ context, event, enqueue }) => {
-          if (context.conversations[event.conversationId]?.phase === 'proposed') enqueue.assign({ conversations: forget(context, event.conversationId) });
+          if (fromInitiator('proposed')({ context, event })) enqueue.assign({ conversations: forget(context, event.conversationId) });
         }),
       },
       cancel: {
-        guard: inPhase('bidding', 'proposed', 'performing'),
+        guard: fromInitiator('bidding', 'proposed', 'performing'),
         actions: [
           stopChild(({ event }) => bidId(event.conversationId)),
           stopChild(({ event }) => performId(event.conversationId)),
@@ -262,6 +314,4 @@ export function contractor<T, P, R>(options: ContractorOptions<T, P, R>): AgentD
       },
     },
   });
-
-  return defineAgent({ name: options.name ?? `contractor(${options.ontology.name})`, machine, content, mailbox: options.mailbox, heartbeat: options.heartbeat });
 }

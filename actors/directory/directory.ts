@@ -134,7 +134,14 @@ export function directory(options: { readonly mailbox?: MailboxOptions } = {}): 
         guard: ({ context, event }) => context.subscriptions.some((subscription) => sameSubscription(subscription, event)),
         actions: assign(({ context, event }) => ({ subscriptions: context.subscriptions.filter((subscription) => !sameSubscription(subscription, event)) })),
       },
-      'troupe.lifecycle': { actions: [assign(({ context, event }) => followLifecycle(context, event.event)), 'notify'] },
+      // Every agent's start and stop comes here: most change nothing the directory knows.
+      'troupe.lifecycle': {
+        actions: enqueueActions(({ context, event, enqueue }) => {
+          const next = followLifecycle(context, event.event);
+          if (next.subscriptions !== context.subscriptions || next.registrations !== undefined) enqueue.assign(next);
+          if (next.registrations !== undefined) enqueue('notify');
+        }),
+      },
     },
   });
   return defineAgent({ name: 'directory', machine, content, mailbox: options.mailbox });
@@ -142,8 +149,10 @@ export function directory(options: { readonly mailbox?: MailboxOptions } = {}): 
 
 function followLifecycle(context: Context, event: LifecycleEvent['event']): Partial<Context> {
   const path = event.path;
-  // A subscriber's incarnation that failed or stopped will never read another inform.
-  const subscriptions = event.type === 'failed' || event.type === 'stopped' ? context.subscriptions.filter((subscription) => subscriberOf(subscription.message) !== path) : context.subscriptions;
+  // A subscriber's incarnation that failed, stopped or was replaced (a restart) will never read another inform.
+  const gone = (subscription: Subscription): boolean =>
+    subscriberOf(subscription.message) === path && (event.type === 'failed' || event.type === 'stopped' || ((event.type === 'started' || event.type === 'restarted') && subscription.message.sender === path && subscription.message.senderIncarnation !== event.incarnation));
+  const subscriptions = context.subscriptions.some(gone) ? context.subscriptions.filter((subscription) => !gone(subscription)) : context.subscriptions;
   const registration = context.registrations[path];
   if (registration === undefined) return { subscriptions };
   switch (event.type) {

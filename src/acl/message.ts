@@ -84,6 +84,29 @@ export function createMessage(fields: MessageFields, options?: MessageOptions): 
   });
 }
 
+/** `message` with other content (checked content replacing what was sent), without an intermediate copy. */
+export function withContent(message: AclMessage, content: unknown): AclMessage {
+  return Object.freeze({
+    type: message.type,
+    performative: message.performative,
+    sender: message.sender,
+    senderIncarnation: message.senderIncarnation,
+    receiver: message.receiver,
+    receiverIncarnation: message.receiverIncarnation,
+    replyTo: message.replyTo,
+    content,
+    language: message.language,
+    encoding: message.encoding,
+    ontology: message.ontology,
+    protocol: message.protocol,
+    conversationId: message.conversationId,
+    replyWith: message.replyWith,
+    inReplyTo: message.inReplyTo,
+    replyBy: message.replyBy,
+    lamport: message.lamport,
+  });
+}
+
 const STRING_OPTIONS = ['conversationId', 'replyWith', 'inReplyTo', 'protocol', 'ontology', 'language', 'encoding'] as const;
 
 /**

@@ -59,6 +59,11 @@ export interface Inbound {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** The directory's answer to the search: the port's address and the tag are no secret, so the sender is checked too. */
+function answersDiscovery(message: AclMessage, discovery: { readonly directory: string; readonly tag: string } | undefined): boolean {
+  return discovery !== undefined && message.inReplyTo === discovery.tag && message.sender === discovery.directory;
+}
+
 /** Checks the input; returns the participant paths normalised (undefined when found by service). */
 function checkInput<T, P>(ontology: ContractNetOntology<T, P, unknown>, input: ContractNetInput<T, P>): readonly string[] | undefined {
   const bad = (why: string): never => {
@@ -128,7 +133,7 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
       let discovery: Opened<T, P, R>['discovery'];
       if (!Array.isArray(input.participants)) {
         const { service, directory = DIRECTORY_PATH } = input.participants as { service: string; directory?: string };
-        discovery = { directory, tag: host.newReplyTag() };
+        discovery = { directory: normalizePath(directory), tag: host.newReplyTag() };
         host.post(directory, 'query-ref', { service }, { conversationId, replyWith: discovery.tag, replyTo: port.address, replyBy: Date.now() + (input.replyByMs ?? 1_000) });
       }
       sendBack({ type: 'cnet.opened', ledger, discovery } as unknown as Inbound);
@@ -170,7 +175,7 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
       allSettled: ({ context }) => ledgerOf(context).allSettled,
       failed: ({ context }) => context.error !== undefined,
       anotherRound: ({ context }) => context.next !== undefined,
-      isDiscoveryAnswer: ({ context, event }) => event.type === 'cnet.messages' && context.discovery !== undefined && event.messages.some((message) => message.inReplyTo === context.discovery?.tag),
+      isDiscoveryAnswer: ({ context, event }) => event.type === 'cnet.messages' && event.messages.some((message) => answersDiscovery(message, context.discovery)),
     },
     actions: {
       receiveOpen: ({ context, event }) => {
@@ -227,10 +232,10 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
               actions: [
                 // Nobody else knows the port yet; whatever else came is out of sequence.
                 ({ context, event }) => {
-                  for (const message of (event as Inbound).messages) if (message.inReplyTo !== context.discovery?.tag) ledgerOf(context).receive(message, false);
+                  for (const message of (event as Inbound).messages) if (!answersDiscovery(message, context.discovery)) ledgerOf(context).receive(message, false);
                 },
                 assign(({ context, event }) => {
-                const message = (event as Inbound).messages.find((candidate) => candidate.inReplyTo === context.discovery?.tag) as AclMessage;
+                const message = (event as Inbound).messages.find((candidate) => answersDiscovery(candidate, context.discovery)) as AclMessage;
                 const found = message.performative === 'inform-ref' ? check(DirectoryAnswer, message.content) : undefined;
                 if (found === undefined || !found.ok) {
                   const detail = found === undefined ? `${message.performative} ${JSON.stringify(message.content)}` : found.issues;
@@ -260,9 +265,9 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
           },
           assign({ next: undefined }),
         ],
-        exit: 'closeBidding',
-        always: { guard: 'allAnswered', target: 'evaluating' },
-        after: { biddingDeadline: 'evaluating' },
+        // Closed on the way to the evaluation only: a cancel must still find the called participants in play, to tell them.
+        always: { guard: 'allAnswered', target: 'evaluating', actions: 'closeBidding' },
+        after: { biddingDeadline: { target: 'evaluating', actions: 'closeBidding' } },
         on: { 'cnet.messages': { actions: 'receiveOpen' } },
       },
       evaluating: {
@@ -299,7 +304,16 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
       },
       failed: {
         // Whoever still holds a proposal or a task hears that it is off before the error surfaces.
-        entry: [({ context }) => context.ledger?.cancel(context.error?.message ?? 'the contract net failed'), 'finish', 'raise'],
+        entry: [
+          ({ context }) => {
+            try {
+              context.ledger?.cancel(context.error?.message ?? 'the contract net failed');
+            } finally {
+              context.ledger?.end(); // the port closes even when telling the participants failed (a stopped system)
+            }
+          },
+          'raise',
+        ],
       },
       done: { type: 'final', entry: 'finish' },
     },

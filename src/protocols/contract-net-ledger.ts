@@ -1,4 +1,4 @@
-import type { AclMessage, MessageOptions } from '../acl/message.js';
+import type { AclMessage } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
 import type { ProtocolHost } from '../agent/protocol-host.js';
 import { TroupeError } from '../runtime/errors.js';
@@ -7,7 +7,7 @@ import type { Bid, ContractNetOutcome, Decision, Fate, OutOfSequence, Refusal, T
 
 /** A contract net that cannot go on: a bad decision, a failed evaluation, too many rounds. */
 export class ContractNetError extends TroupeError {
-  constructor(code: 'invalid-decision' | 'evaluation-failed' | 'too-many-rounds' | 'no-participants' | 'discovery-failed', message: string, options?: { cause?: unknown }) {
+  constructor(code: 'invalid-decision' | 'evaluation-failed' | 'too-many-rounds' | 'discovery-failed', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }
 }
@@ -132,7 +132,6 @@ export class ContractNetLedger<T, P, R> {
 
   /** Sends the cfp of a new round to `paths`. */
   callForProposals(paths: readonly string[], task: T): void {
-    if (this.round >= this.options.maxRounds) throw new ContractNetError('too-many-rounds', `the evaluation asked for round ${this.round + 1}, past maxRounds (${this.options.maxRounds})`);
     this.round++;
     this.task = task;
     this.bidsOfRound = [];
@@ -149,7 +148,7 @@ export class ContractNetLedger<T, P, R> {
         Object.assign(participant, { state: 'called', round: this.round, cfpTag, proposeMessage: undefined, proposal: undefined, detail: undefined });
       }
       this.waitingForBids++;
-      this.send(path, 'cfp', content, { replyWith: cfpTag, replyBy });
+      this.send(path, 'cfp', content, cfpTag, undefined, replyBy);
     }
   }
 
@@ -181,6 +180,8 @@ export class ContractNetLedger<T, P, R> {
   }
 
   private nextRound(next: { readonly task: T; readonly participants?: readonly string[] }): { task: T; participants: readonly string[] } {
+    // Refused here, as a decision, so that the failure path rejects the open proposals.
+    if (this.round >= this.options.maxRounds) throw new ContractNetError('too-many-rounds', `the evaluation asked for round ${this.round + 1}, past maxRounds (${this.options.maxRounds})`);
     const task = check(this.options.ontology.task, next.task);
     if (!task.ok) throw new ContractNetError('invalid-decision', `the next round's task does not match ontology ${this.options.ontology.name}: ${task.issues}`);
     const bidders = this.bidsOfRound.map((bid) => bid.participant);
@@ -195,7 +196,7 @@ export class ContractNetLedger<T, P, R> {
   expireResults(now: number): void {
     for (const participant of this.participants.values()) {
       if (participant.state !== 'awarded' || participant.deadline > now) continue;
-      this.send(participant.path, 'cancel', { reason: 'timeout', detail: `no result within ${this.options.resultTimeoutMs} ms` }, { inReplyTo: participant.acceptTag });
+      this.send(participant.path, 'cancel', { reason: 'timeout', detail: `no result within ${this.options.resultTimeoutMs} ms` }, undefined, participant.acceptTag);
       this.winnerFailed(participant, 'timeout', `no result within ${this.options.resultTimeoutMs} ms`);
     }
   }
@@ -205,7 +206,7 @@ export class ContractNetLedger<T, P, R> {
     this.cancelled = true;
     for (const participant of this.participants.values()) {
       if (participant.state === 'awarded') {
-        this.send(participant.path, 'cancel', { reason: 'cancelled', detail: reason }, { inReplyTo: participant.acceptTag });
+        this.send(participant.path, 'cancel', { reason: 'cancelled', detail: reason }, undefined, participant.acceptTag);
         this.awarded--;
         participant.detail = reason;
         participant.state = 'cancelled';
@@ -213,7 +214,7 @@ export class ContractNetLedger<T, P, R> {
       } else if (participant.state === 'proposed' || participant.state === 'reserve') {
         this.reject(participant, 'cancelled', 'cancelled', reason);
       } else if (participant.state === 'called') {
-        this.send(participant.path, 'cancel', { reason: 'cancelled', detail: reason }, { inReplyTo: participant.cfpTag });
+        this.send(participant.path, 'cancel', { reason: 'cancelled', detail: reason }, undefined, participant.cfpTag);
         this.settleBid(participant, 'cancelled', reason);
       }
     }
@@ -243,7 +244,8 @@ export class ContractNetLedger<T, P, R> {
 
   private answersCfp(participant: Participant<P, R>, message: AclMessage, biddingOpen: boolean): boolean {
     const inPlay = participant.state === 'called' && biddingOpen;
-    const lateBid = participant.state === 'silent' && participant.round === this.round;
+    // Silent when its round closed, whichever round is running now: its cfp tag says which round it answers.
+    const lateBid = participant.state === 'silent';
     if (!inPlay && !lateBid) return false;
     switch (message.performative) {
       case 'propose': {
@@ -253,13 +255,13 @@ export class ContractNetLedger<T, P, R> {
           if (inPlay) this.settleBid(participant, 'not-understood', `invalid proposal: ${proposal.issues}`);
           return true;
         }
-        const bid: Bid<P> = { participant: participant.path, proposal: proposal.value, round: this.round, at: Date.now() };
+        const bid: Bid<P> = { participant: participant.path, proposal: proposal.value, round: participant.round, at: Date.now() };
         participant.proposeMessage = message;
         participant.proposal = proposal.value;
         if (lateBid) {
           this.late.push(bid);
           participant.state = 'late';
-          this.answer(message, 'reject-proposal', { reason: 'late' satisfies RejectReason, detail: `bidding of round ${this.round} closed before the proposal arrived` });
+          this.answer(message, 'reject-proposal', { reason: 'late' satisfies RejectReason, detail: `bidding of round ${participant.round} closed before the proposal arrived` });
           return true;
         }
         this.proposals.push(bid);
@@ -303,6 +305,11 @@ export class ContractNetLedger<T, P, R> {
     if (message.performative === 'failure') {
       const { reason, detail } = reasonOf(message);
       this.winnerFailed(participant, RUNTIME_FAILURES[reason] ?? 'failure', detail);
+      return true;
+    }
+    // The winner will not do a task it did not understand: waiting for its deadline would only delay a re-award.
+    if (message.performative === 'not-understood') {
+      this.winnerFailed(participant, 'failure', `not-understood: ${reasonOf(message).detail}`);
       return true;
     }
     return false;
@@ -397,8 +404,17 @@ export class ContractNetLedger<T, P, R> {
 
   // ---- sending -----------------------------------------------------------------------------
 
-  private send(to: string, performative: Performative, content: unknown, options: MessageOptions): void {
-    this.link.host.post(to, performative, content, { ...options, conversationId: this.link.conversationId, replyTo: this.link.port, protocol: CONTRACT_NET_PROTOCOL, ontology: this.options.ontology.name });
+  // Options are spelled out, one shape for every message: this runs a thousand times a round.
+  private send(to: string, performative: Performative, content: unknown, replyWith: string | undefined, inReplyTo: string | undefined, replyBy?: number): void {
+    this.link.host.post(to, performative, content, {
+      conversationId: this.link.conversationId,
+      replyWith,
+      inReplyTo,
+      replyTo: this.link.port,
+      replyBy,
+      protocol: CONTRACT_NET_PROTOCOL,
+      ontology: this.options.ontology.name,
+    });
   }
 
   /** Answers `message` (to its reply-to or sender, pinned to the sender's incarnation). */
@@ -408,7 +424,7 @@ export class ContractNetLedger<T, P, R> {
       message.replyTo ?? message.sender,
       performative,
       content,
-      { conversationId: this.link.conversationId, inReplyTo: message.replyWith, replyWith: replyWith, replyTo: this.link.port, protocol: CONTRACT_NET_PROTOCOL, ontology: this.options.ontology.name },
+      { conversationId: this.link.conversationId, replyWith, inReplyTo: message.replyWith, replyTo: this.link.port, replyBy: undefined, protocol: CONTRACT_NET_PROTOCOL, ontology: this.options.ontology.name },
       pinned,
     );
   }

@@ -42,14 +42,31 @@ export type RejectReason = z.output<typeof RejectReason>;
 
 const Reason = z.object({ reason: z.string(), detail: z.string().optional() });
 
-/** The content a participant receives, per performative (use as `defineAgent({ content })`). */
-export function participantContent<T, P, R>(ontology: ContractNetOntology<T, P, R>) {
+function makeParticipantContent<T, P, R>(ontology: ContractNetOntology<T, P, R>) {
   return {
     cfp: z.object({ task: ontology.task, round: z.number().int().positive() }),
     'accept-proposal': z.object({ task: ontology.task, proposal: ontology.proposal }),
     'reject-proposal': z.object({ reason: RejectReason, detail: z.string().optional() }),
     cancel: Reason,
   } as const;
+}
+
+export type ParticipantContent<T, P, R> = ReturnType<typeof makeParticipantContent<T, P, R>>;
+
+const participantContents = new WeakMap<object, unknown>();
+
+/**
+ * The content a participant receives, per performative (use as `defineAgent({ content })`).
+ * Made once per ontology: zod compiles each object schema on first use, so a thousand
+ * contractors with schemas of their own would each pay that, and parse more slowly besides.
+ */
+export function participantContent<T, P, R>(ontology: ContractNetOntology<T, P, R>): ParticipantContent<T, P, R> {
+  let content = participantContents.get(ontology) as ParticipantContent<T, P, R> | undefined;
+  if (content === undefined) {
+    content = makeParticipantContent(ontology);
+    participantContents.set(ontology, content);
+  }
+  return content;
 }
 
 /** Checks `value` against `schema`; the parsed value, or a readable list of what is wrong. */

@@ -1,5 +1,6 @@
 import { createActor } from 'xstate';
 import { ConfigurationError } from '../runtime/errors.js';
+import { abortReason } from '../runtime/pending-asks.js';
 import type { System } from '../runtime/system.js';
 import { initiatorFor, type ContractNetInitiatorMachine, type ContractNetInput } from './contract-net-initiator.js';
 import type { ContractNetOntology } from './contract-net-ontology.js';
@@ -7,7 +8,7 @@ import type { ContractNetOutcome } from './contract-net-outcome.js';
 
 export interface ContractNetOptions<T, P, R> extends Omit<ContractNetInput<T, P>, 'host'> {
   readonly ontology: ContractNetOntology<T, P, R>;
-  /** Aborting cancels the contract net; the promise still resolves, with `cancelled: true`. */
+  /** Aborting cancels the contract net; the promise still resolves, with `cancelled: true` (rejects with the abort reason if aborted before the start). */
   readonly signal?: AbortSignal;
 }
 
@@ -23,6 +24,11 @@ export function contractNet<T, P, R>(system: System, options: ContractNetOptions
       return;
     }
     const { ontology, signal, ...input } = options;
+    // Aborted already: nothing is sent, so no participant bids for a contract net nobody runs (as for `request`).
+    if (signal?.aborted === true) {
+      reject(abortReason(signal));
+      return;
+    }
     let actor: ReturnType<typeof createActor<ContractNetInitiatorMachine<T, P, R>>>;
     try {
       actor = createActor(initiatorFor(ontology), { input: { ...input, host: system.protocolHost } });
@@ -39,10 +45,12 @@ export function contractNet<T, P, R>(system: System, options: ContractNetOptions
       error: (error) => {
         signal?.removeEventListener('abort', onAbort);
         reject(error as Error);
+        // XState leaves the children of a machine that errored running (the agent cell does the
+        // same for agents): stopping the conversation cancels what is still in play and closes its port.
+        for (const child of Object.values(actor.getSnapshot().children)) (child as { _stop?: () => void } | undefined)?._stop?.();
       },
     });
     actor.start();
-    if (signal?.aborted === true) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { normalizePath } from '../runtime/path.js';
 
 /** The well-known path of the directory facilitator (a root child with id `df`). */
 export const DIRECTORY_PATH = '/df';
@@ -29,12 +30,22 @@ export type DirectoryEntry = z.output<typeof DirectoryEntry>;
 /** The `inform-ref` answer to a search, and the content of every subscription `inform`. */
 export const DirectoryAnswer = z.array(DirectoryEntry);
 
+/** An agent path, normalised: registrations are keyed by the path lifecycle events carry. */
+const AgentPath = z.string().transform((path, context) => {
+  try {
+    return normalizePath(path);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
 /** `request` content the directory takes. */
 export const DirectoryRequest = z.discriminatedUnion('action', [
   /** `agent` defaults to the sender (an agent registers itself; a manager may register others). */
-  z.object({ action: z.literal('register'), agent: z.string().startsWith('/').optional(), services: z.array(ServiceDescription).min(1) }),
+  z.object({ action: z.literal('register'), agent: AgentPath.optional(), services: z.array(ServiceDescription).min(1) }),
   /** Without `services`, every service of the agent. */
-  z.object({ action: z.literal('deregister'), agent: z.string().startsWith('/').optional(), services: z.array(z.string().min(1)).optional() }),
+  z.object({ action: z.literal('deregister'), agent: AgentPath.optional(), services: z.array(z.string().min(1)).optional() }),
 ]);
 export type DirectoryRequest = z.output<typeof DirectoryRequest>;
 

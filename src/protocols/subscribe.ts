@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { AclMessage } from '../acl/message.js';
-import { ConfigurationError, DeadlineError, errorForReply } from '../runtime/errors.js';
+import { ConfigurationError, DeadlineError, errorForReply, TroupeError } from '../runtime/errors.js';
+import { normalizePath } from '../runtime/path.js';
 import type { Port } from '../runtime/ports.js';
 import { check } from './contract-net-ontology.js';
 import { UnexpectedReplyError, type System } from '../runtime/system.js';
@@ -10,7 +11,7 @@ export interface SubscribeOptions<C> {
   readonly onInform: (content: C, message: AclMessage) => void;
   /** Checks each inform's content; one that does not match goes to `onError` and ends the subscription. */
   readonly expect?: z.ZodType<C>;
-  /** An inform that did not match `expect`, or a listener that threw. */
+  /** An inform that did not match `expect`, a listener that threw, or the publisher gone (SubscriptionEndedError). */
   readonly onError?: (error: Error) => void;
   /** How long to wait for the `agree` (default 5,000 ms). */
   readonly timeoutMs?: number;
@@ -22,6 +23,13 @@ export interface Subscription {
   readonly active: boolean;
   /** Sends `cancel` to the publisher and stops listening; later informs are answered `not-understood`. */
   cancel(): void;
+}
+
+/** The publisher crashed, restarted or stopped: what it knew of the subscription is gone with it. */
+export class SubscriptionEndedError extends TroupeError {
+  constructor(publisher: string, conversationId: string, what: string) {
+    super('subscription-ended', `subscription ${conversationId} to ${publisher} ended: the publisher ${what}; subscribe again once it is back`);
+  }
 }
 
 /**
@@ -39,6 +47,14 @@ export function subscribe<C = unknown>(system: System, path: string, content: un
     let active = false;
     let settled = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let unfollow: (() => void) | undefined;
+    let publisher: string;
+    try {
+      publisher = normalizePath(path);
+    } catch (error) {
+      reject(error as Error);
+      return;
+    }
     const conversationId = host.newConversationId();
     const tag = host.newReplyTag();
     const report = (error: Error): void => {
@@ -53,12 +69,13 @@ export function subscribe<C = unknown>(system: System, path: string, content: un
       cancel: () => {
         if (!active) return;
         end();
-        host.post(path, 'cancel', { reason: 'cancelled' }, { conversationId, inReplyTo: tag });
+        host.post(publisher, 'cancel', { reason: 'cancelled' }, { conversationId, inReplyTo: tag });
       },
     };
     const end = (): void => {
       active = false;
       if (timer !== undefined) clearTimeout(timer);
+      unfollow?.();
       port?.close();
     };
     const fail = (error: Error): void => {
@@ -69,7 +86,11 @@ export function subscribe<C = unknown>(system: System, path: string, content: un
     let port: Port | undefined;
     try {
       port = host.openPort((message) => {
-        if (message.inReplyTo !== tag) return;
+        // Anyone may send to the port: only the publisher's answers count.
+        if (message.inReplyTo !== tag || message.sender !== publisher) {
+          system.logger.warn({ conversationId, sender: message.sender, performative: message.performative }, 'a message to a subscription that does not come from its publisher was ignored');
+          return;
+        }
         if (!settled) {
           if (message.performative === 'agree') {
             settled = true;
@@ -105,12 +126,18 @@ export function subscribe<C = unknown>(system: System, path: string, content: un
           report(error instanceof Error ? error : new Error(String(error)));
         }
       });
-      host.post(path, 'subscribe', content, { conversationId, replyWith: tag, replyTo: port.address });
+      unfollow = host.onSystemEvent((event) => {
+        // Before the agree, the subscribe itself is answered (failure) if the publisher goes.
+        if (!active || event.path !== publisher || (event.type !== 'failed' && event.type !== 'stopped' && event.type !== 'restarted')) return;
+        end();
+        report(new SubscriptionEndedError(publisher, conversationId, event.type));
+      });
+      host.post(publisher, 'subscribe', content, { conversationId, replyWith: tag, replyTo: port.address });
     } catch (error) {
       // Bad input (path, content) or a stopped system: nothing is left open.
       fail(error as Error);
       return;
     }
-    if (Number.isFinite(timeoutMs)) timer = setTimeout(() => settled || fail(new DeadlineError(path, conversationId, timeoutMs)), timeoutMs);
+    if (Number.isFinite(timeoutMs)) timer = setTimeout(() => settled || fail(new DeadlineError(publisher, conversationId, timeoutMs)), timeoutMs);
   });
 }

@@ -2,7 +2,7 @@ import { createActor, type AnyActorRef, type AnyStateNode, type EventObject } fr
 import type { Logger } from 'pino';
 import { validateContent } from '../acl/content-schemas.js';
 import { freezeContent } from '../acl/content.js';
-import { answerAddress, answerIncarnation, checkMessageOptions, createMessage, type AclMessage, type MessageOptions } from '../acl/message.js';
+import { answerAddress, answerIncarnation, checkMessageOptions, createMessage, withContent, type AclMessage, type MessageOptions } from '../acl/message.js';
 import { closesConversation, expectsReply, type Performative } from '../acl/performatives.js';
 import { acceptanceOf, handlingOf, type Acceptance } from '../agent/accepted-events.js';
 import { OUTBOUND, type OutboundEvent } from '../agent/actions.js';
@@ -76,6 +76,8 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
   private processed = 0;
   private processingMs = 0;
   private actor: HostedActor | undefined;
+  /** Conversation ports this incarnation opened (see openPort). */
+  private ports: Set<Port> | undefined;
   /** Requests this incarnation accepted and has not answered yet, by reply-with tag. */
   private readonly open = new OpenRequests();
   private lamport = 0;
@@ -352,12 +354,17 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
     if (actor === undefined) return;
     this.actor = undefined;
     const snapshot = actor.getSnapshot();
-    if (snapshot.status === 'active') {
-      actor._stop();
-      return;
-    }
+    if (snapshot.status === 'active') actor._stop();
     // A machine in error status has stopped itself but not its children.
-    for (const child of Object.values(snapshot.children ?? {})) (child as HostedActor | undefined)?._stop();
+    else for (const child of Object.values(snapshot.children ?? {})) (child as HostedActor | undefined)?._stop();
+    this.closePorts();
+  }
+
+  private closePorts(): void {
+    const ports = this.ports;
+    if (ports === undefined || ports.size === 0) return;
+    this.ports = undefined;
+    for (const port of ports) port.close();
   }
 
   private noteFailure(error: unknown): void {
@@ -473,7 +480,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
         this.runtime.notUnderstood(message, 'invalid-content', `content of ${message.type} to ${this.path} is invalid: ${checked.issues}`);
         return;
       }
-      if (checked.content !== message.content) event = createMessage({ ...message, content: checked.content }, message);
+      if (checked.content !== message.content) event = withContent(message, checked.content);
     }
     // The state before this message: what 'resume' restarts from if handling it crashes (guards included).
     // Not a state in the middle of busy work: resuming there would start that work (a hung call) again.
@@ -482,6 +489,8 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
     if (handling === 'guarded' && !this.allows(actor, event, message)) return;
     this.lamport = (this.lamport > message.lamport ? this.lamport : message.lamport) + 1;
     if (message.replyWith !== undefined) this.open.add(message);
+    // The asker withdrew its request (FIPA cancel): no answer is owed, nor a failure when this incarnation ends.
+    if (message.performative === 'cancel' && message.inReplyTo !== undefined) this.open.delete(answerAddress(message), message.inReplyTo);
     this.processed++;
     this.current = message;
     actor.send(event);
@@ -609,8 +618,18 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
     return this.path;
   }
 
+  /** The port belongs to this incarnation: it closes when the incarnation ends, whatever its opener forgot. */
   openPort(listener: PortListener): Port {
-    return this.runtime.ports.openPort(listener);
+    const port = this.runtime.ports.openPort(listener);
+    const ports = (this.ports ??= new Set());
+    ports.add(port);
+    return {
+      address: port.address,
+      close: () => {
+        ports.delete(port);
+        port.close();
+      },
+    };
   }
 
   post(to: string, performative: Performative, content: unknown, options?: MessageOptions, receiverIncarnation?: string): void {

@@ -1,8 +1,6 @@
 import type { AclMessage } from '../acl/message.js';
 
 export const PORT_PREFIX = '/$port/';
-/** How many closed ports are remembered, so that a message to one is answered, not lost. */
-const MAX_CLOSED = 10_000;
 
 /**
  * A conversation port: a temporary address that receives every message sent to it. Protocol
@@ -25,7 +23,7 @@ export type PortListener = (message: AclMessage) => void;
  */
 export class Ports {
   private readonly open = new Map<string, { listener: PortListener; queue: AclMessage[]; scheduled: boolean }>();
-  private readonly closed = new Set<string>();
+  /** Ports are numbered in order, so every address below `next` that is not open is closed: no set of closed ports to keep. */
   private next = 0;
 
   constructor(
@@ -43,23 +41,27 @@ export class Ports {
         const port = this.open.get(address);
         if (port === undefined) return;
         this.open.delete(address);
-        this.closed.add(address);
-        if (this.closed.size > MAX_CLOSED) this.closed.delete(this.closed.values().next().value as string);
         for (const message of port.queue.splice(0)) this.onClosed(message);
       },
     };
   }
 
-  /** `open` when the port took the message; `closed` for a port closed recently; `unknown` otherwise. */
+  /** `open` when the port took the message; `closed` for a port that was opened and closed since; `unknown` otherwise. */
   deliver(message: AclMessage): 'open' | 'closed' | 'unknown' {
     const port = this.open.get(message.receiver);
-    if (port === undefined) return this.closed.has(message.receiver) ? 'closed' : 'unknown';
+    if (port === undefined) return this.wasOpened(message.receiver) ? 'closed' : 'unknown';
     port.queue.push(message);
     if (!port.scheduled) {
       port.scheduled = true;
       queueMicrotask(() => this.drain(message.receiver));
     }
     return 'open';
+  }
+
+  private wasOpened(address: string): boolean {
+    const number = address.slice(PORT_PREFIX.length);
+    const n = Number.parseInt(number, 36);
+    return n >= 0 && n < this.next && n.toString(36) === number;
   }
 
   private drain(address: string): void {

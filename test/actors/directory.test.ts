@@ -84,6 +84,18 @@ describe('directory facilitator', () => {
     expect(await search(system, {})).toEqual([]);
   });
 
+  it('normalises the agent path of a registration, so that its agent stopping still removes it; a bad path is not-understood', async () => {
+    const system = await start([{ id: 'w', agent: worker('haul') }]);
+    await settle(system);
+    await system.request('/df', { action: 'register', agent: '/w/', services: [{ name: 'weld' }] });
+    expect(await search(system, { service: 'weld' })).toEqual(['/w']);
+    await expect(system.request('/df', { action: 'register', agent: '/a//b', services: [{ name: 'weld' }] })).rejects.toBeInstanceOf(NotUnderstoodError);
+    await expect(system.request('/df', { action: 'deregister', agent: 'w' })).rejects.toBeInstanceOf(NotUnderstoodError);
+    await system.terminateChild('/', 'w');
+    await settle(system);
+    expect(await search(system, {})).toEqual([]);
+  });
+
   it('hides an agent while it is down after a crash, shows it again when it restarts, drops it when it stops for good', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     const system = await start([{ id: 'w', agent: worker('haul') }], { backoff: { minMs: 1_000, maxMs: 1_000, jitter: 0 } });
@@ -145,6 +157,41 @@ describe('directory facilitator', () => {
     await system.terminateChild('/', 's');
     await settle(system);
     expect(subscriptions()).toEqual([]);
+  });
+
+  it('drops the subscriptions of a subscriber restarted as a bystander (its new incarnation never subscribed)', async () => {
+    const informed = latch();
+    const subscriber = defineAgent({
+      name: 'subscriber',
+      machine: setup({ types: { events: {} as AclMessage } }).createMachine({
+        entry: tell('/df', 'subscribe', { service: 'haul' }),
+        on: { agree: {}, inform: { actions: () => informed.open() } },
+      }),
+    });
+    const crasher = defineAgent({
+      name: 'crasher',
+      machine: setup({ types: { events: {} as AclMessage } }).createMachine({
+        on: {
+          request: {
+            actions: () => {
+              throw new Error('crash');
+            },
+          },
+        },
+      }),
+    });
+    const group = supervisor({ strategy: 'one-for-all', intensity: { maxRestarts: 10, withinMs: 60_000 }, children: [{ id: 's', agent: subscriber }, { id: 'c', agent: crasher }] });
+    const system = await start([{ id: 'team', agent: group }]);
+    vi.spyOn(system.logger, 'error').mockImplementation(() => undefined);
+    await informed.promise;
+    const subscriptions = (): AclMessage[] => (system.snapshot('/df') as { context: { subscriptions: { message: AclMessage }[] } }).context.subscriptions.map((entry) => entry.message);
+    expect(subscriptions()).toHaveLength(1);
+    const first = subscriptions()[0]!.senderIncarnation;
+    await system.request('/team/c', {}).catch(() => undefined); // /team/s is halted and restarted with it
+    await settle(system);
+    // Only the new incarnation's own subscription is left.
+    expect(subscriptions().map((message) => message.senderIncarnation)).toEqual([system.lookup('/team/s')?.incarnation]);
+    expect(subscriptions()[0]!.senderIncarnation).not.toBe(first);
   });
 
   it('a contract net finds its participants by service name through the directory', async () => {

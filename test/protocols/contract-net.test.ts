@@ -308,6 +308,40 @@ describe('contract net: a winner that crashes, hangs or stops (seen through supe
     expect(system.whichChildren('/').find((child) => child.id === 'finisher')?.status).toBe('stopped');
   });
 
+  it('with reaward: a reserve bidder that has stopped since it bid is passed over for the next', async () => {
+    const system = await start([
+      { id: 'crashy', agent: crashing(1) },
+      { id: 'gone', agent: working(2), restart: 'temporary' },
+      { id: 'steady', agent: working(3) },
+    ]);
+    const outcome = await contractNet(system, {
+      ontology: jobs,
+      task: { size: 1 },
+      participants: ['/crashy', '/gone', '/steady'],
+      reaward: true,
+      resultTimeoutMs: 3_600_000,
+      evaluate: async (bids) => {
+        await system.terminateChild('/', 'gone'); // stops for good while in reserve
+        return byCost(bids);
+      },
+    });
+    expect(outcome.failures).toEqual([
+      expect.objectContaining({ participant: '/crashy', kind: 'crashed', reawardedTo: '/gone' }),
+      expect.objectContaining({ participant: '/gone', kind: 'stopped', reawardedTo: '/steady' }),
+    ]);
+    expect(outcome.results).toEqual([expect.objectContaining({ participant: '/steady', replacing: '/gone' })]);
+    expect(fateOf(outcome)).toEqual({ '/crashy': 'failed', '/gone': 'failed', '/steady': 'completed' });
+  });
+
+  it('a winner that answers the award not-understood has failed at once (no wait for the deadline) and is replaced', async () => {
+    const confused: AclMessage[] = [];
+    const system = await start([scriptedChild('confused', confused, { cost: 1, accept: 'not-understood' }), { id: 'steady', agent: working(2) }]);
+    const outcome = await contractNet(system, { ontology: jobs, task: { size: 1 }, participants: ['/confused', '/steady'], evaluate: byCost, reaward: true, resultTimeoutMs: 3_600_000 });
+    expect(outcome.failures).toEqual([expect.objectContaining({ participant: '/confused', kind: 'failure', detail: expect.stringContaining('not-understood'), reawardedTo: '/steady' })]);
+    expect(outcome.results.map((entry) => entry.participant)).toEqual(['/steady']);
+    expect(outcome.outOfSequence).toEqual([]);
+  });
+
   it('with reaward and nobody in reserve: the failure is reported and the outcome ends', async () => {
     const system = await start([{ id: 'crashy', agent: crashing(1) }]);
     const outcome = await contractNet(system, { ontology: jobs, task: { size: 1 }, participants: ['/crashy'], evaluate: byCost, reaward: true });
@@ -356,11 +390,46 @@ describe('contract net: iterated rounds, cancelling, bad decisions', () => {
     expect(outcome.timings.biddingClosedAt).toHaveLength(2);
   });
 
+  it('a proposal for round 1 that arrives during round 2 is rejected as late, not misunderstood', async () => {
+    fakeTime();
+    const slowBid = latch<{ cost: number }>();
+    const system = await start([
+      { id: 'slow', agent: contractor({ ontology: jobs, bid: () => slowBid.promise, perform: () => ({ done: 1 }) }) },
+      scriptedChild('quick', [], { cost: 5 }),
+    ]);
+    const secondRound = latch();
+    const pending = contractNet(system, {
+      ontology: jobs,
+      task: { size: 1 },
+      participants: ['/slow', '/quick'],
+      replyByMs: 100,
+      evaluate: async (bids, { round }) => {
+        if (round === 1) return { nextRound: { task: { size: 2 } } };
+        secondRound.open();
+        await slowBid.promise.then(() => settle(system)); // the late round-1 bid lands while round 2 is evaluated
+        return cheapest(bids);
+      },
+    });
+    await settle(system);
+    await vi.advanceTimersByTimeAsync(100);
+    await settle(system);
+    await secondRound.promise;
+    slowBid.open({ cost: 1 });
+    const outcome = await pending;
+    expect(outcome.rounds).toBe(2);
+    expect(outcome.late).toEqual([expect.objectContaining({ participant: '/slow', round: 1, proposal: { cost: 1 } })]);
+    expect(outcome.outOfSequence).toEqual([]);
+    expect(fateOf(outcome)).toEqual({ '/slow': 'late', '/quick': 'completed' });
+  });
+
   it('stops after maxRounds with ContractNetError and rejects the open proposals', async () => {
     const log: AclMessage[] = [];
     const system = await start([scriptedChild('a', log, { cost: 1 })]);
     const failed = contractNet(system, { ontology: jobs, task: { size: 1 }, participants: ['/a'], evaluate: () => ({ nextRound: { task: { size: 1 } } }), maxRounds: 2 });
     await expect(failed).rejects.toMatchObject({ name: 'ContractNetError', code: 'too-many-rounds' });
+    await settle(system);
+    expect(performatives(log)).toEqual(['cfp', 'cfp', 'reject-proposal']);
+    expect(log[2]?.content).toMatchObject({ reason: 'cancelled' });
   });
 
   it('a throwing evaluation rejects with ContractNetError and every bidder hears reject-proposal (cancelled)', async () => {
@@ -407,6 +476,47 @@ describe('contract net: iterated rounds, cancelling, bad decisions', () => {
     expect(fateOf(outcome)).toEqual({ '/worker': 'cancelled' });
     await expect(aborted.promise).resolves.toBe('aborted');
     expect(system.lookup('/worker')?.restarts).toBe(0);
+    // The cancel withdrew the award: the worker owes no answer, so stopping it answers nothing.
+    const letters: string[] = [];
+    system.deadLetters.subscribe((letter) => letters.push(`${letter.reason}:${letter.message.performative}:${letter.message.sender}`));
+    await system.terminateChild('/', 'worker');
+    await settle(system);
+    expect(letters).toEqual([]);
+  });
+
+  it('cancelling while bidding is open tells the called participants (cancel) and aborts their bids', async () => {
+    const bidding = latch();
+    const quietLog: AclMessage[] = [];
+    const system = await start([
+      {
+        id: 'slow',
+        agent: contractor({ ontology: jobs, bid: () => (bidding.open(), new Promise<{ cost: number }>(() => undefined)), perform: () => ({ done: 1 }) }),
+      },
+      scriptedChild('quiet', quietLog, { cfp: 'silent' }),
+    ]);
+    const controller = new AbortController();
+    const pending = contractNet(system, { ontology: jobs, task: { size: 1 }, participants: ['/slow', '/quiet'], evaluate: cheapest, signal: controller.signal, conversationId: 'c-1' });
+    await bidding.promise;
+    await settle(system);
+    expect((system.snapshot('/slow') as { children: Record<string, unknown> }).children).toHaveProperty('bid:c-1');
+    controller.abort();
+    const outcome = await pending;
+    await settle(system);
+    expect(outcome.cancelled).toBe(true);
+    expect(fateOf(outcome)).toEqual({ '/slow': 'cancelled', '/quiet': 'cancelled' });
+    expect(outcome.timings.biddingClosedAt).toEqual([]);
+    expect(performatives(quietLog)).toEqual(['cfp', 'cancel']);
+    expect((system.snapshot('/slow') as { children: Record<string, unknown> }).children).not.toHaveProperty('bid:c-1'); // its bid was stopped
+  });
+
+  it('an already aborted signal sends nothing and rejects with its reason, as a request does', async () => {
+    const log: AclMessage[] = [];
+    const system = await start([scriptedChild('a', log, { cost: 1 })]);
+    const controller = new AbortController();
+    controller.abort(new Error('not today'));
+    await expect(contractNet(system, { ontology: jobs, task: { size: 1 }, participants: ['/a'], evaluate: cheapest, signal: controller.signal })).rejects.toThrow('not today');
+    await settle(system);
+    expect(log).toEqual([]);
   });
 
   it('rejects bad options with ConfigurationError', async () => {

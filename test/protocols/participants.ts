@@ -19,7 +19,7 @@ export interface Script {
   readonly cfp?: 'propose' | 'refuse' | 'not-understood' | 'silent' | 'bad-proposal';
   readonly cost?: number;
   /** What to do with an accept-proposal (default inform). */
-  readonly accept?: 'inform' | 'failure' | 'crash' | 'hang' | 'silent' | 'bad-result';
+  readonly accept?: 'inform' | 'failure' | 'crash' | 'hang' | 'silent' | 'bad-result' | 'not-understood';
   /** Answer a reject-proposal with an (out-of-sequence) inform. */
   readonly informOnReject?: boolean;
 }
@@ -42,6 +42,7 @@ export function scripted(log: AclMessage[], script: Script = {}) {
       if (accept === 'inform') enqueue(reply('inform', { done: script.cost ?? 1 }));
       else if (accept === 'bad-result') enqueue(reply('inform', { done: 'yes' }));
       else if (accept === 'failure') enqueue(reply('failure', { reason: 'broken', detail: 'the tool broke' }));
+      else if (accept === 'not-understood') enqueue(reply('not-understood', { reason: 'what task?' }));
       else if (accept === 'crash') throw new Error(`crashed on ${event.conversationId}`);
     } else if (event.performative === 'reject-proposal' && script.informOnReject === true) {
       enqueue(reply('inform', { done: 0 }));

@@ -1,4 +1,4 @@
-import { setup } from 'xstate';
+import { fromCallback, setup, type AnyActorRef } from 'xstate';
 import { z } from 'zod';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -16,6 +16,7 @@ import {
   type ChildSpec,
   type System,
 } from '../../src/index.js';
+import { findProtocolHost } from '../../src/agent/protocol-host.js';
 import { latch } from '../support/latch.js';
 
 const systems: System[] = [];
@@ -117,6 +118,50 @@ describe('conversation ports (kernel)', () => {
   });
 });
 
+describe('conversation ports: nothing lost, nothing leaked', () => {
+  it('a port closed long ago is still known as closed (no bounded memory of closed ports)', async () => {
+    const log: AclMessage[] = [];
+    const system = await start([{ id: 'echo', agent: echo(log) }]);
+    const host = system.protocolHost;
+    const first = host.openPort(() => undefined);
+    first.close();
+    for (let i = 0; i < 10_001; i++) host.openPort(() => undefined).close();
+    await system.tell(first.address, 'propose', {}, { sender: '/echo', replyWith: 'old' });
+    await system.whenIdle();
+    expect(log.map((message) => [message.performative, message.inReplyTo, (message.content as { reason: string }).reason])).toEqual([['not-understood', 'old', 'conversation-ended']]);
+  });
+
+  it('an agent\'s ports close when its incarnation ends, even those its logic forgot to close', async () => {
+    const opened = latch<string>();
+    const got: AclMessage[] = [];
+    const forgetful = defineAgent({
+      name: 'forgetful',
+      machine: setup({
+        actors: {
+          leak: fromCallback(({ self }) => {
+            // Opens a port and never closes it, not even when stopped.
+            opened.open(findProtocolHost(self as AnyActorRef).openPort((message) => got.push(message)).address);
+          }),
+        },
+      }).createMachine({ invoke: { src: 'leak' } }),
+    });
+    const log: AclMessage[] = [];
+    const system = await start([
+      { id: 'echo', agent: echo(log) },
+      { id: 'forgetful', agent: forgetful, restart: 'temporary' },
+    ]);
+    const address = await opened.promise;
+    await system.tell(address, 'inform', { n: 1 }, { sender: '/echo' });
+    await system.whenIdle();
+    expect(got).toHaveLength(1);
+    await system.terminateChild('/', 'forgetful');
+    await system.tell(address, 'inform', { n: 2 }, { sender: '/echo' });
+    await system.whenIdle();
+    expect(got).toHaveLength(1);
+    expect(log.map((message) => (message.content as { reason: string }).reason)).toEqual(['conversation-ended']);
+  });
+});
+
 describe('query and subscribe call forms', () => {
   it('queryIf resolves with inform-if; queryRef rejects an answer that is not inform-ref', async () => {
     const system = await start([{ id: 'echo', agent: echo([]) }]);
@@ -136,6 +181,31 @@ describe('query and subscribe call forms', () => {
     const rejected = expect(pending).rejects.toBeInstanceOf(DeadlineError);
     await vi.advanceTimersByTimeAsync(100);
     await rejected;
+  });
+
+  it('a subscription ends, and says so, when its publisher crashes or stops', async () => {
+    const publisher = defineAgent({
+      name: 'publisher',
+      machine: setup({ types: { events: {} as AclMessage } }).createMachine({
+        on: {
+          subscribe: { actions: reply('agree') },
+          request: {
+            actions: () => {
+              throw new Error('publisher bug');
+            },
+          },
+        },
+      }),
+    });
+    const system = await start([{ id: 'pub', agent: publisher }]);
+    vi.spyOn(system.logger, 'error').mockImplementation(() => undefined);
+    const errors: Error[] = [];
+    const subscription = await subscribe(system, '/pub', {}, { onInform: () => undefined, onError: (error) => errors.push(error) });
+    expect(subscription.active).toBe(true);
+    await system.tell('/pub', 'request', {});
+    await system.whenIdle();
+    expect(subscription.active).toBe(false);
+    expect(errors).toEqual([expect.objectContaining({ name: 'SubscriptionEndedError', code: 'subscription-ended', message: expect.stringContaining('/pub') })]);
   });
 
   it('an inform that does not match expect goes to onError and cancels the subscription', async () => {
