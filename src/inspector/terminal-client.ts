@@ -113,7 +113,8 @@ function under(path: string, prefix: string): boolean {
 }
 
 export function matchesFilters(event: InspectorEvent, filters: readonly string[]): boolean {
-  if (filters.length === 0) return true;
+  // A notice about the whole stream concerns every filter.
+  if (filters.length === 0 || event.type === 'over-budget') return true;
   const fields = event as { path?: unknown; sender?: unknown; receiver?: unknown; conversationId?: unknown };
   return filters.some((filter) => {
     if (!filter.startsWith('/')) return fields.conversationId === filter;
@@ -151,6 +152,13 @@ export function formatEvent(given: InspectorEvent, color: boolean): string {
       return `${paint(color, 'blue', head)}${event.path} → ${JSON.stringify(event.value)}${event.event === '' ? '' : ` on ${event.event}`}`;
     case 'mailbox':
       return `${paint(color, 'dim', head)}${event.path} depth ${event.depth}`;
+    case 'over-budget': {
+      const counts = Object.entries(event.skipped)
+        .filter(([, count]) => count > 0)
+        .map(([kind, count]) => `${count} ${kind}`)
+        .join(', ');
+      return `${paint(color, 'yellow', head)}not recorded since ${time(event.since)}: ${counts} (over the inspector's ${event.maxEventsPerSecond} events/s)`;
+    }
     default: {
       const { type: _type, at: _at, path, ...rest } = event;
       const level: Color = event.type === 'failed' || event.type === 'hung' || event.type === 'escalated' ? 'red' : event.type === 'restarted' ? 'yellow' : 'green';
