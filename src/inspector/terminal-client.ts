@@ -138,7 +138,8 @@ export function formatTree(given: TreeEntry, color: boolean, depth = 0): string[
 
 export function formatEvent(given: InspectorEvent, color: boolean): string {
   const event = printable(given);
-  const head = `${paint(color, 'dim', time(event.at))}  ${event.type.padEnd(11)}`;
+  // A column of 11, and a space after the longest types (dead-letter, over-budget).
+  const head = `${paint(color, 'dim', time(event.at))}  ${event.type.length >= 11 ? `${event.type} ` : event.type.padEnd(11)}`;
   switch (event.type) {
     case 'sent':
     case 'delivered':
