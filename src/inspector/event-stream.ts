@@ -168,6 +168,7 @@ export class EventStream implements MessageObserver {
   private used = 0;
   /** A turn is being recorded and its flush is scheduled. */
   private flushing = false;
+  private flushImmediate: ReturnType<typeof setImmediate> | undefined;
   /** The time of this turn (epoch ms), read when it started or its last frame went. */
   private now = 0;
   private readonly maxEventsPerSecond: number;
@@ -249,6 +250,10 @@ export class EventStream implements MessageObserver {
   detach(): void {
     this.unhook?.();
     this.unhook = undefined;
+    // Attached again later, a turn starts afresh (and reads the clock).
+    if (this.flushImmediate !== undefined) clearImmediate(this.flushImmediate);
+    this.flushImmediate = undefined;
+    this.flushing = false;
     this.slots.fill(0, 0, this.used);
     this.used = 0;
     this.resetUnrecorded();
@@ -329,7 +334,7 @@ export class EventStream implements MessageObserver {
 
   private startTurn(): void {
     this.flushing = true;
-    setImmediate(this.flush);
+    this.flushImmediate = setImmediate(this.flush);
     this.readClock();
   }
 
@@ -358,13 +363,15 @@ export class EventStream implements MessageObserver {
 
   /** Hands over the batch being collected at once (before a close), with any pending notice. */
   flushNow(): void {
+    if (this.flushImmediate !== undefined) clearImmediate(this.flushImmediate);
     if (this.flushing) this.flush();
     if (this.unhook !== undefined && this.unrecorded > 0) this.emit(true);
   }
 
   private readonly flush = (): void => {
-    if (!this.flushing) return; // flushed early by flushNow; this is its stale setImmediate
+    if (!this.flushing) return;
     this.flushing = false;
+    this.flushImmediate = undefined;
     if (this.unhook !== undefined) this.emit(false);
   };
 
