@@ -45,7 +45,7 @@ export { retryAfterMs, type RetryOptions } from '../actors/limiter/retry-policy.
 export { startOfflineModel, OfflineModelError, type OfflineModel, type OfflineModelOptions, type OfflineModelStats, type OfflineRequestEvent } from '../actors/offline-model/offline-model.js';
 export { echoScript, lastText, toolResults, type OfflineScript, type OfflineRequest, type OfflineReply, type OfflineFault, type OfflineToolCall } from '../actors/offline-model/script.js';
 export { InspectorError, type Inspector, type InspectorOptions } from './inspector/server.js';
-export { PROTOCOL_VERSION, type ClientRequest, type InspectorEvent, type MessageSummary, type ServerMessage, type TreeEntry } from './inspector/protocol.js';
+export { PROTOCOL_VERSION, type ClientRequest, type InspectorEvent, type MessageSummary, type OverBudgetEvent, type ServerMessage, type TreeEntry } from './inspector/protocol.js';
 export type { AgentSnapshot, StateChartNode } from './inspector/describe.js';
 // Interaction protocols (contract net, directory, query, subscribe) and the conversation ports under them.
 export { PORT_PREFIX, type Port, type PortListener } from './runtime/ports.js';

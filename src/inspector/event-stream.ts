@@ -1,14 +1,18 @@
 /**
- * Collects what happens in a runtime into one batch per tick while a client listens: messages
- * sent (the runtime's observer hook), delivered and state transitions (XState's inspection
- * API on the runtime's shared actor system), dead letters, lifecycle and supervision events,
- * and the mailbox depths those touched. Detached, it leaves nothing hooked in the runtime.
+ * Collects what happens in a runtime into batches while a client listens: messages sent (the
+ * runtime's observer hook), delivered and state transitions (XState's inspection API on the
+ * runtime's shared actor system), dead letters, lifecycle and supervision events, and the
+ * mailbox depths those touched. Detached, it leaves nothing hooked in the runtime.
  *
- * Attached, it runs for every message, so the hot path only records the (immutable) message
- * and a time in a flat array; a batch is written as JSON once, on first send, by hand for
- * messages, and that text is shared by every client. XState's own inspection API copies every
- * inspection event (each action, microstep, snapshot) for its observers; the stream takes
- * them from the system's dispatch point instead, where all but two types leave at one check.
+ * Attached, it runs for every message, so the hot path is kept to a budget check and two
+ * writes into a preallocated array: the clock is read once per event-loop turn (and per
+ * frame), not per event, and a batch is written as JSON once, by hand for messages, and
+ * shared by every client. A system sending more than `maxEventsPerSecond` message and state
+ * events (more than anyone can read) has the excess counted instead of recorded, and clients
+ * are told how many of each kind went unrecorded; lifecycle and supervision events are never
+ * held back. XState's own inspection API copies every inspection event (each action,
+ * microstep, snapshot) for its observers; the stream takes them from the system's dispatch
+ * point instead, where all but two types leave at one check.
  */
 import { isAclMessage, type AclMessage } from '../acl/message.js';
 import type { DeadLetter } from '../runtime/dead-letters.js';
@@ -37,11 +41,18 @@ const SENT = 0;
 const DELIVERED = 1;
 const MAILBOX = 2;
 const OTHER = 3;
-/** Slots per event: kind, item (message, event or path), time (or depth). */
+/** Slots per event: kind, item (message, event or path), depth (mailbox only). */
 const WIDTH = 3;
 
 /** Events per `events` frame at most. */
-const FRAME_EVENTS = 256;
+export const FRAME_EVENTS = 256;
+
+/** The default of the inspector's `maxEventsPerSecond`. */
+export const DEFAULT_MAX_EVENTS_PER_SECOND = 20_000;
+/** While events go unrecorded, clients hear of it at most this often (and once more when it ends). */
+export const OVER_BUDGET_NOTICE_MS = 1_000;
+/** In a long turn over budget, the clock (and so the budget) is read again after this many unrecorded events. */
+const SKIPS_PER_CLOCK_READ = 4_096;
 
 /** Strings that need no escaping inside JSON quotes (paths always qualify). */
 const PLAIN = /^[\w.\-/$:]*$/;
@@ -70,9 +81,11 @@ function eventJson(event: unknown): string {
 const FRAME_HEAD = '{"type":"events","events":[';
 
 /**
- * One tick's events, shared by every client: kept as recorded until first sent, then as the
- * `events` frame's text alone (a lagging client's queue holds text, not messages and their
- * content). Messages and events are immutable, so writing late shows what was.
+ * One frame's events, shared by every client: read from the stream's array until first
+ * written, then kept as the `events` frame's text alone (a lagging client's queue holds text,
+ * not messages and their content). Messages and events are immutable, so writing late shows
+ * what was; the stream reuses its array, so a batch is written (or sealed) before its
+ * `onBatch` call returns.
  */
 export class EventBatch {
   private size: number;
@@ -81,9 +94,15 @@ export class EventBatch {
   /** Where each event starts in `text`: lets a lagging client drop its oldest events exactly. */
   private starts: number[] = [];
 
-  constructor(slots: readonly unknown[], private readonly at: number) {
+  constructor(
+    slots: readonly unknown[],
+    private readonly from: number,
+    private readonly to: number,
+    /** When the frame's events happened (epoch ms, read once per turn or frame). */
+    private readonly at: number,
+  ) {
     this.slots = slots;
-    this.size = slots.length / WIDTH;
+    this.size = (to - from) / WIDTH;
   }
 
   get count(): number {
@@ -100,7 +119,7 @@ export class EventBatch {
   withoutOldest(dropped: number): EventBatch {
     const text = this.json;
     const cut = this.starts[dropped] as number;
-    const rest = new EventBatch([], this.at);
+    const rest = new EventBatch([], 0, 0, this.at);
     rest.size = this.size - dropped;
     rest.text = FRAME_HEAD + text.slice(cut);
     rest.starts = this.starts.slice(dropped).map((start) => start - cut + FRAME_HEAD.length);
@@ -112,15 +131,16 @@ export class EventBatch {
     if (this.text !== undefined) return this.text;
     const slots = this.slots ?? [];
     const starts = this.starts;
+    const at = this.at;
     let json = FRAME_HEAD;
-    for (let i = 0; i < slots.length; i += WIDTH) {
-      if (i > 0) json += ',';
+    for (let i = this.from; i < this.to; i += WIDTH) {
+      if (i > this.from) json += ',';
       starts.push(json.length);
       const kind = slots[i];
       const item = slots[i + 1];
-      if (kind === SENT) json += messageJson('sent', item as AclMessage, slots[i + 2] as number);
-      else if (kind === DELIVERED) json += messageJson('delivered', item as AclMessage, slots[i + 2] as number);
-      else if (kind === MAILBOX) json += `{"type":"mailbox","path":${quote(item as string)},"depth":${slots[i + 2] as number},"at":${this.at}}`;
+      if (kind === SENT) json += messageJson('sent', item as AclMessage, at);
+      else if (kind === DELIVERED) json += messageJson('delivered', item as AclMessage, at);
+      else if (kind === MAILBOX) json += `{"type":"mailbox","path":${quote(item as string)},"depth":${slots[i + 2] as number},"at":${at}}`;
       else json += eventJson(item);
     }
     this.slots = undefined;
@@ -128,10 +148,45 @@ export class EventBatch {
   }
 }
 
+export interface EventStreamOptions {
+  /** Message, dead-letter and state events recorded per second at most (bursts of as many); `Infinity` records all. */
+  readonly maxEventsPerSecond?: number;
+}
+
+/** Events counted instead of recorded, by kind, as the `over-budget` notice reports them. */
+export interface UnrecordedCounts {
+  readonly sent: number;
+  readonly delivered: number;
+  readonly state: number;
+  readonly 'dead-letter': number;
+}
+
 export class EventStream implements MessageObserver {
-  /** Triples: kind, message or event, time. */
-  private slots: unknown[] = [];
+  /** Triples (kind, item, depth), reused batch after batch: recording allocates nothing. */
+  private readonly slots: unknown[] = new Array<unknown>(FRAME_EVENTS * WIDTH).fill(0);
+  /** Slots in use. */
+  private used = 0;
+  /** A turn is being recorded and its flush is scheduled. */
   private flushing = false;
+  private flushImmediate: ReturnType<typeof setImmediate> | undefined;
+  /** The time of this turn (epoch ms), read when it started or its last frame went. */
+  private now = 0;
+  private readonly maxEventsPerSecond: number;
+  /** Token bucket: events that may still be recorded; refilled from the clock reads. */
+  private tokens: number;
+  private refilledAt = 0;
+  private unrecordedSent = 0;
+  private unrecordedDelivered = 0;
+  private unrecordedStates = 0;
+  private unrecordedDeadLetters = 0;
+  /** Unrecorded since the last notice (0: none pending), and since when. */
+  private unrecorded = 0;
+  private unrecordedSince = 0;
+  private skipsSinceClockRead = 0;
+  private lastNoticeAt = Number.NEGATIVE_INFINITY;
+  private noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Agents whose state change went unrecorded: their current state is sent once the budget allows. */
+  private readonly staleStates = new Set<string>();
   /** Agents whose mailbox may have changed in this batch. */
   private readonly touched = new Set<string>();
   private readonly lastDepth = new Map<string, number>();
@@ -141,9 +196,13 @@ export class EventStream implements MessageObserver {
 
   constructor(
     private readonly runtime: Runtime,
-    /** Gets each batch, oldest event first. */
+    /** Gets each batch, oldest event first; must write or seal it before returning. */
     private readonly onBatch: (batch: EventBatch) => void,
-  ) {}
+    options: EventStreamOptions = {},
+  ) {
+    this.maxEventsPerSecond = options.maxEventsPerSecond ?? DEFAULT_MAX_EVENTS_PER_SECOND;
+    this.tokens = this.maxEventsPerSecond;
+  }
 
   get attached(): boolean {
     return this.unhook !== undefined;
@@ -152,6 +211,8 @@ export class EventStream implements MessageObserver {
   attach(): void {
     if (this.unhook !== undefined) return;
     const runtime = this.runtime;
+    this.tokens = this.maxEventsPerSecond;
+    this.refilledAt = Date.now();
     runtime.observer = this;
     const offEvents = runtime.events.add(this.onSystemEvent);
     const offDead = runtime.deadLetters.subscribe(this.onDeadLetter);
@@ -189,30 +250,45 @@ export class EventStream implements MessageObserver {
   detach(): void {
     this.unhook?.();
     this.unhook = undefined;
-    this.slots = [];
+    // Attached again later, a turn starts afresh (and reads the clock).
+    if (this.flushImmediate !== undefined) clearImmediate(this.flushImmediate);
+    this.flushImmediate = undefined;
+    this.flushing = false;
+    this.slots.fill(0, 0, this.used);
+    this.used = 0;
+    this.resetUnrecorded();
+    this.lastNoticeAt = Number.NEGATIVE_INFINITY;
+    if (this.noticeTimer !== undefined) clearTimeout(this.noticeTimer);
+    this.noticeTimer = undefined;
+    this.staleStates.clear();
     this.touched.clear();
     this.lastDepth.clear();
     this.lastNodes.clear();
   }
 
   sent(message: AclMessage): void {
-    this.record(SENT, message, Date.now());
+    if (this.admit()) this.record(SENT, message);
+    else this.unrecordedSent++;
     if (!message.receiver.startsWith(SYSTEM_ADDRESS)) this.touched.add(message.receiver);
   }
 
   private readonly onSystemEvent = (event: SystemEvent): void => {
-    this.record(OTHER, event, 0);
+    // Lifecycle and supervision: never held back by the budget.
+    if (!this.flushing) this.startTurn();
+    this.record(OTHER, event);
     if (event.type === 'stopped') {
       // Stopped for good: what is kept per path goes (dynamic children come and go).
       this.lastNodes.delete(event.path);
       this.lastDepth.delete(event.path);
+      this.staleStates.delete(event.path);
     } else if (event.type === 'started') {
       this.lastNodes.delete(event.path);
     }
   };
 
   private readonly onDeadLetter = (letter: DeadLetter): void => {
-    this.record(OTHER, { type: 'dead-letter', reason: letter.reason, at: letter.at, ...summarize(letter.message) }, 0);
+    if (this.admit()) this.record(OTHER, { type: 'dead-letter', reason: letter.reason, at: letter.at, ...summarize(letter.message) });
+    else this.unrecordedDeadLetters++;
   };
 
   private readonly onInspection = (inspection: InspectionEvent): void => {
@@ -222,7 +298,8 @@ export class EventStream implements MessageObserver {
       const event = inspection.event;
       // An agent's own actor has its path as id; invoked children have other ids.
       if (isAclMessage(event) && event.receiver === inspection.actorRef.id) {
-        this.record(DELIVERED, event, Date.now());
+        if (this.admit()) this.record(DELIVERED, event);
+        else this.unrecordedDelivered++;
         this.touched.add(event.receiver);
       }
     } else if (type === '@xstate.snapshot') {
@@ -232,54 +309,166 @@ export class EventStream implements MessageObserver {
       const cell = this.runtime.agentAt(path);
       if (cell === undefined) return;
       this.lastNodes.set(path, nodes);
+      if (!this.admit()) {
+        this.unrecordedStates++;
+        this.staleStates.add(path);
+        return;
+      }
       const cause = inspection.event as { type?: unknown } | undefined;
-      this.record(OTHER, { type: 'state', path, incarnation: cell.incarnation ?? null, value: toJsonSafe(inspection.snapshot?.value), event: typeof cause?.type === 'string' ? cause.type : '', at: Date.now() }, 0);
+      this.staleStates.delete(path);
+      this.record(OTHER, stateEvent(path, cell.incarnation, inspection.snapshot?.value, typeof cause?.type === 'string' ? cause.type : '', this.now));
     }
   };
 
-  private record(kind: number, item: unknown, at: number): void {
+  /** Starts a turn if none is being recorded, and says whether one more budgeted event may be recorded. */
+  private admit(): boolean {
+    if (!this.flushing) this.startTurn();
+    if (this.tokens >= 1) {
+      this.tokens--;
+      return true;
+    }
+    if (this.unrecorded++ === 0) this.unrecordedSince = this.now;
+    if (++this.skipsSinceClockRead >= SKIPS_PER_CLOCK_READ) this.emitMidTurn();
+    return false;
+  }
+
+  private startTurn(): void {
+    this.flushing = true;
+    this.flushImmediate = setImmediate(this.flush);
+    this.readClock();
+  }
+
+  /** The one clock read of a turn (or frame): dates what follows and refills the budget. */
+  private readClock(): void {
+    const now = Date.now();
+    this.now = now;
+    this.skipsSinceClockRead = 0;
+    const elapsed = now - this.refilledAt;
+    // `tokens < max` keeps an unlimited budget (Infinity) from ever computing Infinity × 0.
+    if (elapsed > 0 && this.tokens < this.maxEventsPerSecond) this.tokens = Math.min(this.maxEventsPerSecond, this.tokens + (elapsed * this.maxEventsPerSecond) / 1_000);
+    this.refilledAt = now;
+  }
+
+  private record(kind: number, item: unknown): void {
     const slots = this.slots;
-    slots.push(kind, item, at);
+    const at = this.used;
+    slots[at] = kind;
+    slots[at + 1] = item;
+    this.used = at + WIDTH;
     // A full frame goes at once: under a message flood the recorded messages are let go while
     // still young (held for a whole turn, they would outlive scavenges and fill the old
     // generation), and each frame's text stays small enough to die young too.
-    if (slots.length >= FRAME_EVENTS * WIDTH) this.emit();
-    else if (!this.flushing) {
-      this.flushing = true;
-      setImmediate(this.flush);
-    }
+    if (this.used >= FRAME_EVENTS * WIDTH) this.emitMidTurn();
   }
 
-  /** Hands over the batch being collected at once (before a close). */
+  /** Hands over the batch being collected at once (before a close), with any pending notice. */
   flushNow(): void {
+    if (this.flushImmediate !== undefined) clearImmediate(this.flushImmediate);
     if (this.flushing) this.flush();
+    if (this.unhook !== undefined && this.unrecorded > 0) this.emit(true);
   }
 
   private readonly flush = (): void => {
-    if (!this.flushing) return; // flushed early by flushNow; this is its stale setImmediate
+    if (!this.flushing) return;
     this.flushing = false;
-    if (this.unhook !== undefined) this.emit();
+    this.flushImmediate = undefined;
+    if (this.unhook !== undefined) this.emit(false);
   };
 
-  /** The events recorded so far, and the mailbox depths they changed, as one batch. */
-  private emit(): void {
-    const slots = this.slots;
-    this.slots = [];
+  private emitMidTurn(): void {
+    this.emit(false);
+    this.readClock();
+  }
+
+  /**
+   * The events recorded so far, then (when due) the notice of what went unrecorded, the
+   * current state of agents whose changes went unrecorded, and the mailbox depths that
+   * changed, in frames of at most FRAME_EVENTS.
+   */
+  private emit(final: boolean): void {
+    if (this.unrecorded > 0 && (final || this.now - this.lastNoticeAt >= OVER_BUDGET_NOTICE_MS)) this.recordNotice();
+    if (this.staleStates.size > 0) this.catchUpStates();
     for (const path of this.touched) {
       const cell = this.runtime.agentAt(path);
       if (cell === undefined) continue; // no agent there: the message became a dead letter
       const depth = cell.mailbox.length;
       if (this.lastDepth.get(path) === depth) continue;
       this.lastDepth.set(path, depth);
-      slots.push(MAILBOX, path, depth);
+      this.put(MAILBOX, path, depth);
     }
     this.touched.clear();
-    if (slots.length === 0) return;
+    const used = this.used;
+    this.used = 0;
+    if (this.unrecorded > 0 || this.staleStates.size > 0) this.scheduleNotice();
+    if (used === 0) return;
     try {
-      this.onBatch(new EventBatch(slots, Date.now()));
+      for (let from = 0; from < used; from += FRAME_EVENTS * WIDTH) {
+        const batch = new EventBatch(this.slots, from, Math.min(used, from + FRAME_EVENTS * WIDTH), this.now);
+        this.onBatch(batch);
+        batch.seal();
+      }
     } catch (error) {
       // Called from inside an agent's send: the inspector's trouble must never become the agent's.
       this.runtime.logger.error({ err: error }, 'the inspector could not hand out a batch of events');
+    } finally {
+      // Only what a lingering frame reference could keep alive: the messages go with the batch.
+      this.slots.fill(0, 0, used);
+      if (this.slots.length > FRAME_EVENTS * WIDTH) this.slots.length = FRAME_EVENTS * WIDTH;
     }
   }
+
+  /** Appends without starting a frame: emit's own additions go in the frames it is writing. */
+  private put(kind: number, item: unknown, depth: number): void {
+    const slots = this.slots;
+    const at = this.used;
+    slots[at] = kind;
+    slots[at + 1] = item;
+    slots[at + 2] = depth;
+    this.used = at + WIDTH;
+  }
+
+  private recordNotice(): void {
+    const skipped: UnrecordedCounts = { sent: this.unrecordedSent, delivered: this.unrecordedDelivered, state: this.unrecordedStates, 'dead-letter': this.unrecordedDeadLetters };
+    this.put(OTHER, { type: 'over-budget', at: this.now, since: this.unrecordedSince, maxEventsPerSecond: this.maxEventsPerSecond, skipped }, 0);
+    this.lastNoticeAt = this.now;
+    this.resetUnrecorded();
+  }
+
+  private resetUnrecorded(): void {
+    this.unrecorded = 0;
+    this.unrecordedSent = 0;
+    this.unrecordedDelivered = 0;
+    this.unrecordedStates = 0;
+    this.unrecordedDeadLetters = 0;
+  }
+
+  /** Sends the state an agent is in now where its change went unrecorded, as far as the budget goes. */
+  private catchUpStates(): void {
+    for (const path of this.staleStates) {
+      if (this.tokens < 1) return;
+      this.staleStates.delete(path);
+      const cell = this.runtime.agentAt(path);
+      const snapshot = cell?.snapshot() as { value?: unknown } | undefined;
+      if (cell === undefined || snapshot === undefined) continue;
+      this.tokens--;
+      this.put(OTHER, stateEvent(path, cell.incarnation, snapshot.value, '', this.now), 0);
+    }
+  }
+
+  /** What is still to tell once the flood is over goes out on its own: no event may be needed to carry it. */
+  private scheduleNotice(): void {
+    if (this.noticeTimer !== undefined || this.unhook === undefined) return;
+    const dueIn = this.unrecorded > 0 ? this.lastNoticeAt + OVER_BUDGET_NOTICE_MS - this.now : 1_000 / this.maxEventsPerSecond;
+    this.noticeTimer = setTimeout(this.onNoticeDue, Math.max(1, Math.ceil(dueIn)));
+    this.noticeTimer.unref();
+  }
+
+  private readonly onNoticeDue = (): void => {
+    this.noticeTimer = undefined;
+    if (this.unhook !== undefined && !this.flushing) this.startTurn();
+  };
+}
+
+function stateEvent(path: string, incarnation: string | undefined, value: unknown, cause: string, at: number): object {
+  return { type: 'state', path, incarnation: incarnation ?? null, value: toJsonSafe(value), event: cause, at };
 }

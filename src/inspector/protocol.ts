@@ -39,7 +39,21 @@ export type InspectorEvent =
   | ({ readonly type: 'sent' | 'delivered'; readonly at: number } & MessageSummary)
   | ({ readonly type: 'dead-letter'; readonly reason: string; readonly at: number } & MessageSummary)
   | { readonly type: 'state'; readonly path: string; readonly incarnation: string | null; readonly value: unknown; readonly event: string; readonly at: number }
-  | { readonly type: 'mailbox'; readonly path: string; readonly depth: number; readonly at: number };
+  | { readonly type: 'mailbox'; readonly path: string; readonly depth: number; readonly at: number }
+  | OverBudgetEvent;
+
+/**
+ * The system sent more message, dead-letter and state events than the inspector's
+ * `maxEventsPerSecond`: `skipped` counts, by kind, those between `since` and `at` that were
+ * counted but not recorded (the events recorded in that time are in the stream as usual).
+ */
+export interface OverBudgetEvent {
+  readonly type: 'over-budget';
+  readonly at: number;
+  readonly since: number;
+  readonly maxEventsPerSecond: number;
+  readonly skipped: { readonly sent: number; readonly delivered: number; readonly state: number; readonly 'dead-letter': number };
+}
 
 export type ServerMessage =
   | { readonly type: 'hello'; readonly protocol: number; readonly system: string; readonly control: boolean; readonly tree: TreeEntry }

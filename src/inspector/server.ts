@@ -14,7 +14,7 @@ import { ConfigurationError, ReplyError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ChildInfo } from '../runtime/tree.js';
 import { describeAgent, describeStatechart, describeTree, summarize, toJsonSafe } from './describe.js';
-import { EventStream, type EventBatch } from './event-stream.js';
+import { DEFAULT_MAX_EVENTS_PER_SECOND, EventStream, type EventBatch } from './event-stream.js';
 import { CLOSE, CONTROL_TYPES, parseRequest, PROTOCOL_VERSION, type ClientRequest, type ErrorCode, type ServerMessage } from './protocol.js';
 
 export interface InspectorOptions {
@@ -37,6 +37,13 @@ export interface InspectorOptions {
   readonly redact?: readonly string[];
   /** Most clients at once (default 32); more are closed with 1013. */
   readonly maxClients?: number;
+  /**
+   * Message, dead-letter and state events recorded and sent per second at most, for the whole
+   * system (default 20,000, in bursts of as many; `Infinity` for all). Beyond it they are only
+   * counted, and clients get an `over-budget` event with the counts; lifecycle and supervision
+   * events are never held back.
+   */
+  readonly maxEventsPerSecond?: number;
 }
 
 /** The parts of a System the inspector drives (System implements it). */
@@ -84,6 +91,11 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return result;
 }
 
+function eventBudget(value: number | undefined): number {
+  if (value === Number.POSITIVE_INFINITY) return value;
+  return positive('maxEventsPerSecond', value, DEFAULT_MAX_EVENTS_PER_SECOND);
+}
+
 function checkOptions(options: InspectorOptions): Required<Omit<InspectorOptions, 'token'>> & { token: string | undefined } {
   if (typeof options !== 'object' || options === null) throw new InspectorError('invalid-inspector', 'inspector options must be an object such as { port: 0, token: "..." }');
   const port = options.port ?? 0;
@@ -106,6 +118,7 @@ function checkOptions(options: InspectorOptions): Required<Omit<InspectorOptions
     allowedOrigins: options.allowedOrigins ?? [],
     redact: options.redact ?? [],
     maxClients: positive('maxClients', options.maxClients, 32),
+    maxEventsPerSecond: eventBudget(options.maxEventsPerSecond),
   };
 }
 
@@ -227,9 +240,13 @@ export async function startInspector(runtime: Runtime, host: InspectorHost, give
   const options = checkOptions(given);
   const tokenDigest = options.token === undefined ? undefined : digest(options.token);
   const clients = new Set<Client>();
-  const stream = new EventStream(runtime, (batch) => {
-    for (const client of clients) client.enqueue(batch);
-  });
+  const stream = new EventStream(
+    runtime,
+    (batch) => {
+      for (const client of clients) client.enqueue(batch);
+    },
+    { maxEventsPerSecond: options.maxEventsPerSecond },
+  );
 
   const tokenMatches = (token: string | undefined): boolean => token !== undefined && tokenDigest !== undefined && timingSafeEqual(digest(token), tokenDigest);
 

@@ -113,7 +113,8 @@ function under(path: string, prefix: string): boolean {
 }
 
 export function matchesFilters(event: InspectorEvent, filters: readonly string[]): boolean {
-  if (filters.length === 0) return true;
+  // A notice about the whole stream concerns every filter.
+  if (filters.length === 0 || event.type === 'over-budget') return true;
   const fields = event as { path?: unknown; sender?: unknown; receiver?: unknown; conversationId?: unknown };
   return filters.some((filter) => {
     if (!filter.startsWith('/')) return fields.conversationId === filter;
@@ -137,7 +138,8 @@ export function formatTree(given: TreeEntry, color: boolean, depth = 0): string[
 
 export function formatEvent(given: InspectorEvent, color: boolean): string {
   const event = printable(given);
-  const head = `${paint(color, 'dim', time(event.at))}  ${event.type.padEnd(11)}`;
+  // A column of 11, and a space after the longest types (dead-letter, over-budget).
+  const head = `${paint(color, 'dim', time(event.at))}  ${event.type.length >= 11 ? `${event.type} ` : event.type.padEnd(11)}`;
   switch (event.type) {
     case 'sent':
     case 'delivered':
@@ -151,6 +153,13 @@ export function formatEvent(given: InspectorEvent, color: boolean): string {
       return `${paint(color, 'blue', head)}${event.path} → ${JSON.stringify(event.value)}${event.event === '' ? '' : ` on ${event.event}`}`;
     case 'mailbox':
       return `${paint(color, 'dim', head)}${event.path} depth ${event.depth}`;
+    case 'over-budget': {
+      const counts = Object.entries(event.skipped)
+        .filter(([, count]) => count > 0)
+        .map(([kind, count]) => `${count} ${kind}`)
+        .join(', ');
+      return `${paint(color, 'yellow', head)}not recorded since ${time(event.since)}: ${counts} (over the inspector's ${event.maxEventsPerSecond} events/s)`;
+    }
     default: {
       const { type: _type, at: _at, path, ...rest } = event;
       const level: Color = event.type === 'failed' || event.type === 'hung' || event.type === 'escalated' ? 'red' : event.type === 'restarted' ? 'yellow' : 'green';

@@ -123,6 +123,7 @@ describe('troupe inspect: no control sequences reach the terminal', () => {
       { type: 'dead-letter', at: 0, performative: 'inform', sender: '/a', receiver: '/b', conversationId: 'c', lamport: 1, reason: nasty },
       { type: 'state', at: 0, path: '/a', incarnation: null, value: nasty, event: nasty },
       { type: 'failed', at: 0, path: '/a', reason: nasty },
+      { type: 'over-budget', at: 0, since: 0, maxEventsPerSecond: 10, skipped: { sent: 1, delivered: 2, state: 0, [nasty]: 3 } as never },
     ];
     for (const event of events) {
       const line = formatEvent(event, false);

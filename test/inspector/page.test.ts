@@ -128,6 +128,28 @@ describe('inspector page in Chromium', () => {
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
+  it('over the event budget, shows what it leaves out; the tree stays live', async () => {
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const system = await inspectedSystem({ token: TOKEN, maxEventsPerSecond: 10 });
+    await page.goto(system.inspector?.url as string);
+    await page.locator('body[data-connected="true"]').waitFor();
+    expect(await page.locator('#over-budget').isHidden()).toBe(true);
+    system.suspend('/greeter');
+    for (let i = 0; i < 200; i++) void system.tell('/greeter', 'inform', {}, { conversationId: `flood-${i}` });
+    const banner = page.locator('#over-budget');
+    await banner.waitFor();
+    expect(await banner.textContent()).toMatch(/^over 10 events\/s: not shown in the last \d+ s: \d+ sent/);
+    // Mailbox depths are never held back: the suspended agent's 200 waiting messages show.
+    await expect.poll(() => page.locator('#tree .node[data-path="/greeter"] .mailbox').textContent()).toBe('✉ 200');
+    const shown = await page.locator('#sequence .message').count();
+    expect(shown).toBeGreaterThan(0);
+    expect(shown).toBeLessThanOrEqual(10);
+    expect(pageErrors).toEqual([]);
+    // Leaves no page reconnecting to this system once it stops: the next test starts clean.
+    await page.goto('about:blank');
+  }, 30_000);
+
   it('stops and says to reload when the server speaks another protocol version; reads nothing more from it', async () => {
     const server = await oddServer((socket) => {
       socket.send(JSON.stringify({ type: 'hello', protocol: 99, system: 'future', control: false, tree: { id: 'root', path: '/', kind: 'supervisor', status: 'running', incarnation: null, restarts: 0 } }));

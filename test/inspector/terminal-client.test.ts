@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
+import type { InspectorEvent } from '../../src/index.js';
+import { formatEvent, matchesFilters } from '../../src/inspector/terminal-client.js';
 import { inspectedSystem, TOKEN } from './agents.js';
 
 const BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
@@ -181,5 +183,14 @@ describe('troupe inspect', { timeout: 30_000 }, () => {
     expect(await cli.exited).toBe(2);
     expect(cli.stderr).toMatch(message);
     expect(cli.stderr).toContain('usage: troupe inspect <url>');
+  });
+});
+
+describe('troupe inspect: over-budget notices', () => {
+  it('prints what went unrecorded, kinds with a count only, and keeps the notice under any filter', () => {
+    const notice: InspectorEvent = { type: 'over-budget', at: Date.UTC(2026, 0, 1, 12, 0, 1), since: Date.UTC(2026, 0, 1, 12, 0, 0), maxEventsPerSecond: 20_000, skipped: { sent: 780_000, delivered: 779_000, state: 0, 'dead-letter': 3 } };
+    expect(formatEvent(notice, false)).toBe('12:00:01.000  over-budget not recorded since 12:00:00.000: 780000 sent, 779000 delivered, 3 dead-letter (over the inspector\'s 20000 events/s)');
+    expect(matchesFilters(notice, ['/greeter'])).toBe(true);
+    expect(matchesFilters(notice, ['some-conversation'])).toBe(true);
   });
 });

@@ -23,6 +23,7 @@ const state = {
   messages: [],
   askers: new Map(),
   dropped: 0,
+  overBudgetTimer: undefined,
   retryMs: 250,
   /** Set when retrying cannot help (another protocol version, a policy close): the reason shown. */
   givenUp: undefined,
@@ -141,6 +142,8 @@ function onEvent(event) {
   } else if (event.type === 'state') {
     log(`${event.path} → ${JSON.stringify(event.value)}${event.event ? ` on ${event.event}` : ''}`);
     if (event.path === state.selected) refreshSnapshotSoon();
+  } else if (event.type === 'over-budget') {
+    showOverBudget(event);
   } else if (LIFECYCLE.has(event.type)) {
     log(`${event.path} ${event.type}${event.reason ? `: ${event.reason}` : ''}${event.incarnation ? ` (${event.incarnation})` : ''}`);
     refreshTreeSoon();
@@ -150,6 +153,22 @@ function onEvent(event) {
     const { type, at: _at, ...fields } = event;
     log(`${type} ${JSON.stringify(fields)}`);
   }
+}
+
+/** The system outruns what can be watched: say how much the stream leaves out, while it does. */
+function showOverBudget(event) {
+  const skipped = Object.entries(event.skipped)
+    .filter(([, count]) => count > 0)
+    .map(([kind, count]) => `${count.toLocaleString()} ${kind}`)
+    .join(', ');
+  const seconds = Math.max(1, Math.round((event.at - event.since) / 1000));
+  const badge = $('over-budget');
+  badge.hidden = false;
+  badge.textContent = `over ${event.maxEventsPerSecond.toLocaleString()} events/s: not shown in the last ${seconds} s: ${skipped}`;
+  log(`not recorded (over the inspector's ${event.maxEventsPerSecond} events/s): ${skipped}`);
+  clearTimeout(state.overBudgetTimer);
+  // Notices come every second while it lasts: the badge goes a little after the last one.
+  state.overBudgetTimer = setTimeout(() => (badge.hidden = true), 3000);
 }
 
 function log(text) {

@@ -1,8 +1,9 @@
 /**
  * inspector: Troupe's pingpong with the live inspector detached (no `inspector` option: the
  * runtime's observer hook stays empty) against attached with one client connected, reading
- * the whole event stream (every message sent and delivered, state changes, mailbox depths).
- * The client runs in its own process, as a browser page or `troupe inspect` would, so only
+ * the whole event stream at the inspector's defaults: messages sent and delivered up to the
+ * event budget (20,000 events/s; the rest counted in `over-budget` notices), state changes,
+ * mailbox depths. The client runs in its own process, as a browser page or `troupe inspect` would, so only
  * the inspector's cost to the system is measured. Reports messages per second for each.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
