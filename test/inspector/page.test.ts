@@ -43,7 +43,10 @@ async function oddServer(onClient: (socket: WebSocket) => void): Promise<{ url: 
     connections: () => connections,
     close: async () => {
       for (const client of wss.clients) client.terminate();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      // Chromium keeps its page connections alive; close() alone would wait for them.
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeAllConnections();
+      await closed;
     },
   };
 }
