@@ -36,7 +36,8 @@ export type ToWorker =
   | { readonly t: 'stop'; readonly path: string; readonly shutdown: Shutdown; readonly reason: WireExit }
   | { readonly t: 'ping'; readonly path: string; readonly seq: number; readonly timeoutMs: number }
   | { readonly t: 'hang'; readonly path: string; readonly detail: string }
-  | { readonly t: 'answer'; readonly message: AclMessage };
+  | { readonly t: 'answer'; readonly message: AclMessage }
+  | { readonly t: 'port'; readonly message: AclMessage };
 
 export type FromWorker =
   | { readonly t: 'started'; readonly path: string; readonly incarnation: string }

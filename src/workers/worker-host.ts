@@ -106,7 +106,7 @@ function deliver(seq: number, path: string, incarnation: string, wire: Parameter
 }
 
 /** Runs a command; starts, halts and stops may take a while (a module import, a busy state) and return a promise. */
-function run(command: Exclude<ToWorker, { t: 'ping' | 'answer' }>): Promise<void> | undefined {
+function run(command: Exclude<ToWorker, { t: 'ping' | 'answer' | 'port' }>): Promise<void> | undefined {
   switch (command.t) {
     case 'start':
       return start(command);
@@ -139,8 +139,8 @@ async function stop(path: string, shutdown: Shutdown, reason: ExitReason): Promi
 
 /**
  * Commands for an agent whose start, halt or stop is under way wait behind it, so that each
- * agent sees its commands in order; other agents' commands do not wait. Pings and answers to
- * asks never wait: a ping measures the thread.
+ * agent sees its commands in order; other agents' commands do not wait. Pings, answers to
+ * asks and messages to conversation ports never wait: a ping measures the thread.
  */
 const waiting = new Map<string, ToWorker[]>();
 
@@ -152,6 +152,10 @@ function onCommand(command: ToWorker): void {
   }
   if (command.t === 'answer') {
     runtime.settleAnswer(fromWire(command.message), command.message.receiver.slice(command.message.receiver.lastIndexOf('.') + 1));
+    return;
+  }
+  if (command.t === 'port') {
+    runtime.receiveAtPort(fromWire(command.message));
     return;
   }
   const queue = waiting.get(command.path);
