@@ -1,9 +1,10 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { AclMessage } from '../acl/message.js';
 import { ASK_PREFIX } from '../runtime/pending-asks.js';
+import { PORT_PREFIX } from '../runtime/ports.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { FINISHED, fromWire, STARTED, type FromWorker, type ToWorker } from './protocol.js';
-import type { RemoteAgent } from './remote-agent.js';
+import { RemoteAgent } from './remote-agent.js';
 import type { WorkerData } from './worker-host.js';
 import { WorkerCrashError } from './worker-errors.js';
 
@@ -180,7 +181,21 @@ export class HostThread {
     if (replyTo !== undefined && replyTo.startsWith(ASK_PREFIX) && !replyTo.includes('.')) {
       routed = Object.freeze({ ...message, replyTo: `${ASK_PREFIX}w${this.threadId}.${replyTo.slice(ASK_PREFIX.length)}` });
     }
-    this.agents.get(message.sender)?.noteOutbound(routed);
+    // A port's answers (a closed or unknown port there) come from the thread's runtime, not an agent.
+    if (!message.sender.startsWith(PORT_PREFIX)) {
+      const sender = this.runtime.lookup(message.sender);
+      // Its incarnation ended here already (killed, or given up on in a halt): its requests were
+      // answered then, and an inline agent sends nothing once stopped, so neither does this one.
+      if (!(sender instanceof RemoteAgent)) {
+        this.runtime.deadLetters.record(routed, 'stale-incarnation');
+        return;
+      }
+      if (sender.speaksFor(message.senderIncarnation)) sender.noteOutbound(routed);
+      else if (!sender.takesLateAnswer(routed)) {
+        this.runtime.deadLetters.record(routed, 'stale-incarnation');
+        return;
+      }
+    }
     this.runtime.deliver(routed);
   }
 
