@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { answerAddress, type AclMessage } from '../acl/message.js';
 import { closesConversation } from '../acl/performatives.js';
 import type { AgentDefinition } from '../agent/define-agent.js';
+import type { MachineView } from '../inspector/describe.js';
 import { StartError, type AgentMetrics } from '../runtime/agent-cell.js';
 import { Mailbox, type Settle } from '../runtime/mailbox.js';
 import { OpenRequests } from '../runtime/open-requests.js';
@@ -74,6 +75,13 @@ export class RemoteAgent implements AgentNode {
   /** The thread it runs on, while it has one. */
   get threadId(): number | undefined {
     return this.host?.alive === true ? this.host.threadId : undefined;
+  }
+
+  /** For the inspector: its machine, described on its thread (none while it is not started there). */
+  describeMachine(redact: readonly string[]): Promise<MachineView> {
+    const host = this.host;
+    if (this.status !== 'running' || !this.ready || host === undefined || !host.alive) return Promise.resolve({ state: null, context: null });
+    return host.describe(this.path, redact);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { fromCallback, setup } from 'xstate';
 import { createSystem, defineAgent, InspectorError, PROTOCOL_VERSION, supervisor, type InspectorEvent, type TreeEntry } from '../../src/index.js';
 import { silentLogger } from '../bench/support.js';
 import { EventLog } from '../support/event-log.js';
-import { CHILDREN, inspectedSystem, TOKEN, wsUrl } from './agents.js';
+import { CHILDREN, inspectedSystem, TOKEN, workerGreeter, wsUrl } from './agents.js';
 import { TestClient } from './client.js';
 
 function childOf(tree: TreeEntry, path: string): TreeEntry {
@@ -201,6 +201,32 @@ describe('inspector: queries', () => {
         { id: 'greeter.warm', key: 'warm', type: 'atomic', transitions: [{ event: 'request', targets: ['greeter.idle'] }] },
       ],
     });
+    await client.close();
+  });
+
+  it('answers a snapshot and the statechart of an agent on a worker thread, its machine described there', { timeout: 60_000 }, async () => {
+    const system = await inspectedSystem({ token: TOKEN }, [{ id: 'greeter', agent: workerGreeter }]);
+    const client = await TestClient.open(wsUrl(system));
+    await system.request('/greeter', { name: 'Ada' }, { timeoutMs: 20_000 });
+    const reply = await client.call({ type: 'snapshot', path: '/greeter', redact: ['apiKey', 'auth.password'] });
+    if (reply.type !== 'reply') throw new Error(reply.message);
+    expect(reply.result).toMatchObject({
+      path: '/greeter',
+      agent: 'greeter-on-worker',
+      status: 'running',
+      incarnation: system.lookup('/greeter')?.incarnation,
+      suspended: false,
+      state: { status: 'active', value: 'warm', active: ['greeter', 'greeter.warm'] },
+      context: { greeted: 1, apiKey: '[redacted]', auth: { user: 'ada', password: '[redacted]' } },
+      mailbox: { depth: 0, head: null },
+      processed: 1,
+    });
+    const chart = await client.call({ type: 'statechart', path: '/greeter' });
+    if (chart.type !== 'reply') throw new Error(chart.message);
+    expect(chart.result).toMatchObject({ id: 'greeter', initial: 'greeter.idle' });
+    const tree = await client.call({ type: 'tree' });
+    if (tree.type !== 'reply') throw new Error(tree.message);
+    expect(childOf(tree.result as TreeEntry, '/greeter')).toMatchObject({ kind: 'agent', status: 'running', mailbox: 0, suspended: false });
     await client.close();
   });
 

@@ -155,6 +155,16 @@ describe('placement rules', () => {
   });
 });
 
+describe('inline-only controls', () => {
+  it('says suspend and resume are for inline agents, not that a running worker agent is not running', { timeout: 60_000 }, async () => {
+    const system = await start([{ id: 'w', agent: worker }]);
+    await system.request('/w', { op: 'echo' }, { timeoutMs: 20_000 });
+    expect(() => system.suspend('/w')).toThrow(ConfigurationError);
+    expect(() => system.suspend('/w')).toThrow(/runs on a worker thread .*inline agents only/);
+    expect(() => system.resume('/w')).toThrow(/runs on a worker thread/);
+  });
+});
+
 describe('contract nets across threads', () => {
   const Outcome = z.object({
     winners: z.array(z.object({ participant: z.string() })),
