@@ -352,6 +352,7 @@ export async function startInspector(runtime: Runtime, host: InspectorHost, give
 
   function agentAt(path: string): NonNullable<ReturnType<Runtime['agentAt']>> {
     const cell = runtime.agentAt(path);
+    if (runtime.lookup(path) instanceof RemoteAgent) throw new RequestFailure('failed', `${path} runs on a worker thread (placement 'worker'); suspend and resume apply to inline agents only`);
     if (cell === undefined) throw new RequestFailure('not-found', `no agent at ${path}`);
     return cell;
   }

@@ -227,6 +227,7 @@ describe('inspector: queries', () => {
     const tree = await client.call({ type: 'tree' });
     if (tree.type !== 'reply') throw new Error(tree.message);
     expect(childOf(tree.result as TreeEntry, '/greeter')).toMatchObject({ kind: 'agent', status: 'running', mailbox: 0, suspended: false });
+    expect(await client.call({ type: 'suspend', path: '/greeter', token: TOKEN })).toMatchObject({ type: 'error', code: 'failed', message: expect.stringMatching(/runs on a worker thread .*inline agents only/) });
     await client.close();
   });
 
