@@ -9,6 +9,7 @@ import { silentLogger } from '../bench/support.js';
 import { EventLog } from '../support/event-log.js';
 import { CHILDREN, inspectedSystem, TOKEN, workerGreeter, wsUrl } from './agents.js';
 import { TestClient } from './client.js';
+import { worker } from '../workers/agents.js';
 
 function childOf(tree: TreeEntry, path: string): TreeEntry {
   const found = tree.children?.find((child) => child.path === path);
@@ -228,6 +229,15 @@ describe('inspector: queries', () => {
     if (tree.type !== 'reply') throw new Error(tree.message);
     expect(childOf(tree.result as TreeEntry, '/greeter')).toMatchObject({ kind: 'agent', status: 'running', mailbox: 0, suspended: false });
     expect(await client.call({ type: 'suspend', path: '/greeter', token: TOKEN })).toMatchObject({ type: 'error', code: 'failed', message: expect.stringMatching(/runs on a worker thread .*inline agents only/) });
+    await client.close();
+  });
+
+  it('fails a snapshot query about a worker agent whose thread is stuck, with what to do', { timeout: 60_000 }, async () => {
+    const system = await inspectedSystem({ token: TOKEN }, [{ id: 'stuck', agent: worker, shutdownMs: 200 }]);
+    const client = await TestClient.open(wsUrl(system));
+    await system.request('/stuck', { op: 'loop-later' }, { acceptAgree: true, timeoutMs: 20_000 });
+    const reply = await client.call({ type: 'snapshot', path: '/stuck' });
+    expect(reply).toMatchObject({ type: 'error', code: 'failed', message: expect.stringMatching(/did not describe \/stuck within 5000 ms: it is busy in a long handler or stuck; ask again later/) });
     await client.close();
   });
 
