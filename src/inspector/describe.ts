@@ -5,6 +5,7 @@
 import type { AclMessage } from '../acl/message.js';
 import { AgentCell } from '../runtime/agent-cell.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { RemoteAgent } from '../workers/remote-agent.js';
 import type { ChildInfo, ContainerNode, TreeNode } from '../runtime/tree.js';
 import type { MessageSummary, TreeEntry } from './protocol.js';
 
@@ -27,6 +28,7 @@ function isContainer(node: TreeNode): node is ContainerNode {
 function entryOf(runtime: Runtime, node: TreeNode | undefined, info: ChildInfo): TreeEntry {
   const base = { id: info.id, path: info.path, kind: info.kind, status: info.status, incarnation: info.incarnation ?? null, restarts: info.restarts };
   if (node instanceof AgentCell) return { ...base, mailbox: node.mailbox.length, suspended: node.suspended };
+  if (node instanceof RemoteAgent) return { ...base, mailbox: node.metrics.queueDepth, suspended: false };
   if (node !== undefined && isContainer(node)) {
     return { ...base, children: node.whichChildren().map((child) => entryOf(runtime, runtime.lookup(child.path), child)) };
   }
@@ -131,8 +133,29 @@ interface XStateSnapshotLike {
   readonly _nodes?: readonly { readonly id: string }[];
 }
 
+/** An agent's machine as a snapshot shows it: JSON-safe, the context redacted. Computed where the machine runs (a worker thread's too). */
+export type MachineView = Pick<AgentSnapshot, 'state' | 'context'>;
+
+export function describeMachine(xstateSnapshot: unknown, redactFields: readonly string[]): MachineView {
+  const snapshot = xstateSnapshot as XStateSnapshotLike | undefined;
+  if (snapshot === undefined) return { state: null, context: null };
+  return {
+    state: { status: snapshot.status, value: toJsonSafe(snapshot.value), tags: [...(snapshot.tags ?? [])], active: (snapshot._nodes ?? []).map((node) => node.id) },
+    context: redact(toJsonSafe(snapshot.context), redactFields),
+  };
+}
+
 export function describeAgent(cell: AgentCell, redactFields: readonly string[]): AgentSnapshot {
-  const snapshot = cell.snapshot() as XStateSnapshotLike | undefined;
+  return describeAgentWith(cell, cell.suspended, describeMachine(cell.snapshot(), redactFields), redactFields);
+}
+
+/** A worker agent: its machine is described on its thread, the rest (mailbox, metrics) here where they live. */
+export async function describeWorkerAgent(agent: RemoteAgent, redactFields: readonly string[]): Promise<AgentSnapshot> {
+  const machine = await agent.describeMachine(redactFields);
+  return describeAgentWith(agent, false, machine, redactFields);
+}
+
+function describeAgentWith(cell: AgentCell | RemoteAgent, suspended: boolean, machine: MachineView, redactFields: readonly string[]): AgentSnapshot {
   const head = cell.mailbox.peek();
   const metrics = cell.metrics;
   return {
@@ -141,9 +164,8 @@ export function describeAgent(cell: AgentCell, redactFields: readonly string[]):
     status: cell.status,
     incarnation: cell.incarnation ?? null,
     restarts: cell.restarts,
-    suspended: cell.suspended,
-    state: snapshot === undefined ? null : { status: snapshot.status, value: toJsonSafe(snapshot.value), tags: [...(snapshot.tags ?? [])], active: (snapshot._nodes ?? []).map((node) => node.id) },
-    context: snapshot === undefined ? null : redact(toJsonSafe(snapshot.context), redactFields),
+    suspended,
+    ...machine,
     mailbox: {
       depth: cell.mailbox.length,
       capacity: Number.isFinite(cell.mailbox.capacity) ? cell.mailbox.capacity : 'Infinity',
@@ -198,6 +220,6 @@ function describeNode(node: StateNodeLike): StateChartNode {
 }
 
 /** The agent's statechart: states nested as in the machine, transitions by event, ids to match `state` values. */
-export function describeStatechart(cell: AgentCell): StateChartNode {
+export function describeStatechart(cell: Pick<AgentCell, 'definition'>): StateChartNode {
   return describeNode((cell.definition.machine as unknown as { root: StateNodeLike }).root);
 }

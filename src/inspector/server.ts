@@ -13,7 +13,8 @@ import { expectsReply, type Performative } from '../acl/performatives.js';
 import { ConfigurationError, ReplyError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ChildInfo } from '../runtime/tree.js';
-import { describeAgent, describeStatechart, describeTree, summarize, toJsonSafe } from './describe.js';
+import { RemoteAgent } from '../workers/remote-agent.js';
+import { describeAgent, describeStatechart, describeTree, describeWorkerAgent, summarize, toJsonSafe } from './describe.js';
 import { DEFAULT_MAX_EVENTS_PER_SECOND, EventStream, type EventBatch } from './event-stream.js';
 import { CLOSE, CONTROL_TYPES, parseRequest, PROTOCOL_VERSION, type ClientRequest, type ErrorCode, type ServerMessage } from './protocol.js';
 
@@ -368,6 +369,7 @@ export async function startInspector(runtime: Runtime, host: InspectorHost, give
 
   function agentAt(path: string): NonNullable<ReturnType<Runtime['agentAt']>> {
     const cell = runtime.agentAt(path);
+    if (runtime.lookup(path) instanceof RemoteAgent) throw new RequestFailure('failed', `${path} runs on a worker thread (placement 'worker'); suspend and resume apply to inline agents only`);
     if (cell === undefined) throw new RequestFailure('not-found', `no agent at ${path}`);
     return cell;
   }
@@ -379,10 +381,15 @@ export async function startInspector(runtime: Runtime, host: InspectorHost, give
         return { pong: Date.now() };
       case 'tree':
         return describeTree(runtime);
-      case 'snapshot':
+      case 'snapshot': {
+        const worker = runtime.lookup(request.path);
+        if (worker instanceof RemoteAgent) return describeWorkerAgent(worker, [...options.redact, ...request.redact]);
         return describeAgent(agentAt(request.path), [...options.redact, ...request.redact]);
-      case 'statechart':
-        return describeStatechart(agentAt(request.path));
+      }
+      case 'statechart': {
+        const worker = runtime.lookup(request.path);
+        return describeStatechart(worker instanceof RemoteAgent ? worker : agentAt(request.path));
+      }
       case 'stop': {
         const { parent, id } = parentAndId(request.path);
         if (runtime.lookup(request.path) === undefined) throw new RequestFailure('not-found', `nothing runs at ${request.path}`);

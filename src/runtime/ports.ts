@@ -30,10 +30,12 @@ export class Ports {
     private readonly onListenerError: (error: unknown) => void,
     /** A message that reached a port closed before its listener saw it. */
     private readonly onClosed: (message: AclMessage) => void,
+    /** Put in every address after the prefix: a worker thread's ports name the thread, so the main thread can route to them. */
+    private readonly namespace = '',
   ) {}
 
   openPort(listener: PortListener): Port {
-    const address = PORT_PREFIX + (this.next++).toString(36);
+    const address = PORT_PREFIX + this.namespace + (this.next++).toString(36);
     this.open.set(address, { listener, queue: [], scheduled: false });
     return {
       address,

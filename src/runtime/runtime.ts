@@ -67,7 +67,7 @@ export class Runtime {
   readonly asks = new PendingAsks();
   readonly events = new Listeners<SystemEvent>();
   /** Conversation ports of protocol logic (see ports.ts). */
-  readonly ports = new Ports((error) => this.reportListenerError(error), (message) => this.toClosedPort(message));
+  readonly ports: Ports;
   /** One XState actor system shared by every agent of this runtime (an actor system per agent costs ~1.6 KB). */
   readonly xsystem: unknown;
   private readonly nodes = new Map<string, TreeNode>();
@@ -98,9 +98,15 @@ export class Runtime {
     this.scheduler = new Scheduler(options.scheduler, (error) => this.logger.error({ err: error }, 'a scheduler turn threw; the scheduler carried on with the other agents'));
     this.deadLetters = new DeadLetters(options.keepDeadLetters ?? 1_000, this.reportListenerError);
     this.xsystem = createActor(fromCallback(() => undefined)).system;
+    this.ports = new Ports((error) => this.reportListenerError(error), (message) => this.toClosedPort(message), this.portNamespace());
     this.workerOptions = options.workers;
     // Bad pool options fail createSystem, not the first placement.
     if (options.workers !== undefined) this.pool = new WorkerPool(this, options.workers);
+  }
+
+  /** Put in the address of every port opened here (see Ports); a worker thread's runtime names its thread. */
+  protected portNamespace(): string {
+    return '';
   }
 
   /** The worker-thread pool, once an agent has been placed on it. */
@@ -176,7 +182,7 @@ export class Runtime {
     const receiver = message.receiver;
     if (receiver.startsWith(ASK_PREFIX)) {
       if (message.lamport > this.clock) this.clock = message.lamport; // Lamport: receiving advances the clock
-      if (!this.asks.settle(message) && this.pool?.routeAnswer(message) !== true) this.deadLetters.record(message, 'no-waiting-request');
+      if (!this.asks.settle(message) && this.pool?.routeToThread(message, ASK_PREFIX, 'answer') !== true) this.deadLetters.record(message, 'no-waiting-request');
       return 'queued';
     }
     if (receiver.startsWith(PORT_PREFIX)) return this.deliverToPort(message);
@@ -199,8 +205,10 @@ export class Runtime {
     return outcome;
   }
 
-  private deliverToPort(message: AclMessage): 'queued' | 'refused' {
+  protected deliverToPort(message: AclMessage): 'queued' | 'refused' {
     if (message.lamport > this.clock) this.clock = message.lamport;
+    // A port opened by an agent on a worker thread (its address names the thread).
+    if (this.pool?.routeToThread(message, PORT_PREFIX, 'port') === true) return 'queued';
     const state = this.ports.deliver(message);
     if (state === 'open') return 'queued';
     if (state === 'closed') this.toClosedPort(message);

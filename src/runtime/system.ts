@@ -12,6 +12,7 @@ import { normalizePath } from './path.js';
 import { Runtime, type Terminated } from './runtime.js';
 import type { SchedulerOptions } from './scheduler.js';
 import type { WorkerPoolOptions } from '../workers/pool.js';
+import { RemoteAgent } from '../workers/remote-agent.js';
 import type { SystemEvent } from './system-events.js';
 import type { Inspector, InspectorOptions } from '../inspector/server.js';
 import { describeExit, isNormalExit, type ChildInfo, type ChildSpec, type DynamicChild, type ExitReason, type NodeSpec, type SupervisorControl } from './tree.js';
@@ -237,6 +238,7 @@ export class System {
     const cell = this.runtime.agentAt(normal);
     if (cell === undefined || cell.status !== 'running') {
       const node = this.runtime.lookup(normal);
+      if (node instanceof RemoteAgent) throw new ConfigurationError('not-a-running-agent', `cannot ${what} ${path}: it runs on a worker thread (placement 'worker'); ${what} applies to inline agents only`);
       const state = node === undefined ? 'not in the tree' : node.kind === 'agent' ? `${node.status}, not running` : 'a supervisor';
       throw new ConfigurationError('not-a-running-agent', `cannot ${what} ${path}: it is ${state}; ${what} needs the path of a running agent`);
     }

@@ -1,17 +1,22 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { AclMessage } from '../acl/message.js';
 import { ASK_PREFIX } from '../runtime/pending-asks.js';
+import { PORT_PREFIX } from '../runtime/ports.js';
+import type { MachineView } from '../inspector/describe.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { FINISHED, fromWire, STARTED, type FromWorker, type ToWorker } from './protocol.js';
-import type { RemoteAgent } from './remote-agent.js';
+import { RemoteAgent } from './remote-agent.js';
 import type { WorkerData } from './worker-host.js';
-import { WorkerCrashError } from './worker-errors.js';
+import { WorkerBusyError, WorkerCrashError } from './worker-errors.js';
 
 export interface HostThreadOptions {
   readonly entry: URL;
   readonly resourceLimits: ResourceLimits | undefined;
   readonly onExit: (host: HostThread) => void;
 }
+
+/** How long an inspector query about an agent waits for its thread. */
+const QUERY_TIMEOUT_MS = 5_000;
 
 const LEVELS: Readonly<Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'>> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
@@ -37,6 +42,9 @@ export class HostThread {
   /** Set when the thread is terminated because an agent on it hung. */
   private hung: { readonly agent: RemoteAgent; readonly detail: string } | undefined;
   private readonly exited: Promise<void>;
+  /** Inspector queries waiting for the thread, by id. */
+  private readonly queries = new Map<number, { readonly resolve: (view: MachineView) => void; readonly reject: (error: unknown) => void; readonly timer: ReturnType<typeof setTimeout> }>();
+  private nextQuery = 0;
 
   constructor(
     private readonly runtime: Runtime,
@@ -54,6 +62,7 @@ export class HostThread {
       this.worker.once('exit', (code) => {
         this.alive = false;
         options.onExit(this);
+        this.failQueries(code);
         this.failAgents(code);
         resolve();
       });
@@ -73,6 +82,41 @@ export class HostThread {
     this.closing = true;
     void this.worker.terminate();
     return this.exited;
+  }
+
+  /**
+   * The machine of an agent here, described on the thread for the inspector. A thread busy
+   * in one long handler answers when it is done; one that has not within QUERY_TIMEOUT_MS fails the query.
+   */
+  describe(path: string, redact: readonly string[]): Promise<MachineView> {
+    if (!this.alive) return Promise.reject(new WorkerCrashError(this.threadId, 'has exited'));
+    const id = ++this.nextQuery;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.queries.delete(id);
+        reject(new WorkerBusyError(this.threadId, `did not describe ${path} within ${QUERY_TIMEOUT_MS} ms: it is busy in a long handler or stuck; ask again later`));
+      }, QUERY_TIMEOUT_MS);
+      timer.unref();
+      this.queries.set(id, { resolve, reject, timer });
+      this.post({ t: 'describe', id, path, redact });
+    });
+  }
+
+  private answerQuery(id: number, view: MachineView | undefined, error: unknown): void {
+    const query = this.queries.get(id);
+    if (query === undefined) return;
+    this.queries.delete(id);
+    clearTimeout(query.timer);
+    if (view === undefined) query.reject(error);
+    else query.resolve(view);
+  }
+
+  private failQueries(code: number): void {
+    for (const query of this.queries.values()) {
+      clearTimeout(query.timer);
+      query.reject(new WorkerCrashError(this.threadId, `exited with code ${code} before it answered`));
+    }
+    this.queries.clear();
   }
 
   /** Hands a message to the thread; returns its delivery sequence number. */
@@ -165,6 +209,9 @@ export class HostThread {
       case 'log':
         this.replayLog(message.line);
         return;
+      case 'described':
+        this.answerQuery(message.id, message.view, message.error);
+        return;
       case 'dead-letter':
         this.runtime.deadLetters.record(fromWire(message.message), message.reason as Parameters<Runtime['deadLetters']['record']>[1]);
         return;
@@ -180,7 +227,21 @@ export class HostThread {
     if (replyTo !== undefined && replyTo.startsWith(ASK_PREFIX) && !replyTo.includes('.')) {
       routed = Object.freeze({ ...message, replyTo: `${ASK_PREFIX}w${this.threadId}.${replyTo.slice(ASK_PREFIX.length)}` });
     }
-    this.agents.get(message.sender)?.noteOutbound(routed);
+    // A port's answers (a closed or unknown port there) come from the thread's runtime, not an agent.
+    if (!message.sender.startsWith(PORT_PREFIX)) {
+      const sender = this.runtime.lookup(message.sender);
+      // Its incarnation ended here already (killed, or given up on in a halt): its requests were
+      // answered then, and an inline agent sends nothing once stopped, so neither does this one.
+      if (!(sender instanceof RemoteAgent)) {
+        this.runtime.deadLetters.record(routed, 'stale-incarnation');
+        return;
+      }
+      if (sender.speaksFor(message.senderIncarnation)) sender.noteOutbound(routed);
+      else if (!sender.takesLateAnswer(routed)) {
+        this.runtime.deadLetters.record(routed, 'stale-incarnation');
+        return;
+      }
+    }
     this.runtime.deliver(routed);
   }
 

@@ -4,7 +4,6 @@ import { pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { AclMessage } from '../acl/message.js';
 import { ConfigurationError, SystemStoppedError } from '../runtime/errors.js';
-import { ASK_PREFIX } from '../runtime/pending-asks.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { HostThread } from './host-thread.js';
 import type { RemoteAgent } from './remote-agent.js';
@@ -81,14 +80,19 @@ export class WorkerPool {
     return host;
   }
 
-  /** An answer for an `ask` made on a worker thread (`/$ask/w<thread>.<n>`); false when no live thread waits for it. */
-  routeAnswer(message: AclMessage): boolean {
-    const address = message.receiver.slice(ASK_PREFIX.length);
-    if (!address.startsWith('w')) return false;
-    const threadId = Number(address.slice(1, address.indexOf('.')));
+  /**
+   * A message for an address on a worker thread: an answer to an `ask` made there
+   * (`/$ask/w<thread>.<n>`) or a message to a conversation port opened there
+   * (`/$port/w<thread>.<n>`). False when it names no live thread.
+   */
+  routeToThread(message: AclMessage, prefix: string, as: 'answer' | 'port'): boolean {
+    const address = message.receiver.slice(prefix.length);
+    const dot = address.indexOf('.');
+    if (!address.startsWith('w') || dot < 0) return false;
+    const threadId = Number(address.slice(1, dot));
     const host = this.hosts.find((candidate) => candidate.threadId === threadId);
-    if (host === undefined) return false;
-    host.post({ t: 'answer', message });
+    if (host === undefined || !host.alive) return false;
+    host.post({ t: as, message });
     return true;
   }
 

@@ -4,6 +4,7 @@
  */
 import { freezeContent } from '../acl/content.js';
 import { createMessage, type AclMessage } from '../acl/message.js';
+import type { MachineView } from '../inspector/describe.js';
 import type { ExitReason, Shutdown } from '../runtime/tree.js';
 
 /**
@@ -36,7 +37,9 @@ export type ToWorker =
   | { readonly t: 'stop'; readonly path: string; readonly shutdown: Shutdown; readonly reason: WireExit }
   | { readonly t: 'ping'; readonly path: string; readonly seq: number; readonly timeoutMs: number }
   | { readonly t: 'hang'; readonly path: string; readonly detail: string }
-  | { readonly t: 'answer'; readonly message: AclMessage };
+  | { readonly t: 'answer'; readonly message: AclMessage }
+  | { readonly t: 'port'; readonly message: AclMessage }
+  | { readonly t: 'describe'; readonly id: number; readonly path: string; readonly redact: readonly string[] };
 
 export type FromWorker =
   | { readonly t: 'started'; readonly path: string; readonly incarnation: string }
@@ -49,7 +52,8 @@ export type FromWorker =
   | { readonly t: 'stopped'; readonly path: string }
   | { readonly t: 'pong'; readonly path: string; readonly seq: number; readonly hung: string | undefined }
   | { readonly t: 'dead-letter'; readonly message: AclMessage; readonly reason: string }
-  | { readonly t: 'log'; readonly line: string };
+  | { readonly t: 'log'; readonly line: string }
+  | { readonly t: 'described'; readonly id: number; readonly view: MachineView | undefined; readonly error: unknown };
 
 /** An error as data a structured clone keeps (its class is lost across threads; name, message and stack stay). */
 export function toWireError(error: unknown): unknown {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { answerAddress, type AclMessage } from '../acl/message.js';
 import { closesConversation } from '../acl/performatives.js';
 import type { AgentDefinition } from '../agent/define-agent.js';
+import type { MachineView } from '../inspector/describe.js';
 import { StartError, type AgentMetrics } from '../runtime/agent-cell.js';
 import { Mailbox, type Settle } from '../runtime/mailbox.js';
 import { OpenRequests } from '../runtime/open-requests.js';
@@ -76,6 +77,13 @@ export class RemoteAgent implements AgentNode {
     return this.host?.alive === true ? this.host.threadId : undefined;
   }
 
+  /** For the inspector: its machine, described on its thread (none while it is not started there). */
+  describeMachine(redact: readonly string[]): Promise<MachineView> {
+    const host = this.host;
+    if (this.status !== 'running' || !this.ready || host === undefined || !host.alive) return Promise.resolve({ state: null, context: null });
+    return host.describe(this.path, redact);
+  }
+
   // ---- lifecycle -----------------------------------------------------------------------
 
   /** Starts a new incarnation on a thread; it takes messages once the thread has started it. */
@@ -90,7 +98,7 @@ export class RemoteAgent implements AgentNode {
     this.reportedHung = undefined;
     this.unresponsive = false;
     this.seenProcessed = -1;
-    this.open.clear();
+    this.openOnlyHeldOver();
     this.status = 'running';
     this.runtime.register(this);
     try {
@@ -102,6 +110,18 @@ export class RemoteAgent implements AgentNode {
       this.status = 'restarting';
       throw new StartError(this.path, error);
     }
+  }
+
+  /**
+   * A new incarnation owes nothing, except the request its thread was handling when the last
+   * one ended with the thread alive (a halt given up on): that thread still answers it, hands
+   * it back, or dies with it, and until then it is open here.
+   */
+  private openOnlyHeldOver(): void {
+    const held = this.inFlight?.message;
+    const stillOpen = held?.replyWith !== undefined && this.open.delete(answerAddress(held), held.replyWith);
+    this.open.clear();
+    if (stillOpen) this.open.add(held);
   }
 
   restart(): void {
@@ -264,6 +284,11 @@ export class RemoteAgent implements AgentNode {
     }
     this.confirmKill?.();
     if (this.status === 'stopped') return;
+    if (this.status === 'restarting') {
+      // Between incarnations: only a request held over from the last one can be open.
+      this.answerOpen(failureReason, `agent ${this.path} failed: ${describeExit(reason)}`, this.incarnation ?? '', false);
+      return;
+    }
     if (this.stopping !== undefined) {
       this.finish(this.stopReason);
       return;
@@ -357,6 +382,19 @@ export class RemoteAgent implements AgentNode {
     const incarnation = this.incarnation as string;
     if (message.replyWith !== undefined) this.open.add(message);
     this.inFlight = { message, incarnation, seq: host.deliver(this, incarnation, message) };
+  }
+
+  /**
+   * Whether a message sent on the thread by `incarnation` still speaks for this agent: its
+   * incarnation not ended here. (The runtime's own answers there, `not-understood`, name none.)
+   */
+  speaksFor(incarnation: string | undefined): boolean {
+    return (incarnation === undefined || incarnation === this.incarnation) && (this.status === 'running' || this.status === 'stopping');
+  }
+
+  /** An answer from an ended incarnation to the request held over from it (see openOnlyHeldOver): the one answer it gets. */
+  takesLateAnswer(message: AclMessage): boolean {
+    return message.inReplyTo !== undefined && closesConversation(message.performative) && this.open.delete(message.receiver, message.inReplyTo);
   }
 
   /** A message this agent sent from its thread: an answer closes the request it owed. */

@@ -21,3 +21,13 @@ export class WorkerCrashError extends TroupeError {
     super('worker-crashed', `worker thread ${threadId} ${detail}`, options);
   }
 }
+
+/** A worker thread did not answer a query about one of its agents in time (it may be busy in a long handler, or stuck). */
+export class WorkerBusyError extends TroupeError {
+  constructor(
+    readonly threadId: number,
+    detail: string,
+  ) {
+    super('worker-busy', `worker thread ${threadId} ${detail}`);
+  }
+}

@@ -6,6 +6,7 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { AgentDefinition } from '../agent/define-agent.js';
+import { describeMachine } from '../inspector/describe.js';
 import { AgentCell } from '../runtime/agent-cell.js';
 import type { ExitReason, ParentLink, Shutdown, TreeNode } from '../runtime/tree.js';
 import { FINISHED, fromWire, STARTED, toWireError, toWireExit, type FromWorker, type StartCommand, type ToWorker } from './protocol.js';
@@ -105,8 +106,18 @@ function deliver(seq: number, path: string, incarnation: string, wire: Parameter
   }
 }
 
+/** The inspector's view of an agent's machine here (an agent between incarnations shows none). */
+function describe(id: number, path: string, redact: readonly string[]): void {
+  try {
+    const cell = cells.get(path);
+    post({ t: 'described', id, view: describeMachine(cell?.status === 'running' ? cell.snapshot() : undefined, redact), error: undefined });
+  } catch (error) {
+    post({ t: 'described', id, view: undefined, error: toWireError(error) });
+  }
+}
+
 /** Runs a command; starts, halts and stops may take a while (a module import, a busy state) and return a promise. */
-function run(command: Exclude<ToWorker, { t: 'ping' | 'answer' }>): Promise<void> | undefined {
+function run(command: Exclude<ToWorker, { t: 'ping' | 'answer' | 'port' | 'describe' }>): Promise<void> | undefined {
   switch (command.t) {
     case 'start':
       return start(command);
@@ -139,8 +150,9 @@ async function stop(path: string, shutdown: Shutdown, reason: ExitReason): Promi
 
 /**
  * Commands for an agent whose start, halt or stop is under way wait behind it, so that each
- * agent sees its commands in order; other agents' commands do not wait. Pings and answers to
- * asks never wait: a ping measures the thread.
+ * agent sees its commands in order; other agents' commands do not wait. Pings, answers to
+ * asks, messages to conversation ports and the inspector's queries never wait: a ping
+ * measures the thread.
  */
 const waiting = new Map<string, ToWorker[]>();
 
@@ -152,6 +164,14 @@ function onCommand(command: ToWorker): void {
   }
   if (command.t === 'answer') {
     runtime.settleAnswer(fromWire(command.message), command.message.receiver.slice(command.message.receiver.lastIndexOf('.') + 1));
+    return;
+  }
+  if (command.t === 'describe') {
+    describe(command.id, command.path, command.redact);
+    return;
+  }
+  if (command.t === 'port') {
+    runtime.receiveAtPort(fromWire(command.message));
     return;
   }
   const queue = waiting.get(command.path);

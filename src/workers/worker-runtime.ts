@@ -1,3 +1,4 @@
+import { threadId } from 'node:worker_threads';
 import { createMessage, type AclMessage } from '../acl/message.js';
 import { ASK_PREFIX } from '../runtime/pending-asks.js';
 import { Runtime, type RuntimeOptions } from '../runtime/runtime.js';
@@ -26,6 +27,16 @@ export class WorkerRuntime extends Runtime {
     const chosen = this.nextIncarnation;
     this.nextIncarnation = undefined;
     return chosen ?? super.newIncarnation();
+  }
+
+  /** Ports opened here name this thread (`/$port/w<thread>.<n>`): the main thread routes their messages back here. */
+  protected override portNamespace(): string {
+    return `w${threadId}.`;
+  }
+
+  /** A message for a conversation port opened by an agent here, routed back by the main thread. */
+  receiveAtPort(message: AclMessage): void {
+    this.deliverToPort(message);
   }
 
   override emit(_event: SystemEvent): void {

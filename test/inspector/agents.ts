@@ -1,25 +1,14 @@
 /** Agents and systems the inspector tests watch. */
 import { afterEach } from 'vitest';
 import { assign, setup } from 'xstate';
-import { createSystem, defineAgent, reply, supervisor, tell, type AclMessage, type ChildSpec, type InspectorOptions, type System } from '../../src/index.js';
+import { createSystem, defineAgent, supervisor, tell, type AclMessage, type ChildSpec, type InspectorOptions, type System } from '../../src/index.js';
 import { silentLogger } from '../bench/support.js';
 
 export const TOKEN = 'inspector-test-token';
 
-/** Answers `request` with a greeting; flips between `idle` and `warm` on each one; keeps secrets in its context. */
-export const greeter = defineAgent({
-  name: 'greeter',
-  machine: setup({ types: { context: {} as { greeted: number; apiKey: string; auth: { user: string; password: string } }, events: {} as AclMessage } }).createMachine({
-    id: 'greeter',
-    context: { greeted: 0, apiKey: 'sk-secret', auth: { user: 'ada', password: 'hunter2' } },
-    initial: 'idle',
-    states: {
-      idle: { on: { request: { target: 'warm', actions: [assign({ greeted: ({ context }) => context.greeted + 1 }), reply('inform', ({ event }) => ({ text: `Hello, ${String((event.content as { name?: unknown }).name)}` }))] } } },
-      warm: { on: { request: { target: 'idle', actions: [assign({ greeted: ({ context }) => context.greeted + 1 }), reply('inform', ({ event }) => ({ text: `Hello again, ${String((event.content as { name?: unknown }).name)}` }))] } } },
-    },
-    on: { inform: { actions: assign({ greeted: ({ context }) => context.greeted + 100 }) } },
-  }),
-});
+import { greeter } from './greeter.js';
+
+export { greeter, workerGreeter } from './greeter.js';
 
 /** On `inform {name}` from outside, requests a greeting from /greeter; keeps the last answer. */
 export const caller = defineAgent({

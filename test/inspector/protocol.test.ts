@@ -7,8 +7,9 @@ import { fromCallback, setup } from 'xstate';
 import { createSystem, defineAgent, InspectorError, PROTOCOL_VERSION, supervisor, type InspectorEvent, type TreeEntry } from '../../src/index.js';
 import { silentLogger } from '../bench/support.js';
 import { EventLog } from '../support/event-log.js';
-import { CHILDREN, inspectedSystem, TOKEN, wsUrl } from './agents.js';
+import { CHILDREN, inspectedSystem, TOKEN, workerGreeter, wsUrl } from './agents.js';
 import { TestClient } from './client.js';
+import { worker } from '../workers/agents.js';
 
 function childOf(tree: TreeEntry, path: string): TreeEntry {
   const found = tree.children?.find((child) => child.path === path);
@@ -201,6 +202,42 @@ describe('inspector: queries', () => {
         { id: 'greeter.warm', key: 'warm', type: 'atomic', transitions: [{ event: 'request', targets: ['greeter.idle'] }] },
       ],
     });
+    await client.close();
+  });
+
+  it('answers a snapshot and the statechart of an agent on a worker thread, its machine described there', { timeout: 60_000 }, async () => {
+    const system = await inspectedSystem({ token: TOKEN }, [{ id: 'greeter', agent: workerGreeter }]);
+    const client = await TestClient.open(wsUrl(system));
+    await system.request('/greeter', { name: 'Ada' }, { timeoutMs: 20_000 });
+    const reply = await client.call({ type: 'snapshot', path: '/greeter', redact: ['apiKey', 'auth.password'] });
+    if (reply.type !== 'reply') throw new Error(reply.message);
+    expect(reply.result).toMatchObject({
+      path: '/greeter',
+      agent: 'greeter-on-worker',
+      status: 'running',
+      incarnation: system.lookup('/greeter')?.incarnation,
+      suspended: false,
+      state: { status: 'active', value: 'warm', active: ['greeter', 'greeter.warm'] },
+      context: { greeted: 1, apiKey: '[redacted]', auth: { user: 'ada', password: '[redacted]' } },
+      mailbox: { depth: 0, head: null },
+      processed: 1,
+    });
+    const chart = await client.call({ type: 'statechart', path: '/greeter' });
+    if (chart.type !== 'reply') throw new Error(chart.message);
+    expect(chart.result).toMatchObject({ id: 'greeter', initial: 'greeter.idle' });
+    const tree = await client.call({ type: 'tree' });
+    if (tree.type !== 'reply') throw new Error(tree.message);
+    expect(childOf(tree.result as TreeEntry, '/greeter')).toMatchObject({ kind: 'agent', status: 'running', mailbox: 0, suspended: false });
+    expect(await client.call({ type: 'suspend', path: '/greeter', token: TOKEN })).toMatchObject({ type: 'error', code: 'failed', message: expect.stringMatching(/runs on a worker thread .*inline agents only/) });
+    await client.close();
+  });
+
+  it('fails a snapshot query about a worker agent whose thread is stuck, with what to do', { timeout: 60_000 }, async () => {
+    const system = await inspectedSystem({ token: TOKEN }, [{ id: 'stuck', agent: worker, shutdownMs: 200 }]);
+    const client = await TestClient.open(wsUrl(system));
+    await system.request('/stuck', { op: 'loop-later' }, { acceptAgree: true, timeoutMs: 20_000 });
+    const reply = await client.call({ type: 'snapshot', path: '/stuck' });
+    expect(reply).toMatchObject({ type: 'error', code: 'failed', message: expect.stringMatching(/did not describe \/stuck within 5000 ms: it is busy in a long handler or stuck; ask again later/) });
     await client.close();
   });
 

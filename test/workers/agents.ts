@@ -5,7 +5,7 @@
 import { threadId } from 'node:worker_threads';
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
-import { ask, defineAgent, reply, type AclMessage, type InboundEvents } from '../../src/index.js';
+import { ask, defineAgent, reply, tell, type AclMessage, type InboundEvents } from '../../src/index.js';
 
 /** Spins the CPU for about `ms` milliseconds and returns a number that depends on every step. */
 export function spin(ms: number): number {
@@ -89,4 +89,27 @@ export const relay = defineAgent({
 export const greeter = defineAgent({
   name: 'greeter',
   machine: setup({ types: { events: {} as AclMessage } }).createMachine({ on: { request: { actions: reply('inform', ({ event }) => ({ hello: event.content, thread: threadId })) } } }),
+});
+
+/** Accepts a request and holds it unanswered (not busy: a stop does not wait for it). */
+export const holder = defineAgent({
+  name: 'holder',
+  module: import.meta.url,
+  placement: 'worker',
+  machine: setup({ types: { events: {} as AclMessage } }).createMachine({ initial: 'idle', states: { idle: { on: { request: 'holding' } }, holding: {} } }),
+});
+
+/** Inline: sends a request to `content.to` with answers to its own mailbox, and keeps every answer. */
+export const collector = defineAgent({
+  name: 'collector',
+  machine: setup({ types: { events: {} as AclMessage, context: {} as { answers: { performative: string; inReplyTo: string | undefined }[] } } }).createMachine({
+    context: { answers: [] },
+    on: {
+      inform: [
+        { guard: ({ event }) => event.inReplyTo !== undefined, actions: assign({ answers: ({ context, event }) => [...context.answers, { performative: event.performative, inReplyTo: event.inReplyTo }] }) },
+        { actions: tell(({ event }) => (event.content as { to: string }).to, 'request', {}, { replyWith: 'held' }) },
+      ],
+      failure: { actions: assign({ answers: ({ context, event }) => [...context.answers, { performative: event.performative, inReplyTo: event.inReplyTo }] }) },
+    },
+  }),
 });

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createSystem, defineAgent, NotUnderstoodError, supervisor, SupervisorSpecError, ConfigurationError, type ChildSpec, type SystemEvent, type System } from '../../src/index.js';
 import { greeter, relay, worker } from './agents.js';
+import { cheap, cnetManager, dear } from './contract-net-agents.js';
 import { setup } from 'xstate';
 
 /** Bounds waits that include a thread's boot, which a loaded machine can make slow (nothing is timed). */
@@ -151,5 +152,50 @@ describe('placement rules', () => {
     const threads = readdirSync('/proc/self/task').length;
     await expect(createSystem({ root: supervisor({ children: [{ id: 'w', agent: worker, input: () => 1 }] }), workers: { size: 1 } })).rejects.toThrow(/failed to start/);
     expect(readdirSync('/proc/self/task').length).toBeLessThanOrEqual(threads);
+  });
+});
+
+describe('inline-only controls', () => {
+  it('says suspend and resume are for inline agents, not that a running worker agent is not running', { timeout: 60_000 }, async () => {
+    const system = await start([{ id: 'w', agent: worker }]);
+    await system.request('/w', { op: 'echo' }, { timeoutMs: 20_000 });
+    expect(() => system.suspend('/w')).toThrow(ConfigurationError);
+    expect(() => system.suspend('/w')).toThrow(/runs on a worker thread .*inline agents only/);
+    expect(() => system.resume('/w')).toThrow(/runs on a worker thread/);
+  });
+});
+
+describe('contract nets across threads', () => {
+  const Outcome = z.object({
+    winners: z.array(z.object({ participant: z.string() })),
+    results: z.array(z.object({ participant: z.string(), result: z.object({ done: z.number(), thread: z.number() }) })),
+    participants: z.array(z.object({ participant: z.string(), fate: z.string() })),
+  });
+
+  it('runs a contract net whose contractors are on worker threads', { timeout: 60_000 }, async () => {
+    const system = await start([
+      { id: 'cheap', agent: cheap },
+      { id: 'dear', agent: dear },
+      { id: 'm', agent: cnetManager, placement: 'inline' },
+    ]);
+    const outcome = (await system.request('/m', { size: 3 }, { expect: Outcome, timeoutMs: 30_000 })).content;
+    expect(outcome.winners.map((bid) => bid.participant)).toEqual(['/cheap']);
+    expect(outcome.results[0]?.result.done).toBe(3);
+    expect(outcome.results[0]?.result.thread).not.toBe(threadId);
+    expect(Object.fromEntries(outcome.participants.map((entry) => [entry.participant, entry.fate]))).toEqual({ '/cheap': 'completed', '/dear': 'rejected' });
+  });
+
+  it('lets a manager on a worker thread hear the bids on its conversation port', { timeout: 60_000 }, async () => {
+    const system = await start([
+      { id: 'cheap', agent: cheap },
+      { id: 'dear', agent: dear, placement: 'inline' },
+      { id: 'm', agent: cnetManager },
+    ]);
+    const outcome = (await system.request('/m', { size: 2 }, { expect: Outcome, timeoutMs: 30_000 })).content;
+    expect(outcome.winners.map((bid) => bid.participant)).toEqual(['/cheap']);
+    expect(outcome.results[0]?.result.done).toBe(2);
+    expect(Object.fromEntries(outcome.participants.map((entry) => [entry.participant, entry.fate]))).toEqual({ '/cheap': 'completed', '/dear': 'rejected' });
+    // The port lives on the manager's thread; the main runtime has none open for it.
+    expect(system.deadLetters.recent().filter((letter) => letter.message.receiver.startsWith('/$port/'))).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ import { threadId } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createSystem, FailureError, supervisor, type ChildSpec, type SystemEvent, type System, type SystemOptions } from '../../src/index.js';
-import { greeter, worker } from './agents.js';
+import { collector, greeter, holder, worker } from './agents.js';
 
 /** Bounds waits that include a thread's boot, which a loaded machine can make slow (nothing is timed). */
 const POLL = { timeout: 20_000 };
@@ -148,6 +148,27 @@ describe('group restarts with a stuck thread', () => {
     expect(events.find((event) => event.type === 'hung')).toMatchObject({ path: '/stuck' });
     await expect.poll(() => system.whichChildren('/').map((child) => child.status), POLL).toEqual(['running', 'running']);
   });
+  it('answers the request a stuck sibling was handling when the group restart gives up on it and its thread is ended', { timeout: 60_000 }, async () => {
+    const system = await createSystem({
+      root: supervisor({
+        strategy: 'one-for-all',
+        intensity: { maxRestarts: 10, withinMs: 30_000 },
+        children: [
+          { id: 'stuck', agent: worker, shutdownMs: 200 },
+          { id: 'crasher', agent: worker, placement: 'inline' },
+        ],
+      }),
+      workers: { size: 1 },
+    });
+    systems.push(system);
+    await echo(system, '/stuck');
+    // Handed over and never answered: the thread loops inside it.
+    const looping = failureOf(system.request('/stuck', { op: 'loop' }, { timeoutMs: 20_000 }));
+    await expect.poll(() => system.metrics('/stuck')?.queueDepth, POLL).toBe(0);
+    await failureOf(system.request('/crasher', { op: 'throw' }));
+    expect((await looping).reason).toBe('hung');
+    await expect(echo(system, '/stuck', 'back')).resolves.toMatchObject({ content: { text: 'back', handled: 1 } });
+  });
 });
 
 describe('heartbeats across the thread', () => {
@@ -237,5 +258,21 @@ describe('stopping', () => {
     await system.stop();
     for (const outcome of await outcomes) expect(['inform', 'agent-stopped']).toContain(outcome);
     await expect(system.request('/w', { op: 'echo' })).rejects.toThrow(/stopped/);
+  });
+
+  it('answers a request held by a killed worker agent once: what its thread says afterwards is a stale incarnation', { timeout: 60_000 }, async () => {
+    const { system } = await start([
+      { id: 'collector', agent: collector },
+      { id: 'holder', agent: holder, shutdownMs: 'brutal' },
+    ]);
+    await system.tell('/collector', 'inform', { to: '/holder' });
+    await expect.poll(() => system.metrics('/holder')?.processed, POLL).toBe(1);
+    await system.terminateChild('/', 'holder');
+    // The thread's stopping cell answers the held request too; that answer must not arrive.
+    await expect.poll(() => system.deadLetters.recent().some((letter) => letter.reason === 'stale-incarnation' && letter.message.receiver === '/collector'), POLL).toBe(true);
+    // A barrier: once this is answered, the collector has handled every message before it.
+    await system.request('/collector', {}, { performative: 'query-ref' }).catch(() => undefined);
+    const answers = (system.snapshot('/collector') as { context: { answers: unknown[] } }).context.answers;
+    expect(answers).toEqual([{ performative: 'failure', inReplyTo: 'held' }]);
   });
 });
