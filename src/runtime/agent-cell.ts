@@ -412,23 +412,9 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
 
   /** Takes a message into the mailbox, applying the overflow policy. */
   enqueue(message: AclMessage, settle?: Settle): 'queued' | 'waiting' | 'refused' {
-    const outcome = this.mailbox.offer(message, settle);
-    switch (outcome.kind) {
-      case 'queued':
-        break;
-      case 'evicted':
-        this.runtime.reject(outcome.evicted, 'dropped-oldest', 'mailbox-full', `mailbox of ${this.path} is full (capacity ${this.mailbox.capacity}); the oldest message was dropped`);
-        break;
-      case 'waiting':
-        return 'waiting';
-      case 'refused': {
-        const deadReason = this.mailbox.overflow === 'drop-newest' ? 'dropped-newest' : 'mailbox-full';
-        this.runtime.reject(message, deadReason, 'mailbox-full', `mailbox of ${this.path} is full (capacity ${this.mailbox.capacity})`);
-        return 'refused';
-      }
-    }
-    if (this.status === 'running') this.runtime.scheduler.schedule(this);
-    return 'queued';
+    const outcome = this.runtime.admit(this.mailbox, this.path, message, settle);
+    if (outcome === 'queued' && this.status === 'running') this.runtime.scheduler.schedule(this);
+    return outcome;
   }
 
   hasWork(): boolean {

@@ -10,7 +10,7 @@ import { AgentCell } from './agent-cell.js';
 import { DeadLetters, type DeadLetterReason } from './dead-letters.js';
 import { ConfigurationError, type RuntimeReason } from './errors.js';
 import { Listeners } from './listeners.js';
-import type { Settle } from './mailbox.js';
+import type { Mailbox, Settle } from './mailbox.js';
 import { normalizePath } from './path.js';
 import { abortReason, ASK_PREFIX, PendingAsks } from './pending-asks.js';
 import { PORT_PREFIX, Ports } from './ports.js';
@@ -263,6 +263,28 @@ export class Runtime {
       options,
     );
     this.deliver(message, from);
+  }
+
+  /**
+   * Offers a message to an agent's mailbox under its overflow policy: an evicted or refused
+   * message is dead-lettered and its sender answered. `queued` means the agent has new work.
+   */
+  admit(mailbox: Mailbox<AclMessage>, path: string, message: AclMessage, settle: Settle | undefined): 'queued' | 'waiting' | 'refused' {
+    const outcome = mailbox.offer(message, settle);
+    switch (outcome.kind) {
+      case 'queued':
+        return 'queued';
+      case 'evicted':
+        this.reject(outcome.evicted, 'dropped-oldest', 'mailbox-full', `mailbox of ${path} is full (capacity ${mailbox.capacity}); the oldest message was dropped`);
+        return 'queued';
+      case 'waiting':
+        return 'waiting';
+      case 'refused': {
+        const deadReason = mailbox.overflow === 'drop-newest' ? 'dropped-newest' : 'mailbox-full';
+        this.reject(message, deadReason, 'mailbox-full', `mailbox of ${path} is full (capacity ${mailbox.capacity})`);
+        return 'refused';
+      }
+    }
   }
 
   /** Dead-letters a message and, if its sender expects an answer, answers `failure`. */

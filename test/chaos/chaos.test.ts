@@ -14,6 +14,7 @@ import v8 from 'node:v8';
 import { assign, fromPromise, setup } from 'xstate';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSystem, defineAgent, FailureError, reply, supervisor, type AclMessage, type Strategy, type System } from '../../src/index.js';
+import { prng } from '../support/prng.js';
 
 const GROUPS = 10;
 const PER_GROUP = 10;
@@ -24,18 +25,6 @@ const SEEDS = process.env.CHAOS_SEED === undefined ? [0x5eed, 42, 7, 2026, 0xc0f
 const HEARTBEAT = { everyMs: 10, timeoutMs: 50 };
 
 type ChaosOp = 'ok' | 'crash' | 'hang';
-
-/** mulberry32: a small seeded PRNG, so a failing round can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** ok: answers inform; crash: throws; hang: a busy state that never ends (heartbeat's job). Busy, it refuses work with failure. */
 const chaosAgent = defineAgent({

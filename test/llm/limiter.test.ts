@@ -4,21 +4,11 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLimiter, LimiterError, retryAfterMs, RetriesExhaustedError, type Limiter } from '../../src/index.js';
+import { prng } from '../support/prng.js';
 
 afterEach(() => {
   vi.useRealTimers();
 });
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -40,7 +30,7 @@ function gatedTask(started: string[], name: string): { task: () => Promise<strin
 
 describe('limiter', () => {
   it.each(Array.from({ length: 24 }, (_, seed) => seed + 1))('never runs more than maxConcurrent calls at once (hammer, seed %i)', async (seed) => {
-    const random = mulberry32(seed);
+    const random = prng(seed);
     const limit = 1 + Math.floor(random() * 6);
     const limiter = createLimiter({ maxConcurrent: limit, retry: { maxRetries: 2, baseMs: 0, maxMs: 0, jitter: 0 } });
     let running = 0;

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createSystem, FailureError, supervisor, type System } from '../../src/index.js';
 import { worker } from './agents.js';
+import { prng } from '../support/prng.js';
 
 /** Bounds waits that include a thread's boot, which a loaded machine can make slow (nothing is timed). */
 const POLL = { timeout: 20_000 };
@@ -19,23 +20,11 @@ afterEach(async () => {
   await Promise.all(systems.splice(0).map((system) => system.stop()));
 }, 30_000);
 
-/** mulberry32: a small seeded PRNG, so a failing seed can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 type Op = 'echo' | 'throw' | 'exit';
 type Outcome = { op: Op; agent: string; text: string; result: { kind: 'inform'; incarnation: string; handled: number; text: string | undefined } | { kind: 'failure'; reason: string | undefined } };
 
 async function run(seed: number): Promise<{ outcomes: Outcome[]; system: System }> {
-  const next = random(seed);
+  const next = prng(seed);
   const system = await createSystem({ root: supervisor({ intensity: { maxRestarts: 1_000, withinMs: 60_000 }, children: AGENTS.map((id) => ({ id, agent: worker })) }), workers: { size: 2 } });
   systems.push(system);
   const outcomes: Outcome[] = [];
