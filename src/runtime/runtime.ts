@@ -226,20 +226,7 @@ export class Runtime {
     // gone), so that the sender can stop; never for an answer of that kind, or two would loop.
     if (message.performative === 'not-understood' || message.performative === 'failure') return;
     const content: RuntimeReason = { reason: 'conversation-ended', detail: `conversation ${message.conversationId} has ended; ${message.performative} came too late` };
-    this.deliver(
-      createMessage({
-        performative: 'not-understood',
-        sender: message.receiver,
-        receiver: message.replyTo ?? message.sender,
-        receiverIncarnation: answerIncarnation(message),
-        content: Object.freeze(content),
-        conversationId: message.conversationId,
-        inReplyTo: message.replyWith,
-        protocol: message.protocol,
-        ontology: message.ontology,
-        lamport: (this.clock = Math.max(this.clock, message.lamport) + 1),
-      }),
-    );
+    this.sendAnswer(message, 'not-understood', content, message.receiver, undefined);
   }
 
   /**
@@ -309,7 +296,10 @@ export class Runtime {
   }
 
   private answer(message: AclMessage, performative: Performative, content: RuntimeReason, from: string, fromIncarnation: string | undefined): void {
-    if (message.replyWith === undefined) return;
+    if (message.replyWith !== undefined) this.sendAnswer(message, performative, content, from, fromIncarnation);
+  }
+
+  private sendAnswer(message: AclMessage, performative: Performative, content: RuntimeReason, from: string, fromIncarnation: string | undefined): void {
     this.deliver(
       createMessage({
         performative,
