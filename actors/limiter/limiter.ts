@@ -156,7 +156,8 @@ export class Limiter {
     const signal = call.signal ?? new AbortController().signal;
     const estimate = Math.max(0, Math.ceil(call.estimatedTokens ?? 1));
     for (let attempt = 0; ; attempt++) {
-      const permit = await this.acquire(call.key ?? 'default', estimate, signal);
+      const acquired = this.acquire(call.key ?? 'default', estimate, signal);
+      const permit = acquired instanceof Promise ? await acquired : acquired;
       let result: T;
       try {
         result = await task({ signal, attempt });
@@ -193,8 +194,18 @@ export class Limiter {
     }
   }
 
-  private acquire(key: string, tokens: number, signal: AbortSignal): Promise<Permit> {
+  /** A permit now when nobody waits and the limits allow it (no promise, no abort listener to undo); else one in fair order. */
+  private acquire(key: string, tokens: number, signal: AbortSignal): Permit | Promise<Permit> {
     if (signal.aborted) return Promise.reject(signal.reason);
+    if (this.queue.length === 0 && this.active < this.maxConcurrent) {
+      const now = Date.now();
+      if (this.readyAt(tokens, now) <= now) {
+        const round = Math.max(this.round, this.nextRound.get(key) ?? 0);
+        this.nextRound.set(key, round + 1);
+        this.advanceRound(round);
+        return this.grant(tokens, 0, now);
+      }
+    }
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         this.remove(waiter);
@@ -291,7 +302,10 @@ export class Limiter {
   }
 
   private admit(waiter: Waiter, now: number): void {
-    const waited = performance.now() - waiter.enqueuedAt;
+    waiter.admit(this.grant(waiter.tokens, performance.now() - waiter.enqueuedAt, now));
+  }
+
+  private grant(tokens: number, waited: number, now: number): Permit {
     const c = this.counts;
     c.waitCount++;
     c.waitTotal += waited;
@@ -301,10 +315,10 @@ export class Limiter {
     c.maxActive = Math.max(c.maxActive, this.active);
     // Only finite limits need the window's history (unlimited, it would grow with every call).
     if (this.requestsPerMinute !== Number.POSITIVE_INFINITY) this.starts.push(now);
-    const entry: TokenEntry = { at: now, tokens: waiter.tokens };
+    const entry: TokenEntry = { at: now, tokens };
     if (this.tokensPerMinute !== Number.POSITIVE_INFINITY) this.tokens.push(entry);
     let released = false;
-    waiter.admit({
+    return {
       release: (tokensUsed) => {
         if (released) return;
         released = true;
@@ -312,7 +326,7 @@ export class Limiter {
         if (tokensUsed !== undefined && Number.isFinite(tokensUsed) && tokensUsed >= 0) entry.tokens = tokensUsed;
         this.pump();
       },
-    });
+    };
   }
 
   private wakeAt(at: number): void {

@@ -1,7 +1,7 @@
 /**
  * An LLM agent: a plain XState machine over the `openai` SDK's chat completions.
  *
- *   idle → callingModel (busy) ⇄ runningTools (busy) → answering → idle
+ *   idle → callingModel (busy) ⇄ runningTools (busy) → idle (answering on the way)
  *
  * A `request` is a task (a string, or `{ task }`, or any content, sent as JSON). It is
  * answered `inform` with the final text (or the structured output, checked with the `output`
@@ -219,7 +219,6 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
       // A FIPA cancel names the task by its conversation, and only its own asker may send it.
       cancelsTask: ({ context, event }) => context.task !== undefined && sameTask(context.task, event),
       cancelsWaiting: ({ context, event }) => context.waiting.some((waiting) => sameTask(waiting, event)),
-      succeeded: ({ context }) => context.outcome?.ok === true,
     },
     actions: {
       startCall: assign(({ context }) => {
@@ -279,6 +278,17 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
         return { history: remember(context.history, [...context.turn.filter((message) => message.role === 'user').slice(0, 1), ...final], memory), task: undefined, turn: [], pendingCalls: [] };
       }),
       clearTask: assign({ task: undefined, turn: [], pendingCalls: [] }),
+      // Done with the task, in the transition that ends it: a transient `answering` state would cost every task one more microstep.
+      finishTask: enqueueActions(({ context, enqueue }) => {
+        enqueue('report');
+        if (context.outcome?.ok === true) {
+          enqueue('answerInform');
+          enqueue('rememberTask');
+        } else {
+          enqueue('answerFailure');
+          enqueue('clearTask');
+        }
+      }),
     },
   }).createMachine({
     id: 'llm-agent',
@@ -300,7 +310,7 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
         tags: ['busy'],
         entry: 'startCall',
         // Leaving the state stops the invoked call: the HTTP request is aborted.
-        on: { cancel: { guard: 'cancelsTask', target: 'answering', actions: ['confirmCancel', 'cancelTask'] } },
+        on: { cancel: { guard: 'cancelsTask', target: 'idle', actions: ['confirmCancel', 'cancelTask', 'finishTask'] } },
         invoke: {
           src: 'callModel',
           input: ({ context }) => ({
@@ -308,41 +318,39 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
             deadlineMs: deadlineFor(context.task),
           }),
           onDone: [
-            { guard: and(['wantsTools', 'tooManyRounds']), target: 'answering', actions: ['reportAnswer', assign({ outcome: (): Outcome => ({ ok: false, reason: 'too-many-tool-rounds', detail: `the model asked for tools again after ${maxToolRounds} tool rounds; raise maxToolRounds or change the instructions` }) })] },
+            { guard: and(['wantsTools', 'tooManyRounds']), target: 'idle', actions: ['reportAnswer', assign({ outcome: (): Outcome => ({ ok: false, reason: 'too-many-tool-rounds', detail: `the model asked for tools again after ${maxToolRounds} tool rounds; raise maxToolRounds or change the instructions` }) }), 'finishTask'] },
             { guard: 'wantsTools', target: 'runningTools', actions: ['reportAnswer', assign(({ context, event }) => {
               const message = event.output.choices[0]?.message as ChatCompletion['choices'][number]['message'];
               return { turn: [...context.turn, assistantMessage(message)], pendingCalls: functionCalls(message) };
             })] },
-            { target: 'answering', actions: ['reportAnswer', assign({ outcome: ({ event }) => readAnswer(event.output.choices[0]?.message as ChatCompletion['choices'][number]['message'], options.output) })] },
+            { target: 'idle', actions: ['reportAnswer', assign({ outcome: ({ event }) => readAnswer(event.output.choices[0]?.message as ChatCompletion['choices'][number]['message'], options.output) }), 'finishTask'] },
           ],
           onError: {
-            target: 'answering',
-            actions: ['reportCallFailed', assign({
-              outcome: ({ event }): Outcome => {
-                const error = event.error;
-                const reason: ModelFailureReason | 'model-error' = error instanceof ModelCallError ? error.reason : 'model-error';
-                return { ok: false, reason, detail: describe(error) };
-              },
-            })],
+            target: 'idle',
+            actions: [
+              'reportCallFailed',
+              assign({
+                outcome: ({ event }): Outcome => {
+                  const error = event.error;
+                  const reason: ModelFailureReason | 'model-error' = error instanceof ModelCallError ? error.reason : 'model-error';
+                  return { ok: false, reason, detail: describe(error) };
+                },
+              }),
+              'finishTask',
+            ],
           },
         },
       },
       runningTools: {
         tags: ['busy'],
         entry: 'reportTools',
-        on: { cancel: { guard: 'cancelsTask', target: 'answering', actions: ['confirmCancel', 'cancelTask'] } },
+        on: { cancel: { guard: 'cancelsTask', target: 'idle', actions: ['confirmCancel', 'cancelTask', 'finishTask'] } },
         invoke: {
           src: 'runTools',
           input: ({ context }) => ({ calls: context.pendingCalls }),
           onDone: { target: 'callingModel', actions: assign(({ context, event }) => ({ turn: [...context.turn, ...event.output], pendingCalls: [], rounds: context.rounds + 1 })) },
-          onError: { target: 'answering', actions: assign({ outcome: ({ event }): Outcome => ({ ok: false, reason: 'tool-error', detail: describe(event.error) }) }) },
+          onError: { target: 'idle', actions: [assign({ outcome: ({ event }): Outcome => ({ ok: false, reason: 'tool-error', detail: describe(event.error) }) }), 'finishTask'] },
         },
-      },
-      answering: {
-        always: [
-          { guard: 'succeeded', target: 'idle', actions: ['report', 'answerInform', 'rememberTask'] },
-          { target: 'idle', actions: ['report', 'answerFailure', 'clearTask'] },
-        ],
       },
     },
   });
