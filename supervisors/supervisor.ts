@@ -1,6 +1,6 @@
 import type { AgentDefinition } from '../src/agent/define-agent.js';
 import { TroupeError } from '../src/runtime/errors.js';
-import { childPath } from '../src/runtime/path.js';
+import { childPath, isPathSegment } from '../src/runtime/path.js';
 import type { Runtime } from '../src/runtime/runtime.js';
 import {
   describeExit,
@@ -148,6 +148,8 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   private readonly intensity: RestartIntensity;
   private work: Promise<void> = Promise.resolve();
   private stoppingForRestart = false;
+  /** Child ids a startChild or restartChild waiting in line is about to start, with how many such calls. */
+  private readonly starting = new Map<string, number>();
   private watchersTold = false;
   /** Resolves when the subtree is killed: a stop waiting in line behind busy work ends then too. */
   private readonly killed: Promise<void>;
@@ -503,7 +505,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
 
   startChild(spec: ChildSpec | DynamicChild): Promise<ChildInfo> {
     const resolved = resolveChildSpec(this.fromTemplate(spec));
-    return this.serially(() => {
+    return this.startingChild(resolved.id, () => {
       this.assertRunning();
       const existing = this.slotOf(resolved.id);
       if (existing !== undefined) {
@@ -524,6 +526,32 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     });
   }
 
+  /**
+   * Runs a start call in line; until it has run, a watch of the child's path waits for the
+   * child instead of hearing `noproc`, and if the child did not start, that watch hears it then.
+   */
+  private startingChild(id: string, start: () => ChildInfo): Promise<ChildInfo> {
+    this.starting.set(id, (this.starting.get(id) ?? 0) + 1);
+    return this.serially(() => {
+      try {
+        return start();
+      } finally {
+        const left = (this.starting.get(id) ?? 1) - 1;
+        if (left > 0) this.starting.set(id, left);
+        else this.starting.delete(id);
+        // A bad id names no path anyone could have watched.
+        if (isPathSegment(id)) this.runtime.settleWatchers(childPath(this.path, id));
+      }
+    });
+  }
+
+  expectsChild(path: string): boolean {
+    const id = path.slice(path.lastIndexOf('/') + 1);
+    if (this.starting.has(id)) return true;
+    const slot = this.slotsById.get(id);
+    return slot !== undefined && slot.path === path && slot.state !== 'stopped';
+  }
+
   terminateChild(id: string): Promise<void> {
     return this.serially(async () => {
       this.assertNotStopped();
@@ -537,7 +565,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   }
 
   restartChild(id: string): Promise<ChildInfo> {
-    return this.serially(() => {
+    return this.startingChild(id, () => {
       this.assertRunning();
       const slot = this.requireSlot(id);
       if (slot.state !== 'stopped') throw new SupervisorError(slot.state, `child ${id} of ${this.path} is ${slot.state}; terminateChild it first`);

@@ -28,7 +28,7 @@ export interface ProtocolHost {
   newReplyTag(): string;
   /** Lifecycle and supervision events of the whole system (started, failed, restarted, stopped...). */
   onSystemEvent(listener: (event: SystemEvent) => void): () => void;
-  /** Calls `listener` once when the agent at `path` stops for good. */
+  /** Calls `listener` once when the agent at `path` stops for good, or with `noproc` (in a microtask) when nothing lives there. */
   watch(path: string, listener: (signal: Terminated) => void): () => void;
 }
 

@@ -26,3 +26,10 @@ export function childPath(parent: string, id: string): string {
   if (!isPathSegment(id)) throw new InvalidPathError(`${parent}/${id}`, `child id ${JSON.stringify(id)} must use only letters, digits, "_", "." or "-"`);
   return parent === '/' ? `/${id}` : `${parent}/${id}`;
 }
+
+/** The path of the node whose child `path` would be; undefined for the root. */
+export function parentPath(path: string): string | undefined {
+  if (path === '/') return undefined;
+  const slash = path.lastIndexOf('/');
+  return slash <= 0 ? '/' : path.slice(0, slash);
+}

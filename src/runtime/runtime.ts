@@ -11,23 +11,25 @@ import { DeadLetters, type DeadLetterReason } from './dead-letters.js';
 import { ConfigurationError, type RuntimeReason } from './errors.js';
 import { Listeners } from './listeners.js';
 import type { Mailbox, Settle } from './mailbox.js';
-import { normalizePath } from './path.js';
+import { normalizePath, parentPath } from './path.js';
 import { abortReason, ASK_PREFIX, PendingAsks } from './pending-asks.js';
 import { PORT_PREFIX, Ports } from './ports.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import { logSystemEvent, type SystemEvent } from './system-events.js';
-import type { AgentNode, ExitReason, ParentLink, Placement, TreeNode } from './tree.js';
+import type { AgentNode, ContainerNode, ExitReason, ParentLink, Placement, TreeNode } from './tree.js';
 import { WorkerPool, type WorkerPoolOptions } from '../workers/pool.js';
 import { RemoteAgent } from '../workers/remote-agent.js';
 
 // Settled outcomes are shared: a resolved promise is immutable, and a send should not allocate one.
 const QUEUED: Promise<'queued'> = Promise.resolve('queued');
 const REFUSED: Promise<'refused'> = Promise.resolve('refused');
+const NOPROC: ExitReason = Object.freeze({ kind: 'noproc' });
 
-/** The signal a watcher gets when the agent at a path stops for good. */
+/** The signal a watcher gets when the agent at a path stops for good, or at once (`noproc`) when nothing lives there. */
 export interface Terminated {
   readonly type: 'terminated';
   readonly path: string;
+  /** Empty with `noproc`: no incarnation ran. */
   readonly incarnation: string;
   readonly reason: ExitReason;
 }
@@ -381,7 +383,13 @@ export class Runtime {
 
   // ---- watching --------------------------------------------------------------------------
 
+  /**
+   * Calls `listener` once when the node at `path` stops for good. Where nothing lives (and no
+   * supervisor is about to start or restart anything), it hears `noproc` as Erlang's monitor
+   * does, in a microtask: never inside this call, and not at all once unsubscribed.
+   */
   watch(path: string, listener: (signal: Terminated) => void): () => void {
+    if (!this.livesAt(path)) return this.tellNoproc(path, listener);
     let listeners = this.watchers.get(path);
     if (listeners === undefined) {
       listeners = new Listeners();
@@ -394,6 +402,38 @@ export class Runtime {
       // The last watcher gone: drop the path's entry, or watching and unwatching many paths leaks.
       if (!watched.active && this.watchers.get(path) === watched) this.watchers.delete(path);
     };
+  }
+
+  private tellNoproc(path: string, listener: (signal: Terminated) => void): () => void {
+    let unsubscribed = false;
+    queueMicrotask(() => {
+      if (unsubscribed) return;
+      unsubscribed = true;
+      try {
+        listener({ type: 'terminated', path, incarnation: '', reason: NOPROC });
+      } catch (error) {
+        this.reportListenerError(error);
+      }
+    });
+    return () => {
+      unsubscribed = true;
+    };
+  }
+
+  /**
+   * Whether something lives at `path` or is about to: a registered node (an agent cell stays
+   * registered while it waits to restart), or a child its supervisor expects (see ContainerNode).
+   */
+  protected livesAt(path: string): boolean {
+    if (this.nodes.has(path)) return true;
+    const parent = parentPath(path);
+    const container = parent === undefined ? undefined : this.nodes.get(parent);
+    return container !== undefined && 'expectsChild' in container && (container as ContainerNode).expectsChild(path);
+  }
+
+  /** A start that was expected at `path` is over: if nothing lives there after all, its watchers hear `noproc`. */
+  settleWatchers(path: string): void {
+    if (this.watchers.has(path) && !this.livesAt(path)) this.notifyTerminated(path, '', NOPROC);
   }
 
   notifyTerminated(path: string, incarnation: string, reason: ExitReason): void {

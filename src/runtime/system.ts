@@ -185,7 +185,7 @@ export class System {
     return this.control(path).whichChildren();
   }
 
-  /** Calls `listener` once when the agent at `path` stops for good (not on restarts). */
+  /** Calls `listener` once when the agent at `path` stops for good (not on restarts), or with `noproc` (in a microtask) when nothing lives there. */
   watch(path: string, listener: (signal: Terminated) => void): () => void {
     return this.runtime.watch(normalizePath(path), listener);
   }

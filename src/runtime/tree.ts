@@ -4,10 +4,14 @@
  * children and is told, through ParentLink, when one of them exits.
  */
 
-/** Why a node exited. `normal` and `shutdown` are normal exits in the OTP sense. */
+/**
+ * Why a node exited. `normal` and `shutdown` are normal exits in the OTP sense. `noproc` is
+ * what a watch of a path where nothing lives hears (Erlang's `'DOWN'` with `noproc`).
+ */
 export type ExitReason =
   | { readonly kind: 'normal' }
   | { readonly kind: 'shutdown' }
+  | { readonly kind: 'noproc' }
   | { readonly kind: 'crash'; readonly error: unknown }
   | { readonly kind: 'hung'; readonly detail: string }
   | { readonly kind: 'restart-limit'; readonly detail: string }
@@ -21,6 +25,7 @@ export function describeExit(reason: ExitReason): string {
   switch (reason.kind) {
     case 'normal':
     case 'shutdown':
+    case 'noproc':
       return reason.kind;
     case 'crash':
       return reason.error instanceof Error ? reason.error.message : String(reason.error);
@@ -64,6 +69,12 @@ export interface ParentLink {
 /** A node with children, such as a supervisor. */
 export interface ContainerNode extends TreeNode {
   whichChildren(): ChildInfo[];
+  /**
+   * Whether a child at `path` is expected to run although nothing may be registered there
+   * now: a child between a stop for a restart and its new start (backoff included), or one a
+   * call waiting in line (startChild, restartChild) is about to start.
+   */
+  expectsChild(path: string): boolean;
 }
 
 /** A node that stops for a restart keeps its address; an agent keeps its mailbox too. */

@@ -39,6 +39,14 @@ export class WorkerRuntime extends Runtime {
     this.deliverToPort(message);
   }
 
+  /**
+   * This thread sees only its own agents, not the tree: it never claims that nothing lives at
+   * a path (a watch from here waits, as before, for an agent of this thread to stop).
+   */
+  protected override livesAt(): boolean {
+    return true;
+  }
+
   override emit(_event: SystemEvent): void {
     // The main thread's stand-in emits every lifecycle event of a worker agent.
   }
