@@ -61,7 +61,9 @@ export class Ports {
   }
 
   private wasOpened(address: string): boolean {
-    const number = address.slice(PORT_PREFIX.length);
+    // A port of another namespace (another thread's) was never opened here.
+    if (!address.startsWith(PORT_PREFIX + this.namespace)) return false;
+    const number = address.slice(PORT_PREFIX.length + this.namespace.length);
     const n = Number.parseInt(number, 36);
     return n >= 0 && n < this.next && n.toString(36) === number;
   }

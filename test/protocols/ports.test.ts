@@ -17,6 +17,7 @@ import {
   type System,
 } from '../../src/index.js';
 import { findProtocolHost } from '../../src/agent/protocol-host.js';
+import { Ports } from '../../src/runtime/ports.js';
 import { latch } from '../support/latch.js';
 
 const systems: System[] = [];
@@ -119,6 +120,20 @@ describe('conversation ports (kernel)', () => {
 });
 
 describe('conversation ports: nothing lost, nothing leaked', () => {
+  it('knows its closed ports in a thread namespace too, and never another namespace\'s', () => {
+    const addressedTo = (receiver: string) => ({ receiver }) as AclMessage;
+    const onThread = new Ports(() => undefined, () => undefined, 'w3.');
+    const port = onThread.openPort(() => undefined);
+    port.close();
+    expect(port.address).toBe('/$port/w3.0');
+    expect(onThread.deliver(addressedTo(port.address))).toBe('closed');
+    expect(onThread.deliver(addressedTo('/$port/w4.0'))).toBe('unknown');
+    const onMain = new Ports(() => undefined, () => undefined);
+    onMain.openPort(() => undefined).close();
+    expect(onMain.deliver(addressedTo('/$port/0'))).toBe('closed');
+    expect(onMain.deliver(addressedTo(port.address))).toBe('unknown');
+  });
+
   it('a port closed long ago is still known as closed (no bounded memory of closed ports)', async () => {
     const log: AclMessage[] = [];
     const system = await start([{ id: 'echo', agent: echo(log) }]);
