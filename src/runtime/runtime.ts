@@ -422,13 +422,17 @@ export class Runtime {
 
   /**
    * Whether something lives at `path` or is about to: a registered node (an agent cell stays
-   * registered while it waits to restart), or a child its supervisor expects (see ContainerNode).
+   * registered while it waits to restart), or a child its supervisor expects (see
+   * ContainerNode), or anything below a supervisor that is itself expected back (a bystander of
+   * a group restart takes its children down with it).
    */
   protected livesAt(path: string): boolean {
     if (this.nodes.has(path)) return true;
-    const parent = parentPath(path);
-    const container = parent === undefined ? undefined : this.nodes.get(parent);
-    return container !== undefined && 'expectsChild' in container && (container as ContainerNode).expectsChild(path);
+    for (let child = path, parent = parentPath(path); parent !== undefined; child = parent, parent = parentPath(parent)) {
+      const container = this.nodes.get(parent);
+      if (container !== undefined) return 'expectsChild' in container && (container as ContainerNode).expectsChild(child);
+    }
+    return false;
   }
 
   /** A start that was expected at `path` is over: if nothing lives there after all, its watchers hear `noproc`. */

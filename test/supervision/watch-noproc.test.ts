@@ -128,6 +128,25 @@ describe('watch of a path a supervisor is about to start', () => {
     expect([...early.heard, ...during.heard].map((signal) => signal.reason.kind)).toEqual(['shutdown', 'shutdown']);
   });
 
+  it('a child below a nested supervisor that is waiting out its backoff is not noproc either', async () => {
+    useFakeDeadlines();
+    const inner = supervisor({ intensity: { maxRestarts: 0, withinMs: 1_000 }, children: [{ id: 'x', agent: worker('x') }] });
+    const { system, log } = await start(supervisor({ intensity: INTENSITY, backoff: BACKOFF, children: [{ id: 'inner', agent: inner }] }));
+    await expect(system.request('/inner/x', op('crash'))).rejects.toBeInstanceOf(FailureError);
+    await log.wait({ type: 'escalated', path: '/inner' });
+    await settled(system);
+    expect(system.lookup('/inner/x')).toBeUndefined();
+    const below = recorder();
+    system.watch('/inner/x', below.listener);
+    await drainMicrotasks();
+    expect(below.heard).toEqual([]);
+    await vi.advanceTimersByTimeAsync(BACKOFF.minMs);
+    await log.wait((event) => event.type === 'restarted' && event.path === '/inner');
+    expect(system.lookup('/inner/x')?.status).toBe('running');
+    await system.terminateChild('/', 'inner');
+    expect(below.heard.map((signal) => signal.reason.kind)).toEqual(['shutdown']);
+  });
+
   it('a watch taken while startChild waits in line hears the child stop, or noproc if its start failed', async () => {
     const crashOnStart = worker('bad', {
       onStart: () => {
