@@ -97,6 +97,7 @@ export class System {
 
   /** @internal Started by createSystem. */
   startRoot(spec: NodeSpec): void {
+    if (this.root !== undefined) throw new ConfigurationError('already-started', `system ${this.name} already has its root; createSystem starts it once`);
     this.root = spec.start(this.runtime, '/', 'root', {
       childExited: (_child, reason) => this.onRootExit(reason),
     });
@@ -113,6 +114,7 @@ export class System {
 
   /** @internal Started by createSystem; the server module is loaded only then. */
   async startInspector(options: InspectorOptions): Promise<void> {
+    if (this.inspectorHandle !== undefined) throw new ConfigurationError('already-started', `system ${this.name} already has an inspector at ${this.inspectorHandle.url}`);
     const { startInspector } = await import('../inspector/server.js');
     const inspector = await startInspector(this.runtime, this, options);
     this.inspectorHandle = inspector;
@@ -306,13 +308,18 @@ export class System {
   }
 
   private async shutdown(reason: ExitReason): Promise<void> {
-    await this.root?.stop('infinity', reason);
-    this.runtime.stopped = true;
-    await this.runtime.workers?.close();
-    // After the root: clients see every agent stop before the connection closes.
-    await this.inspectorHandle?.close();
-    this.runtime.asks.failAll(new SystemStoppedError('request'));
-    this.settleTerminated(reason);
+    try {
+      await this.root?.stop('infinity', reason);
+      this.runtime.stopped = true;
+      await this.runtime.workers?.close();
+      // After the root: clients see every agent stop before the connection closes.
+      await this.inspectorHandle?.close();
+    } finally {
+      // Whatever failed above, nobody is left waiting: pending requests fail, whenTerminated settles.
+      this.runtime.stopped = true;
+      this.runtime.asks.failAll(new SystemStoppedError('request'));
+      this.settleTerminated(reason);
+    }
   }
 
   private onRootExit(reason: ExitReason): void {

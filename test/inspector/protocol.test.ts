@@ -31,6 +31,17 @@ describe('inspector: connection', () => {
     await client.close();
   });
 
+  it('starts once: a second root or inspector on the same system is refused, the first keeps serving', async () => {
+    const system = await inspectedSystem();
+    const url = system.inspector?.url;
+    await expect(system.startInspector({ token: TOKEN })).rejects.toMatchObject({ code: 'already-started' });
+    expect(() => system.startRoot(supervisor({ children: CHILDREN }))).toThrow(expect.objectContaining({ code: 'already-started' }));
+    expect(system.inspector?.url).toBe(url);
+    const client = await TestClient.open(wsUrl(system));
+    expect(client.frames[0]?.type).toBe('hello');
+    await client.close();
+  });
+
   it('starts nothing without the option', async () => {
     const system = await createSystem({ root: supervisor({ children: CHILDREN }), logger: silentLogger });
     expect(system.inspector).toBeUndefined();
