@@ -389,9 +389,8 @@ export class EventStream implements MessageObserver {
     if (this.unrecorded > 0 && (final || this.now - this.lastNoticeAt >= OVER_BUDGET_NOTICE_MS)) this.recordNotice();
     if (this.staleStates.size > 0) this.catchUpStates();
     for (const path of this.touched) {
-      const cell = this.runtime.agentAt(path);
-      if (cell === undefined) continue; // no agent there: the message became a dead letter
-      const depth = cell.mailbox.length;
+      const depth = this.mailboxDepth(path);
+      if (depth === undefined) continue; // no agent there: the message became a dead letter
       if (this.lastDepth.get(path) === depth) continue;
       this.lastDepth.set(path, depth);
       this.put(MAILBOX, path, depth);
@@ -440,6 +439,12 @@ export class EventStream implements MessageObserver {
     this.unrecordedDelivered = 0;
     this.unrecordedStates = 0;
     this.unrecordedDeadLetters = 0;
+  }
+
+  /** The mailbox depth of the agent at `path`, inline or on a worker thread (its mailbox stays on this thread). */
+  private mailboxDepth(path: string): number | undefined {
+    const node = this.runtime.lookup(path);
+    return node !== undefined && 'mailbox' in node ? (node.mailbox as { readonly length: number }).length : undefined;
   }
 
   /** Sends the state an agent is in now where its change went unrecorded, as far as the budget goes. */

@@ -220,6 +220,8 @@ describe('inspector: queries', () => {
     const system = await inspectedSystem({ token: TOKEN }, [{ id: 'greeter', agent: workerGreeter }]);
     const client = await TestClient.open(wsUrl(system));
     await system.request('/greeter', { name: 'Ada' }, { timeoutMs: 20_000 });
+    // Its mailbox lives on this thread: its depth is streamed as an inline agent's is.
+    await expect.poll(() => client.events().some((event) => event.type === 'mailbox' && event.path === '/greeter'), { timeout: 10_000 }).toBe(true);
     const reply = await client.call({ type: 'snapshot', path: '/greeter', redact: ['apiKey', 'auth.password'] });
     if (reply.type !== 'reply') throw new Error(reply.message);
     expect(reply.result).toMatchObject({
