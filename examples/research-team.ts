@@ -243,6 +243,7 @@ export async function main(options: DemoOptions = {}): Promise<DemoSummary> {
       tools: [agentTool({ name: 'search', description: 'Looks facts up; give it keywords.', path: '/tools/search', parameters: z.object({ query: z.string() }), timeoutMs: 5_000 })],
     });
 
+  // A system that fails to start (a busy inspector port, say) must not leave the model server running.
   const system = await createSystem({
     // The demo prints supervision events itself; pino's lines would interleave with them.
     logger: pino({ level: process.env.TROUPE_LOG_LEVEL ?? 'silent' }),
@@ -265,6 +266,9 @@ export async function main(options: DemoOptions = {}): Promise<DemoSummary> {
         { id: 'evaluator', agent: llmAgent({ ...common, name: 'evaluator', client, instructions: 'You are the evaluator. Merge the findings into one short answer to the question.' }) },
       ],
     }),
+  }).catch(async (error: unknown) => {
+    await target.server?.close();
+    throw error;
   });
   const restarted: string[] = [];
   const crashed: string[] = [];
