@@ -67,7 +67,7 @@ export function defineAgent<M extends AnyStateMachine>(options: AgentOptions<M>)
 
 /** The rule for agents on worker threads, said wherever it is broken. */
 export function workerNeedsModule(name: string): string {
-  return `agent ${JSON.stringify(name)} cannot run on a worker thread: a worker loads its definition by module URL. Define it with defineAgent({ name: ${JSON.stringify(name)}, module: import.meta.url, ... }) and export it from that module`;
+  return `agent ${JSON.stringify(name)} cannot run on a worker thread: a worker loads its definition by module URL. Define it with defineAgent({ name: ${JSON.stringify(name)}, module: import.meta.url, ... }) and export it from that module. The ready-made agents (llmAgent, contractor, manager, directory) run inline: their clients, limiters and lifecycle subscriptions live on the main thread`;
 }
 
 function moduleUrl(name: string, module: string | URL | undefined): string | undefined {
