@@ -66,6 +66,7 @@ export function messageJson(type: 'sent' | 'delivered', message: AclMessage, at:
   let json = `{"type":"${type}","at":${at},"performative":"${message.performative}","sender":${quote(message.sender)},"receiver":${quote(message.receiver)},"conversationId":${quote(message.conversationId)},"lamport":${message.lamport}`;
   if (message.inReplyTo !== undefined) json += `,"inReplyTo":${quote(message.inReplyTo)}`;
   if (message.replyWith !== undefined) json += `,"replyWith":${quote(message.replyWith)}`;
+  if (message.replyTo !== undefined) json += `,"replyTo":${quote(message.replyTo)}`;
   return `${json}}`;
 }
 

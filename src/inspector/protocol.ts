@@ -30,6 +30,8 @@ export interface MessageSummary {
   readonly conversationId: string;
   readonly lamport: number;
   readonly inReplyTo?: string;
+  /** Where answers go when not to the sender: a conversation port (`/$port/...`) of protocol logic the sender runs. */
+  readonly replyTo?: string;
   readonly replyWith?: string;
 }
 

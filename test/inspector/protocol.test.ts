@@ -119,6 +119,15 @@ describe('inspector: event stream', () => {
     await client.close();
   });
 
+  it('streams where answers go when the sender names a reply-to (a conversation port, say)', async () => {
+    const system = await inspectedSystem();
+    const client = await TestClient.open(wsUrl(system));
+    await system.tell('/greeter', 'inform', {}, { conversationId: 'with-reply-to', replyTo: '/caller' });
+    const sent = await client.event((event) => event.type === 'sent' && event.conversationId === 'with-reply-to');
+    expect(sent).toMatchObject({ sender: '/$system', receiver: '/greeter', replyTo: '/caller' });
+    await client.close();
+  });
+
   it('streams dead letters with their reason', async () => {
     const system = await inspectedSystem();
     const client = await TestClient.open(wsUrl(system));

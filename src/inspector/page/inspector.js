@@ -22,6 +22,7 @@ const state = {
   chart: undefined,
   messages: [],
   askers: new Map(),
+  ports: new Map(),
   dropped: 0,
   overBudgetTimer: undefined,
   retryMs: 250,
@@ -309,11 +310,15 @@ function setUpControls() {
 function addMessage(event) {
   // An answer to a waiting request goes to a temporary address: draw it back to who asked.
   if (event.type === 'sent' && event.replyWith && !event.receiver.startsWith('/$')) state.askers.set(event.replyWith, event.sender);
+  // A conversation port (contract net, subscribe) belongs to whoever named it as reply-to.
+  if (event.type === 'sent' && event.replyTo && event.replyTo.startsWith('/$port/')) state.ports.set(event.replyTo, event.sender);
   let receiver = event.receiver;
   if (receiver.startsWith('/$ask/')) receiver = state.askers.get(event.inReplyTo) ?? '/$system';
+  else if (receiver.startsWith('/$port/')) receiver = state.ports.get(receiver) ?? receiver;
   state.messages.push({ ...event, drawnReceiver: receiver });
   if (state.messages.length > MAX_MESSAGES) state.messages.splice(0, state.messages.length - MAX_MESSAGES);
   if (state.askers.size > 5 * MAX_MESSAGES) state.askers.clear();
+  if (state.ports.size > 5 * MAX_MESSAGES) state.ports.clear();
 }
 
 function renderSequence() {
