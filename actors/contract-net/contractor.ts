@@ -1,6 +1,7 @@
 import { assign, enqueueActions, fromCallback, setup, spawnChild, stopChild } from 'xstate';
 import { ConfigurationError, defineAgent, reply, type AclMessage, type AgentDefinition, type Heartbeat, type InboundEvents, type MailboxOptions } from '../../src/index.js';
 import { participantContent, type ContractNetOntology } from '../../src/protocols/contract-net-ontology.js';
+import { perOntology } from '../../src/protocols/per-ontology.js';
 
 /** A contractor's "no" to a cfp; `bid` returns `refuse(reason)`. */
 export class Refusal {
@@ -119,12 +120,7 @@ const machines = new WeakMap<object, unknown>();
  * contractors with a machine each would make every step of every one of them dearer.
  */
 function contractorMachine<T, P, R>(ontology: ContractNetOntology<T, P, R>) {
-  let machine = machines.get(ontology) as ReturnType<typeof makeContractorMachine<T, P, R>> | undefined;
-  if (machine === undefined) {
-    machine = makeContractorMachine(ontology);
-    machines.set(ontology, machine);
-  }
-  return machine;
+  return perOntology(machines, ontology, () => makeContractorMachine(ontology));
 }
 
 function makeContractorMachine<T, P, R>(ontology: ContractNetOntology<T, P, R>) {

@@ -7,6 +7,7 @@ import { check, type ContractNetOntology } from './contract-net-ontology.js';
 import { ContractNetError, ContractNetLedger } from './contract-net-ledger.js';
 import type { Bid, ContractNetOutcome, Decision } from './contract-net-outcome.js';
 import { DIRECTORY_PATH, DirectoryAnswer } from './directory-protocol.js';
+import { perOntology } from './per-ontology.js';
 
 /** Who is called: paths, or every agent the directory facilitator lists for a service. */
 export type Participants = readonly string[] | { readonly service: string; readonly directory?: string };
@@ -325,12 +326,7 @@ const machines = new WeakMap<object, unknown>();
 
 /** The initiator machine of `ontology`, made once: a machine definition is costly to build per call. */
 export function initiatorFor<T, P, R>(ontology: ContractNetOntology<T, P, R>): ContractNetInitiatorMachine<T, P, R> {
-  let machine = machines.get(ontology) as ContractNetInitiatorMachine<T, P, R> | undefined;
-  if (machine === undefined) {
-    machine = contractNetInitiator(ontology);
-    machines.set(ontology, machine);
-  }
-  return machine;
+  return perOntology(machines, ontology, () => contractNetInitiator(ontology));
 }
 
 /** The machine type of an initiator for one ontology. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigurationError } from '../runtime/errors.js';
+import { perOntology } from './per-ontology.js';
 
 export const CONTRACT_NET_PROTOCOL = 'fipa-contract-net';
 
@@ -61,12 +62,7 @@ const participantContents = new WeakMap<object, unknown>();
  * contractors with schemas of their own would each pay that, and parse more slowly besides.
  */
 export function participantContent<T, P, R>(ontology: ContractNetOntology<T, P, R>): ParticipantContent<T, P, R> {
-  let content = participantContents.get(ontology) as ParticipantContent<T, P, R> | undefined;
-  if (content === undefined) {
-    content = makeParticipantContent(ontology);
-    participantContents.set(ontology, content);
-  }
-  return content;
+  return perOntology(participantContents, ontology, () => makeParticipantContent(ontology));
 }
 
 /** Checks `value` against `schema`; the parsed value, or a readable list of what is wrong. */
