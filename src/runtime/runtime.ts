@@ -152,6 +152,13 @@ export class Runtime {
     return new AgentCell(this, path, id, definition, parent);
   }
 
+  /** The first starts of the agents placed on worker threads (see RemoteAgent.firstStart). */
+  workerFirstStarts(): Promise<void>[] {
+    const starts: Promise<void>[] = [];
+    for (const node of this.nodes.values()) if (node instanceof RemoteAgent) starts.push(node.firstStart);
+    return starts;
+  }
+
   register(node: TreeNode): void {
     const existing = this.nodes.get(node.path);
     if (existing !== undefined && existing !== node) throw new ConfigurationError('path-taken', `path ${node.path} is already taken by a running ${existing.kind}`);

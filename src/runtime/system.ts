@@ -112,6 +112,14 @@ export class System {
     return this.inspectorHandle;
   }
 
+  /**
+   * @internal createSystem waits until every agent placed on a worker thread has started there,
+   * as an inline agent has when its supervisor's start returns: a first start that fails rejects.
+   */
+  async whenWorkerAgentsStarted(): Promise<void> {
+    await Promise.all(this.runtime.workerFirstStarts());
+  }
+
   /** @internal Started by createSystem; the server module is loaded only then. */
   async startInspector(options: InspectorOptions): Promise<void> {
     if (this.inspectorHandle !== undefined) throw new ConfigurationError('already-started', `system ${this.name} already has an inspector at ${this.inspectorHandle.url}`);
@@ -338,6 +346,7 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   const system = new System(options);
   try {
     system.startRoot(options.root);
+    await system.whenWorkerAgentsStarted();
     if (options.inspector !== undefined) await system.startInspector(options.inspector);
   } catch (error) {
     // No half-started system: its agents, worker threads and inspector stop, then the caller hears why.

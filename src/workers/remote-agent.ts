@@ -50,6 +50,13 @@ export class RemoteAgent implements AgentNode {
   private stopDone: (() => void) | undefined;
   private haltDone: (() => void) | undefined;
   private logger: Logger | undefined;
+  /**
+   * How its first start ended, for createSystem to wait on as it waits on an inline agent's:
+   * rejected with the StartError of a first start that failed on its thread, resolved once it
+   * started there or ended in any other way (then its supervisor has it in hand).
+   */
+  readonly firstStart: Promise<void>;
+  private settleFirstStart: ((error?: StartError) => void) | undefined;
 
   constructor(
     private readonly runtime: Runtime,
@@ -61,6 +68,15 @@ export class RemoteAgent implements AgentNode {
   ) {
     this.mailbox = new Mailbox(definition.mailbox.capacity, definition.mailbox.overflow);
     this.input = definition.input;
+    this.firstStart = new Promise<void>((resolve, reject) => {
+      this.settleFirstStart = (error) => {
+        this.settleFirstStart = undefined;
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+    });
+    // Only createSystem listens, and only while it starts the tree: later, a failed start is the supervisor's alone.
+    this.firstStart.catch(() => undefined);
   }
 
   get log(): Logger {
@@ -108,7 +124,9 @@ export class RemoteAgent implements AgentNode {
     } catch (error) {
       // Input that cannot cross a thread (a function, a class instance) fails the start here.
       this.status = 'restarting';
-      throw new StartError(this.path, error);
+      const failed = new StartError(this.path, error);
+      this.settleFirstStart?.(failed);
+      throw failed;
     }
   }
 
@@ -302,6 +320,7 @@ export class RemoteAgent implements AgentNode {
 
   private exit(reason: ExitReason, failureReason: string, threadAlive: boolean): void {
     if (this.status !== 'running' && this.status !== 'stopping') return;
+    this.settleFirstStart?.();
     const incarnation = this.incarnation ?? '';
     this.status = 'restarting';
     this.ready = false;
@@ -331,6 +350,7 @@ export class RemoteAgent implements AgentNode {
 
   private finish(reason: ExitReason): void {
     if (this.status === 'stopped') return;
+    this.settleFirstStart?.();
     const incarnation = this.incarnation ?? '';
     this.status = 'stopped';
     this.ready = false;
@@ -395,15 +415,19 @@ export class RemoteAgent implements AgentNode {
       case 'started':
         if (event.incarnation !== this.incarnation || this.status !== 'running') return;
         this.ready = true;
+        this.settleFirstStart?.();
         this.runtime.emit({ type: 'started', path: this.path, kind: 'agent', incarnation: event.incarnation, at: Date.now() });
         if (this.isRestart) this.runtime.emit({ type: 'restarted', path: this.path, kind: 'agent', incarnation: event.incarnation, restarts: this.restarts, at: Date.now() });
         this.isRestart = false;
         this.pump();
         return;
-      case 'start-failed':
+      case 'start-failed': {
         if (event.incarnation !== this.incarnation) return;
-        this.exit({ kind: 'crash', error: new StartError(this.path, event.error) }, 'agent-failed', true);
+        const failed = new StartError(this.path, event.error);
+        this.settleFirstStart?.(failed);
+        this.exit({ kind: 'crash', error: failed }, 'agent-failed', true);
         return;
+      }
       case 'handled':
         if (this.inFlight?.incarnation === event.incarnation) {
           this.inFlight = undefined;

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createSystem, defineAgent, NotUnderstoodError, supervisor, SupervisorSpecError, ConfigurationError, type ChildSpec, type SystemEvent, type System } from '../../src/index.js';
+import { createSystem, defineAgent, NotUnderstoodError, supervisor, SupervisorSpecError, ConfigurationError, StartError, type ChildSpec, type SystemEvent, type System } from '../../src/index.js';
 import { greeter, relay, worker } from './agents.js';
 import { cheap, cnetManager, dear } from './contract-net-agents.js';
 import { setup } from 'xstate';
@@ -131,17 +131,27 @@ describe('placement rules', () => {
     expect(() => supervisor({ children: [{ id: 'p', agent: plain, placement: 'elsewhere' as 'worker' }] })).toThrow(/placement must be 'inline' or 'worker'/);
   });
 
-  it('fails the agent with a named error when its module does not export it', { timeout: 60_000 }, async () => {
+  it('fails createSystem with a named error when a worker agent\'s module does not export it, as an inline start error does', { timeout: 60_000 }, async () => {
     const hidden = defineAgent({ name: 'hidden', module: new URL('./agents.ts', import.meta.url), machine: setup({}).createMachine({}) });
+    const threads = readdirSync('/proc/self/task').length;
+    const failed = createSystem({ root: supervisor({ intensity: { maxRestarts: 1, withinMs: 10_000 }, children: [{ id: 'h', agent: hidden, placement: 'worker' }] }), workers: { size: 1 } });
+    await expect(failed).rejects.toBeInstanceOf(StartError);
+    await expect(failed).rejects.toThrow(/agent \/h failed to start: .*exports no agent definition named "hidden"/);
+    await expect.poll(() => readdirSync('/proc/self/task').length, { timeout: 10_000 }).toBeLessThanOrEqual(threads);
+  });
+
+  it('fails a worker agent whose module stops exporting it on a later start through its supervisor, with the named error', { timeout: 60_000 }, async () => {
     const events: SystemEvent[] = [];
-    const system = await createSystem({ root: supervisor({ intensity: { maxRestarts: 1, withinMs: 10_000 }, children: [{ id: 'h', agent: hidden, placement: 'worker' }] }), workers: { size: 1 } });
+    const system = await createSystem({ root: supervisor({ intensity: { maxRestarts: 1, withinMs: 10_000 }, children: [] }), workers: { size: 1 } });
     systems.push(system);
     system.subscribe((event) => events.push(event));
+    const hidden = defineAgent({ name: 'hidden', module: new URL('./agents.ts', import.meta.url), machine: setup({}).createMachine({}) });
+    await system.startChild('/', { id: 'h', agent: hidden, placement: 'worker' });
     const reason = await system.whenTerminated;
     expect(reason.kind).toBe('restart-limit');
-    const failed = events.find((event) => event.type === 'failed');
-    expect(failed).toMatchObject({ path: '/h' });
-    expect((failed as { reason: string }).reason).toMatch(/exports no agent definition named "hidden"/);
+    const failure = events.find((event) => event.type === 'failed');
+    expect(failure).toMatchObject({ path: '/h' });
+    expect((failure as { reason: string }).reason).toMatch(/exports no agent definition named "hidden"/);
   });
 
   it('rejects bad pool options', { timeout: 60_000 }, async () => {

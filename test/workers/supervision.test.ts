@@ -239,9 +239,9 @@ describe('stopping', () => {
   });
 
   it('completes a stop when the agent crashes on its thread while being stopped', { timeout: 60_000 }, async () => {
-    const { system, events } = await start([{ id: 'w', agent: worker }]);
-    // Started on its thread and idle: the next request is handed over at once.
-    await expect.poll(() => events.some((event) => event.type === 'started' && event.path === '/w'), POLL).toBe(true);
+    const { system } = await start([{ id: 'w', agent: worker }]);
+    // createSystem resolved once /w had started on its thread: the next request is handed over at once.
+    expect(system.lookup('/w')?.status).toBe('running');
     const reasons: string[] = [];
     system.watch('/w', (signal) => reasons.push(signal.reason.kind));
     const crash = failureOf(system.request('/w', { op: 'throw' }));
