@@ -1,6 +1,6 @@
 import { setup } from 'xstate';
 import { z } from 'zod';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   contractNet,
   contractor,
@@ -21,16 +21,12 @@ import {
 } from '../../src/index.js';
 import { latch } from '../support/latch.js';
 import { jobs } from '../protocols/participants.js';
+import { stoppedAfterEach } from '../support/systems.js';
 
-const systems: System[] = [];
-afterEach(async () => {
-  vi.useRealTimers();
-  for (const system of systems.splice(0)) await system.stop();
-});
-
+const track = stoppedAfterEach();
 async function start(children: ChildSpec[], options: Parameters<typeof supervisor>[0] = {}): Promise<System> {
   const system = await createSystem({ root: supervisor({ intensity: { maxRestarts: 10, withinMs: 60_000 }, ...options, children: [directoryChild(), ...children] }) });
-  systems.push(system);
+  track(system);
   return system;
 }
 
@@ -213,7 +209,7 @@ describe('directory facilitator', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     const mute = defineAgent({ name: 'mute-df', machine: setup({ types: { events: {} as AclMessage } }).createMachine({ on: { 'query-ref': { actions: () => undefined } } }) });
     const system = await createSystem({ root: supervisor({ children: [{ id: 'df', agent: mute }] }) });
-    systems.push(system);
+    track(system);
     const pending = contractNet(system, { ontology: jobs, task: { size: 1 }, participants: { service: 'haul' }, evaluate: () => [], replyByMs: 300 });
     const failed = expect(pending).rejects.toMatchObject({ code: 'discovery-failed', message: expect.stringContaining('300 ms') });
     await vi.advanceTimersByTimeAsync(300);
@@ -222,7 +218,7 @@ describe('directory facilitator', () => {
 
   it('a contract net whose directory is missing fails with ContractNetError (discovery-failed)', async () => {
     const system = await createSystem({ root: supervisor({ children: [] }) });
-    systems.push(system);
+    track(system);
     await expect(contractNet(system, { ontology: jobs, task: { size: 1 }, participants: { service: 'haul' }, evaluate: () => [] })).rejects.toMatchObject({ code: 'discovery-failed' });
   });
 });

@@ -1,5 +1,5 @@
 import { assign, setup } from 'xstate';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   contractNetInitiator,
   contractor,
@@ -17,17 +17,14 @@ import {
 } from '../../src/index.js';
 import { latch } from '../support/latch.js';
 import { jobs } from '../protocols/participants.js';
+import { stoppedAfterEach } from '../support/systems.js';
 
 type Outcome = ContractNetOutcome<{ size: number }, { cost: number }, { done: number }>;
 
-const systems: System[] = [];
-afterEach(async () => {
-  for (const system of systems.splice(0)) await system.stop();
-});
-
+const track = stoppedAfterEach();
 async function start(children: ChildSpec[]): Promise<System> {
   const system = await createSystem({ root: supervisor({ children }) });
-  systems.push(system);
+  track(system);
   return system;
 }
 

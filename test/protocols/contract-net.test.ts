@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import {
   ConfigurationError,
   ContractNetError,
@@ -16,19 +16,15 @@ import {
 } from '../../src/index.js';
 import { latch } from '../support/latch.js';
 import { jobs, performatives, scriptedChild } from './participants.js';
+import { stoppedAfterEach } from '../support/systems.js';
 
-const systems: System[] = [];
+const track = stoppedAfterEach();
 
 async function start(children: ChildSpec[], intensity = { maxRestarts: 10, withinMs: 60_000 }): Promise<System> {
   const system = await createSystem({ root: supervisor({ intensity, children }) });
-  systems.push(system);
+  track(system);
   return system;
 }
-
-afterEach(async () => {
-  vi.useRealTimers();
-  for (const system of systems.splice(0)) await system.stop();
-});
 
 const cheapest = (bids: readonly Bid<{ cost: number }>[]) => [...bids].sort((a, b) => a.proposal.cost - b.proposal.cost).slice(0, 1);
 const byCost = (bids: readonly Bid<{ cost: number }>[]) => {

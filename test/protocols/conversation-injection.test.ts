@@ -4,7 +4,7 @@
  * comes from the party it expects.
  */
 import { setup } from 'xstate';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   contractNet,
   contractor,
@@ -20,16 +20,12 @@ import {
 } from '../../src/index.js';
 import { latch } from '../support/latch.js';
 import { jobs } from './participants.js';
+import { stoppedAfterEach } from '../support/systems.js';
 
-const systems: System[] = [];
-afterEach(async () => {
-  vi.useRealTimers();
-  for (const system of systems.splice(0)) await system.stop();
-});
-
+const track = stoppedAfterEach();
 async function start(children: ChildSpec[]): Promise<System> {
   const system = await createSystem({ root: supervisor({ children }) });
-  systems.push(system);
+  track(system);
   return system;
 }
 

@@ -1,6 +1,6 @@
 import { fromCallback, setup, type AnyActorRef } from 'xstate';
 import { z } from 'zod';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   createSystem,
   defineAgent,
@@ -19,16 +19,12 @@ import {
 import { findProtocolHost } from '../../src/agent/protocol-host.js';
 import { Ports } from '../../src/runtime/ports.js';
 import { latch } from '../support/latch.js';
+import { stoppedAfterEach } from '../support/systems.js';
 
-const systems: System[] = [];
-afterEach(async () => {
-  vi.useRealTimers();
-  for (const system of systems.splice(0)) await system.stop();
-});
-
+const track = stoppedAfterEach();
 async function start(children: ChildSpec[] = []): Promise<System> {
   const system = await createSystem({ root: supervisor({ children }) });
-  systems.push(system);
+  track(system);
   return system;
 }
 

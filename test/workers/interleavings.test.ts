@@ -3,22 +3,18 @@
  * agents on two threads: every request gets its one right answer, and each agent's messages
  * are handled in the order they were sent, across restarts.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createSystem, FailureError, supervisor, type System } from '../../src/index.js';
 import { worker } from './agents.js';
 import { prng } from '../support/prng.js';
+import { stoppedAfterEach } from '../support/systems.js';
 
 /** Bounds waits that include a thread's boot, which a loaded machine can make slow (nothing is timed). */
 const POLL = { timeout: 20_000 };
 const Answer = z.object({ thread: z.number(), handled: z.number(), text: z.string().optional() });
 const AGENTS = ['a', 'b', 'c'];
-const systems: System[] = [];
-
-// Stopping waits for threads to confirm; on a loaded machine that can take a few seconds.
-afterEach(async () => {
-  await Promise.all(systems.splice(0).map((system) => system.stop()));
-}, 30_000);
+const track = stoppedAfterEach();
 
 type Op = 'echo' | 'throw' | 'exit';
 type Outcome = { op: Op; agent: string; text: string; result: { kind: 'inform'; incarnation: string; handled: number; text: string | undefined } | { kind: 'failure'; reason: string | undefined } };
@@ -26,7 +22,7 @@ type Outcome = { op: Op; agent: string; text: string; result: { kind: 'inform'; 
 async function run(seed: number): Promise<{ outcomes: Outcome[]; system: System }> {
   const next = prng(seed);
   const system = await createSystem({ root: supervisor({ intensity: { maxRestarts: 1_000, withinMs: 60_000 }, children: AGENTS.map((id) => ({ id, agent: worker })) }), workers: { size: 2 } });
-  systems.push(system);
+  track(system);
   const outcomes: Outcome[] = [];
   let sent = 0;
   for (let batch = 0; batch < 6; batch++) {

@@ -6,28 +6,24 @@ import { readdirSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createSystem, defineAgent, NotUnderstoodError, supervisor, SupervisorSpecError, ConfigurationError, StartError, type ChildSpec, type SystemEvent, type System } from '../../src/index.js';
 import { greeter, relay, worker } from './agents.js';
 import { cheap, cnetManager, dear } from './contract-net-agents.js';
 import { setup } from 'xstate';
+import { stoppedAfterEach } from '../support/systems.js';
 
 /** Bounds waits that include a thread's boot, which a loaded machine can make slow (nothing is timed). */
 const POLL = { timeout: 20_000 };
 const Answer = z.object({ thread: z.number(), handled: z.number(), text: z.string().optional() });
-const systems: System[] = [];
+const track = stoppedAfterEach();
 
 async function start(children: ChildSpec[], size = 2): Promise<System> {
   const system = await createSystem({ root: supervisor({ intensity: { maxRestarts: 5, withinMs: 10_000 }, children }), workers: { size } });
-  systems.push(system);
+  track(system);
   return system;
 }
-
-// Stopping waits for threads to confirm; on a loaded machine that can take a few seconds.
-afterEach(async () => {
-  await Promise.all(systems.splice(0).map((system) => system.stop()));
-}, 30_000);
 
 describe('placement: worker', () => {
   it('answers a request from another thread, under the same path', { timeout: 60_000 }, async () => {
@@ -75,7 +71,7 @@ describe('placement: worker', () => {
 
   it('starts dynamic children from a template onto worker threads, and stops them', { timeout: 60_000 }, async () => {
     const system = await createSystem({ root: supervisor({ template: { agent: worker, restart: 'temporary' } }), workers: { size: 2 } });
-    systems.push(system);
+    track(system);
     await system.startChild('/', { id: 'd1' });
     await system.startChild('/', { id: 'd2' });
     const answers = await Promise.all(['/d1', '/d2'].map((path) => system.request(path, { op: 'echo', text: path }, { expect: Answer })));
@@ -114,7 +110,7 @@ describe('placement: worker', () => {
       },
     });
     const system = await createSystem({ root: supervisor({ children: [{ id: 'w', agent: worker }] }), logger: pino({ level: 'error' }, stream), workers: { size: 1 } });
-    systems.push(system);
+    track(system);
     await expect(system.request('/w', { op: 'throw' })).rejects.toThrow('the worker agent threw on purpose');
     await expect.poll(() => lines.find((line) => line.path === '/w' && typeof line.thread === 'number' && line.thread !== threadId), POLL).toBeDefined();
   });
@@ -143,7 +139,7 @@ describe('placement rules', () => {
   it('fails a worker agent whose module stops exporting it on a later start through its supervisor, with the named error', { timeout: 60_000 }, async () => {
     const events: SystemEvent[] = [];
     const system = await createSystem({ root: supervisor({ intensity: { maxRestarts: 1, withinMs: 10_000 }, children: [] }), workers: { size: 1 } });
-    systems.push(system);
+    track(system);
     system.subscribe((event) => events.push(event));
     const hidden = defineAgent({ name: 'hidden', module: new URL('./agents.ts', import.meta.url), machine: setup({}).createMachine({}) });
     await system.startChild('/', { id: 'h', agent: hidden, placement: 'worker' });

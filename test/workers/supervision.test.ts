@@ -5,29 +5,25 @@
  */
 import { readdirSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createSystem, FailureError, supervisor, type ChildSpec, type SystemEvent, type System, type SystemOptions } from '../../src/index.js';
 import { collector, greeter, holder, worker } from './agents.js';
+import { stoppedAfterEach } from '../support/systems.js';
 
 /** Bounds waits that include a thread's boot, which a loaded machine can make slow (nothing is timed). */
 const POLL = { timeout: 20_000 };
 const Answer = z.object({ thread: z.number(), handled: z.number(), text: z.string().optional() });
 const HEARTBEAT = { everyMs: 50, timeoutMs: 400 };
-const systems: System[] = [];
+const track = stoppedAfterEach();
 
 async function start(children: ChildSpec[], workers: SystemOptions['workers'] = { size: 1 }): Promise<{ system: System; events: SystemEvent[] }> {
   const system = await createSystem({ root: supervisor({ intensity: { maxRestarts: 10, withinMs: 30_000 }, children }), workers });
-  systems.push(system);
+  track(system);
   const events: SystemEvent[] = [];
   system.subscribe((event) => events.push(event));
   return { system, events };
 }
-
-// Stopping waits for threads to confirm; on a loaded machine that can take a few seconds.
-afterEach(async () => {
-  await Promise.all(systems.splice(0).map((system) => system.stop()));
-}, 30_000);
 
 async function failureOf(promise: Promise<unknown>): Promise<FailureError> {
   const error = await promise.then(
@@ -100,7 +96,7 @@ describe('group restarts across threads', () => {
       }),
       workers: { size: 2 },
     });
-    systems.push(system);
+    track(system);
     const restarted = new Set<string>();
     system.subscribe((event) => {
       if (event.type === 'restarted') restarted.add(event.path);
@@ -135,7 +131,7 @@ describe('group restarts with a stuck thread', () => {
       }),
       workers: { size: 1 },
     });
-    systems.push(system);
+    track(system);
     const events: SystemEvent[] = [];
     system.subscribe((event) => events.push(event));
     await system.request('/stuck', { op: 'loop-later' }, { acceptAgree: true });
@@ -160,7 +156,7 @@ describe('group restarts with a stuck thread', () => {
       }),
       workers: { size: 1 },
     });
-    systems.push(system);
+    track(system);
     await echo(system, '/stuck');
     // Handed over and never answered: the thread loops inside it.
     const looping = failureOf(system.request('/stuck', { op: 'loop' }, { timeoutMs: 20_000 }));
