@@ -82,6 +82,7 @@ function frozenIfPlain<T>(data: T): T {
 export class System {
   private readonly runtime: Runtime;
   private root: SupervisorControl | undefined;
+  private externalHost: ProtocolHost | undefined;
   private stopping: Promise<void> | undefined;
   private readonly terminated: Promise<ExitReason>;
   private settleTerminated!: (reason: ExitReason) => void;
@@ -205,6 +206,10 @@ export class System {
    * as `contractNet(system, ...)`): what it sends comes from `/$system`.
    */
   get protocolHost(): ProtocolHost {
+    return (this.externalHost ??= this.makeProtocolHost());
+  }
+
+  private makeProtocolHost(): ProtocolHost {
     const runtime = this.runtime;
     const system = this;
     return {
