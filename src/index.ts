@@ -1,5 +1,5 @@
 /** Troupe's public API. */
-export { createSystem, System, UnexpectedReplyError, type RequestOptions, type SystemOptions, type TellOptions, type TellOutcome } from './runtime/system.js';
+export { createSystem, System, UnexpectedReplyError, type RequestOptions, type SystemOptions, type TellOptions, type TellOutcome } from './system/system.js';
 export { defineAgent, type AgentDefinition, type AgentOptions } from './agent/define-agent.js';
 export { reply, tell, OUTBOUND, type OutboundEvent, type ReplyOptions, type Expr } from './agent/actions.js';
 export { ask, askFromActor, type AskInput } from './agent/ask.js';
@@ -9,10 +9,10 @@ export { freezeContent } from './acl/content.js';
 export type { ContentSchemas, ContentOf, InboundEvents } from './acl/content-schemas.js';
 export type { MailboxOptions, OverflowPolicy } from './runtime/mailbox.js';
 export type { SchedulerOptions } from './runtime/scheduler.js';
-export type { AgentMetrics } from './runtime/agent-cell.js';
-export { StartError } from './runtime/agent-cell.js';
+export type { AgentMetrics } from './runtime/agent-process.js';
+export { StartError } from './runtime/agent-process.js';
 export type { DeadLetter, DeadLetterReason } from './runtime/dead-letters.js';
-export type { Terminated } from './runtime/runtime.js';
+export type { Terminated } from './runtime/watchers.js';
 export type { SystemEvent, SystemEventType } from './runtime/system-events.js';
 export { describeExit, isNormalExit } from './runtime/tree.js';
 export type { ChildInfo, ChildSpec, DynamicChild, ExitReason, Heartbeat, NodeSpec, NodeStatus, Placement, RestartType, Shutdown } from './runtime/tree.js';

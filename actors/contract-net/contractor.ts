@@ -1,5 +1,10 @@
 import { assign, enqueueActions, fromCallback, setup, spawnChild, stopChild } from 'xstate';
-import { ConfigurationError, defineAgent, reply, type AclMessage, type AgentDefinition, type Heartbeat, type InboundEvents, type MailboxOptions } from '../../src/index.js';
+import type { InboundEvents } from '../../src/acl/content-schemas.js';
+import type { AclMessage } from '../../src/acl/message.js';
+import { reply } from '../../src/agent/actions.js';
+import { defineAgent, type AgentDefinition, type Heartbeat } from '../../src/agent/define-agent.js';
+import { ConfigurationError } from '../../src/runtime/errors.js';
+import type { MailboxOptions } from '../../src/runtime/mailbox.js';
 import { participantContent, type ContractNetOntology } from '../../src/protocols/contract-net-ontology.js';
 import { perOntology } from '../../src/protocols/per-ontology.js';
 

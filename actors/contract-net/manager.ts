@@ -1,6 +1,11 @@
 import { assign, enqueueActions, setup, spawnChild, type DoneActorEvent, type ErrorActorEvent } from 'xstate';
 import { z } from 'zod';
-import { ConfigurationError, defineAgent, reply, type AclMessage, type AgentDefinition, type InboundEvents, type MailboxOptions } from '../../src/index.js';
+import type { InboundEvents } from '../../src/acl/content-schemas.js';
+import type { AclMessage } from '../../src/acl/message.js';
+import { reply } from '../../src/agent/actions.js';
+import { defineAgent, type AgentDefinition } from '../../src/agent/define-agent.js';
+import { ConfigurationError } from '../../src/runtime/errors.js';
+import type { MailboxOptions } from '../../src/runtime/mailbox.js';
 import { contractNetInitiator, type ContractNetInput } from '../../src/protocols/contract-net-initiator.js';
 import type { ContractNetOntology } from '../../src/protocols/contract-net-ontology.js';
 import type { ContractNetOutcome } from '../../src/protocols/contract-net-outcome.js';

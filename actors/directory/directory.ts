@@ -1,6 +1,11 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import { z } from 'zod';
-import { defineAgent, reply, type AclMessage, type AgentDefinition, type ChildSpec, type InboundEvents, type MailboxOptions, type RestartType } from '../../src/index.js';
+import type { InboundEvents } from '../../src/acl/content-schemas.js';
+import type { AclMessage } from '../../src/acl/message.js';
+import { reply } from '../../src/agent/actions.js';
+import { defineAgent, type AgentDefinition } from '../../src/agent/define-agent.js';
+import type { MailboxOptions } from '../../src/runtime/mailbox.js';
+import type { ChildSpec, RestartType } from '../../src/runtime/tree.js';
 import { DIRECTORY_PATH, DIRECTORY_PROTOCOL, DirectoryRequest, matches, ServiceQuery, type DirectoryEntry, type ServiceDescription } from '../../src/protocols/directory-protocol.js';
 import { systemEvents, type LifecycleEvent } from '../../src/protocols/lifecycle.js';
 

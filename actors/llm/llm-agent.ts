@@ -13,6 +13,7 @@ import { zodResponseFormat } from 'openai/helpers/zod';
 import type { ChatCompletion, ChatCompletionAssistantMessageParam, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageFunctionToolCall, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { and, assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
 import type { z } from 'zod';
+import { parentOf } from '../../src/runtime/xstate-adapter.js';
 import { askFromActor } from '../../src/agent/ask.js';
 import { reply } from '../../src/agent/actions.js';
 import { defineAgent, type AgentDefinition } from '../../src/agent/define-agent.js';
@@ -96,7 +97,7 @@ function taskText(content: unknown): string {
 
 /** The path of the agent running this invoked logic (the runtime names each agent's actor by its path). */
 function agentPath(self: AnyActorRef): string | undefined {
-  const id = (self as { _parent?: { id?: unknown } })._parent?.id;
+  const id = (parentOf(self) as { id?: unknown } | undefined)?.id;
   return typeof id === 'string' && id.startsWith('/') ? id : undefined;
 }
 

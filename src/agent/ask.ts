@@ -2,6 +2,7 @@ import { fromPromise, type AnyActorRef } from 'xstate';
 import type { AclMessage, MessageOptions } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
 import { ConfigurationError } from '../runtime/errors.js';
+import { findUp } from '../runtime/xstate-adapter.js';
 
 export interface AskInput {
   /** Path of the agent to ask. */
@@ -24,12 +25,8 @@ export interface AskHost {
 export const ASK_HOST: unique symbol = Symbol.for('troupe.askHost');
 
 function findHost(self: AnyActorRef): AskHost {
-  let ref: unknown = self;
-  while (typeof ref === 'object' && ref !== null) {
-    const host = (ref as { [ASK_HOST]?: AskHost })[ASK_HOST];
-    if (host !== undefined) return host;
-    ref = (ref as { _parent?: unknown })._parent;
-  }
+  const host = findUp<AskHost>(self, ASK_HOST);
+  if (host !== undefined) return host;
   throw new ConfigurationError('no-runtime', 'ask runs only inside a Troupe agent; in a plain XState test, provide a stand-in with machine.provide({ actors: { ask: fromPromise(...) } })');
 }
 

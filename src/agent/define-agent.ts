@@ -3,7 +3,16 @@ import type { ContentSchemas } from '../acl/content-schemas.js';
 import { isPerformative } from '../acl/performatives.js';
 import { ConfigurationError } from '../runtime/errors.js';
 import { resolveMailboxOptions, type MailboxOptions } from '../runtime/mailbox.js';
-import type { Heartbeat, Placement } from '../runtime/tree.js';
+
+/** Where an agent runs: on the main thread (`inline`, default) or on a worker thread of the system's pool. */
+export type Placement = 'inline' | 'worker';
+
+export interface Heartbeat {
+  /** How often the supervisor reaches the child, ms. */
+  readonly everyMs: number;
+  /** How long the child may go without progress while it has work before it counts as hung, ms. */
+  readonly timeoutMs: number;
+}
 
 export interface AgentOptions<M extends AnyStateMachine> {
   /** A name for logs and the inspector; the agent's address comes from its place in the tree. */

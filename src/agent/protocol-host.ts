@@ -3,8 +3,9 @@ import type { MessageOptions } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
 import { ConfigurationError } from '../runtime/errors.js';
 import type { Port, PortListener } from '../runtime/ports.js';
-import type { Terminated } from '../runtime/runtime.js';
+import type { Terminated } from '../runtime/watchers.js';
 import type { SystemEvent } from '../runtime/system-events.js';
+import { findUp } from '../runtime/xstate-adapter.js';
 
 /**
  * What interaction-protocol logic (contract net, subscriptions) needs from whoever runs it:
@@ -36,11 +37,7 @@ export const PROTOCOL_HOST: unique symbol = Symbol.for('troupe.protocolHost');
 
 /** The host of invoked logic: the agent cell found by walking up from the invoked actor. */
 export function findProtocolHost(self: AnyActorRef): ProtocolHost {
-  let ref: unknown = self;
-  while (typeof ref === 'object' && ref !== null) {
-    const host = (ref as { [PROTOCOL_HOST]?: ProtocolHost })[PROTOCOL_HOST];
-    if (host !== undefined) return host;
-    ref = (ref as { _parent?: unknown })._parent;
-  }
+  const host = findUp<ProtocolHost>(self, PROTOCOL_HOST);
+  if (host !== undefined) return host;
   throw new ConfigurationError('no-runtime', 'protocol logic runs only inside a Troupe agent or through a call form such as contractNet(system, ...)');
 }

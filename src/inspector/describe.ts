@@ -3,9 +3,8 @@
  * JSON-safe and redacted), and an agent's statechart drawn from its machine's own definition.
  */
 import type { AclMessage } from '../acl/message.js';
-import { AgentCell } from '../runtime/agent-cell.js';
+import { AgentProcess } from '../runtime/agent-process.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { RemoteAgent } from '../workers/remote-agent.js';
 import type { ChildInfo, ContainerNode, TreeNode } from '../runtime/tree.js';
 import type { MessageSummary, TreeEntry } from './protocol.js';
 
@@ -27,8 +26,7 @@ function isContainer(node: TreeNode): node is ContainerNode {
 
 function entryOf(runtime: Runtime, node: TreeNode | undefined, info: ChildInfo): TreeEntry {
   const base = { id: info.id, path: info.path, kind: info.kind, status: info.status, incarnation: info.incarnation ?? null, restarts: info.restarts };
-  if (node instanceof AgentCell) return { ...base, mailbox: node.mailbox.length, suspended: node.suspended };
-  if (node instanceof RemoteAgent) return { ...base, mailbox: node.metrics.queueDepth, suspended: false };
+  if (node instanceof AgentProcess) return { ...base, mailbox: node.metrics.queueDepth, suspended: node.lifecycle.kind === 'suspended' };
   if (node !== undefined && isContainer(node)) {
     return { ...base, children: node.whichChildren().map((child) => entryOf(runtime, runtime.lookup(child.path), child)) };
   }
@@ -145,17 +143,23 @@ export function describeMachine(xstateSnapshot: unknown, redactFields: readonly 
   };
 }
 
-export function describeAgent(cell: AgentCell, redactFields: readonly string[]): AgentSnapshot {
-  return describeAgentWith(cell, cell.suspended, describeMachine(cell.snapshot(), redactFields), redactFields);
+/** Runs elsewhere (a worker thread) and describes its machine there. */
+interface DescribedElsewhere {
+  describeMachine(redact: readonly string[]): Promise<MachineView>;
 }
 
-/** A worker agent: its machine is described on its thread, the rest (mailbox, metrics) here where they live. */
-export async function describeWorkerAgent(agent: RemoteAgent, redactFields: readonly string[]): Promise<AgentSnapshot> {
-  const machine = await agent.describeMachine(redactFields);
-  return describeAgentWith(agent, false, machine, redactFields);
+function describedElsewhere(executor: object): executor is DescribedElsewhere {
+  return typeof (executor as Partial<DescribedElsewhere>).describeMachine === 'function';
 }
 
-function describeAgentWith(cell: AgentCell | RemoteAgent, suspended: boolean, machine: MachineView, redactFields: readonly string[]): AgentSnapshot {
+/** An agent's snapshot: its machine described where it runs, the rest (mailbox, metrics) here where they live. */
+export async function describeAgent(cell: AgentProcess, redactFields: readonly string[]): Promise<AgentSnapshot> {
+  const executor = cell.executor;
+  const machine = describedElsewhere(executor) ? await executor.describeMachine(redactFields) : describeMachine(cell.snapshot(), redactFields);
+  return describeAgentWith(cell, cell.lifecycle.kind === 'suspended', machine, redactFields);
+}
+
+function describeAgentWith(cell: AgentProcess, suspended: boolean, machine: MachineView, redactFields: readonly string[]): AgentSnapshot {
   const head = cell.mailbox.peek();
   const metrics = cell.metrics;
   return {
@@ -220,6 +224,6 @@ function describeNode(node: StateNodeLike): StateChartNode {
 }
 
 /** The agent's statechart: states nested as in the machine, transitions by event, ids to match `state` values. */
-export function describeStatechart(cell: Pick<AgentCell, 'definition'>): StateChartNode {
+export function describeStatechart(cell: Pick<AgentProcess, 'definition'>): StateChartNode {
   return describeNode((cell.definition.machine as unknown as { root: StateNodeLike }).root);
 }

@@ -13,8 +13,7 @@ import { expectsReply, type Performative } from '../acl/performatives.js';
 import { ConfigurationError, ReplyError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ChildInfo } from '../runtime/tree.js';
-import { RemoteAgent } from '../workers/remote-agent.js';
-import { describeAgent, describeStatechart, describeTree, describeWorkerAgent, summarize, toJsonSafe } from './describe.js';
+import { describeAgent, describeStatechart, describeTree, summarize, toJsonSafe } from './describe.js';
 import { DEFAULT_MAX_EVENTS_PER_SECOND, EventStream, type EventBatch } from './event-stream.js';
 import { CLOSE, CONTROL_TYPES, parseRequest, PROTOCOL_VERSION, type ClientRequest, type ErrorCode, type ServerMessage } from './protocol.js';
 
@@ -369,8 +368,14 @@ export async function startInspector(runtime: Runtime, host: InspectorHost, give
 
   function agentAt(path: string): NonNullable<ReturnType<Runtime['agentAt']>> {
     const cell = runtime.agentAt(path);
-    if (runtime.lookup(path) instanceof RemoteAgent) throw new RequestFailure('failed', `${path} runs on a worker thread (placement 'worker'); suspend and resume apply to inline agents only`);
     if (cell === undefined) throw new RequestFailure('not-found', `no agent at ${path}`);
+    return cell;
+  }
+
+  function suspendableAt(path: string): NonNullable<ReturnType<Runtime['agentAt']>> {
+    const cell = agentAt(path);
+    const { where, placement, suspension } = cell.executor;
+    if (suspension === undefined) throw new RequestFailure('failed', `${path} runs on ${where} (placement '${placement}'); suspend and resume apply to inline agents only`);
     return cell;
   }
 
@@ -381,15 +386,10 @@ export async function startInspector(runtime: Runtime, host: InspectorHost, give
         return { pong: Date.now() };
       case 'tree':
         return describeTree(runtime);
-      case 'snapshot': {
-        const worker = runtime.lookup(request.path);
-        if (worker instanceof RemoteAgent) return describeWorkerAgent(worker, [...options.redact, ...request.redact]);
+      case 'snapshot':
         return describeAgent(agentAt(request.path), [...options.redact, ...request.redact]);
-      }
-      case 'statechart': {
-        const worker = runtime.lookup(request.path);
-        return describeStatechart(worker instanceof RemoteAgent ? worker : agentAt(request.path));
-      }
+      case 'statechart':
+        return describeStatechart(agentAt(request.path));
       case 'stop': {
         const { parent, id } = parentAndId(request.path);
         if (runtime.lookup(request.path) === undefined) throw new RequestFailure('not-found', `nothing runs at ${request.path}`);
@@ -406,10 +406,10 @@ export async function startInspector(runtime: Runtime, host: InspectorHost, give
         return { restarted: request.path, incarnation: info.incarnation ?? null };
       }
       case 'suspend':
-        agentAt(request.path);
+        suspendableAt(request.path);
         return { path: request.path, changed: host.suspend(request.path) };
       case 'resume':
-        agentAt(request.path);
+        suspendableAt(request.path);
         return { path: request.path, changed: host.resume(request.path) };
       case 'send':
         return send(request);

@@ -1,7 +1,8 @@
 import { createActor } from 'xstate';
+import { stopChild } from '../runtime/xstate-adapter.js';
 import { ConfigurationError } from '../runtime/errors.js';
 import { abortReason } from '../runtime/pending-asks.js';
-import type { System } from '../runtime/system.js';
+import type { System } from '../system/system.js';
 import { initiatorFor, type ContractNetInitiatorMachine, type ContractNetInput } from './contract-net-initiator.js';
 import type { ContractNetOntology } from './contract-net-ontology.js';
 import type { ContractNetOutcome } from './contract-net-outcome.js';
@@ -47,7 +48,7 @@ export function contractNet<T, P, R>(system: System, options: ContractNetOptions
         reject(error as Error);
         // XState leaves the children of a machine that errored running (the agent cell does the
         // same for agents): stopping the conversation cancels what is still in play and closes its port.
-        for (const child of Object.values(actor.getSnapshot().children)) (child as { _stop?: () => void } | undefined)?._stop?.();
+        for (const child of Object.values(actor.getSnapshot().children)) stopChild(child);
       },
     });
     actor.start();

@@ -9,7 +9,7 @@ import type { AclMessage, MessageOptions } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
 import { askFromActor, type AskInput } from '../agent/ask.js';
 import { ConfigurationError, DeadlineError, ReplyError } from '../runtime/errors.js';
-import type { System } from '../runtime/system.js';
+import type { System } from '../system/system.js';
 
 export interface ParallelRequest {
   /** Path of the agent asked. */

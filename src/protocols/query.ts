@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import type { AclMessage } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
-import type { RequestOptions, System } from '../runtime/system.js';
-import { UnexpectedReplyError } from '../runtime/system.js';
+import type { RequestOptions, System } from '../system/system.js';
+import { UnexpectedReplyError } from '../system/system.js';
 
 export type QueryOptions<R> = Omit<RequestOptions<R>, 'performative' | 'acceptAgree'>;
 

@@ -4,7 +4,7 @@ import { ConfigurationError, DeadlineError, errorForReply, TroupeError } from '.
 import { normalizePath } from '../runtime/path.js';
 import type { Port } from '../runtime/ports.js';
 import { check } from './contract-net-ontology.js';
-import { UnexpectedReplyError, type System } from '../runtime/system.js';
+import { UnexpectedReplyError, type System } from '../system/system.js';
 
 export interface SubscribeOptions<C> {
   /** Called with the content of every `inform` the publisher sends. */

@@ -6,33 +6,27 @@ import { answerAddress, answerIncarnation, checkMessageOptions, createMessage, t
 import { isPerformative, type Performative } from '../acl/performatives.js';
 import type { AskInput } from '../agent/ask.js';
 import type { AgentDefinition } from '../agent/define-agent.js';
-import { AgentCell } from './agent-cell.js';
+import { AgentProcess } from './agent-process.js';
 import { DeadLetters, type DeadLetterReason } from './dead-letters.js';
 import { ConfigurationError, type RuntimeReason } from './errors.js';
+import { InlineExecutor } from './inline-executor.js';
+import type { Kernel, SendOrigin, Sender } from './kernel.js';
 import { Listeners } from './listeners.js';
 import type { Mailbox, Settle } from './mailbox.js';
-import { normalizePath, parentPath } from './path.js';
+import { normalizePath } from './path.js';
+import { Registry } from './registry.js';
 import { abortReason, ASK_PREFIX, PendingAsks } from './pending-asks.js';
+import { placementKind, type PlacementSite } from './placement.js';
 import { PORT_PREFIX, Ports } from './ports.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import { logSystemEvent, type SystemEvent } from './system-events.js';
-import type { AgentNode, ContainerNode, ExitReason, ParentLink, Placement, TreeNode } from './tree.js';
-import { WorkerPool, type WorkerPoolOptions } from '../workers/pool.js';
-import { RemoteAgent } from '../workers/remote-agent.js';
+import { Watchers, type Terminated } from './watchers.js';
+import type { ExitReason, ParentLink, Placement, TreeNode } from './tree.js';
 
 // Settled outcomes are shared: a resolved promise is immutable, and a send should not allocate one.
 const QUEUED: Promise<'queued'> = Promise.resolve('queued');
 const REFUSED: Promise<'refused'> = Promise.resolve('refused');
-const NOPROC: ExitReason = Object.freeze({ kind: 'noproc' });
 
-/** The signal a watcher gets when the agent at a path stops for good, or at once (`noproc`) when nothing lives there. */
-export interface Terminated {
-  readonly type: 'terminated';
-  readonly path: string;
-  /** Empty with `noproc`: no incarnation ran. */
-  readonly incarnation: string;
-  readonly reason: ExitReason;
-}
 
 export interface RuntimeOptions {
   readonly name: string;
@@ -40,8 +34,8 @@ export interface RuntimeOptions {
   readonly scheduler?: SchedulerOptions;
   /** How many recent dead letters to keep for inspection (default 1,000). */
   readonly keepDeadLetters?: number;
-  /** The worker-thread pool for agents placed on workers. */
-  readonly workers?: WorkerPoolOptions;
+  /** Options of each placement by name (`worker`: the worker-thread pool); those given are opened at once. */
+  readonly placements?: Readonly<Record<string, unknown>>;
 }
 
 /** Told of every message routed (sent); set only while an inspector listens, so a send pays one check otherwise. */
@@ -49,19 +43,12 @@ export interface MessageObserver {
   sent(message: AclMessage): void;
 }
 
-/** Who sends a message from outside an agent's machine. */
-export interface SendOrigin {
-  readonly sender: string;
-  readonly senderIncarnation: string | undefined;
-  readonly lamport: number;
-  readonly signal?: AbortSignal;
-}
 
 /**
  * One system's kernel: the registry of paths, delivery, dead letters, waiting requests,
  * the scheduler and the lifecycle event stream. Several runtimes in one process share nothing.
  */
-export class Runtime {
+export class Runtime implements Kernel {
   readonly name: string;
   readonly logger: Logger;
   readonly scheduler: Scheduler;
@@ -72,8 +59,8 @@ export class Runtime {
   readonly ports: Ports;
   /** One XState actor system shared by every agent of this runtime (an actor system per agent costs ~1.6 KB). */
   readonly xsystem: unknown;
-  private readonly nodes = new Map<string, TreeNode>();
-  private readonly watchers = new Map<string, Listeners<Terminated>>();
+  private readonly registry = new Registry();
+  private readonly watchers = new Watchers((path) => this.livesAt(path), (error) => this.reportListenerError(error));
   /**
    * Ids made here (incarnations, conversations, reply tags) are this system's nanoid and a
    * counter: unique like a nanoid, and short. V8 stores a string of up to 12 characters flat
@@ -90,9 +77,9 @@ export class Runtime {
   stopped = false;
   /** The inspector's hook while a client is connected; undefined otherwise. */
   observer: MessageObserver | undefined = undefined;
-  private readonly workerOptions: WorkerPoolOptions | undefined;
-  /** Started with the first agent placed on a worker thread. */
-  private pool: WorkerPool | undefined;
+  private readonly placementOptions: Readonly<Record<string, unknown>>;
+  /** The placements agents of this system run on besides inline, opened at first use. */
+  private readonly sites = new Map<string, PlacementSite>();
 
   constructor(options: RuntimeOptions) {
     this.name = options.name;
@@ -101,9 +88,9 @@ export class Runtime {
     this.deadLetters = new DeadLetters(options.keepDeadLetters ?? 1_000, this.reportListenerError);
     this.xsystem = createActor(fromCallback(() => undefined)).system;
     this.ports = new Ports((error) => this.reportListenerError(error), (message) => this.toClosedPort(message), this.portNamespace());
-    this.workerOptions = options.workers;
-    // Bad pool options fail createSystem, not the first placement.
-    if (options.workers !== undefined) this.pool = new WorkerPool(this, options.workers);
+    this.placementOptions = options.placements ?? {};
+    // Bad placement options fail createSystem, not the first placement.
+    for (const [name, given] of Object.entries(this.placementOptions)) if (given !== undefined) this.site(name);
   }
 
   /** Put in the address of every port opened here (see Ports); a worker thread's runtime names its thread. */
@@ -111,9 +98,24 @@ export class Runtime {
     return '';
   }
 
-  /** The worker-thread pool, once an agent has been placed on it. */
-  get workers(): WorkerPool | undefined {
-    return this.pool;
+  private site(name: string): PlacementSite {
+    let site = this.sites.get(name);
+    if (site === undefined) {
+      site = placementKind(name).open(this, this.placementOptions[name]);
+      this.sites.set(name, site);
+    }
+    return site;
+  }
+
+  /** Ends every placement site (worker threads); resolves when all have. */
+  async closePlacements(): Promise<void> {
+    await Promise.all([...this.sites.values()].map((site) => site.close()));
+  }
+
+  /** Offers a message for a reserved address to the placements; false when none owns it. */
+  private routeReserved(message: AclMessage, kind: 'answer' | 'port'): boolean {
+    for (const site of this.sites.values()) if (site.routeReserved(message, kind)) return true;
+    return false;
   }
 
   readonly reportListenerError = (error: unknown): void => {
@@ -141,42 +143,36 @@ export class Runtime {
   /** A path as given when it names a registered node (already normal), else checked and normalised. */
   resolvePath(path: string): string {
     // A conversation port's address is not a tree path, and a sender may well reach one directly.
-    return this.nodes.has(path) || path.startsWith(PORT_PREFIX) ? path : normalizePath(path);
+    return this.registry.has(path) || path.startsWith(PORT_PREFIX) ? path : normalizePath(path);
   }
 
   // ---- registry --------------------------------------------------------------------------
 
-  /** Creates the cell of an agent at `path` (a stand-in when it runs on a worker thread); `start()` starts it. */
-  createAgent(path: string, id: string, definition: AgentDefinition, parent: ParentLink, placement: Placement = 'inline'): AgentNode {
-    if (placement === 'worker') return new RemoteAgent(this, (this.pool ??= new WorkerPool(this, this.workerOptions)), path, id, definition, parent);
-    return new AgentCell(this, path, id, definition, parent);
+  /** Creates the process of an agent at `path`, its machine run where `placement` says; `start()` starts it. */
+  createAgent(path: string, id: string, definition: AgentDefinition, parent: ParentLink, placement: Placement = 'inline'): AgentProcess {
+    const site = placement === 'inline' ? undefined : this.site(placement);
+    return new AgentProcess(this, path, id, definition, parent, (process) => (site === undefined ? new InlineExecutor(process) : site.createExecutor(process)));
   }
 
-  /** The first starts of the agents placed on worker threads (see RemoteAgent.firstStart). */
-  workerFirstStarts(): Promise<void>[] {
-    const starts: Promise<void>[] = [];
-    for (const node of this.nodes.values()) if (node instanceof RemoteAgent) starts.push(node.firstStart);
-    return starts;
+  /** The first starts of every agent (see AgentProcess.firstStart). */
+  firstStarts(): Promise<void>[] {
+    return this.registry.firstStarts();
   }
 
   register(node: TreeNode): void {
-    const existing = this.nodes.get(node.path);
-    if (existing !== undefined && existing !== node) throw new ConfigurationError('path-taken', `path ${node.path} is already taken by a running ${existing.kind}`);
-    this.nodes.set(node.path, node);
+    this.registry.register(node);
   }
 
   unregister(node: TreeNode): void {
-    if (this.nodes.get(node.path) !== node) return;
-    this.nodes.delete(node.path);
+    this.registry.unregister(node);
   }
 
   lookup(path: string): TreeNode | undefined {
-    return this.nodes.get(path);
+    return this.registry.lookup(path);
   }
 
-  agentAt(path: string): AgentCell | undefined {
-    const node = this.nodes.get(path);
-    return node instanceof AgentCell ? node : undefined;
+  agentAt(path: string): AgentProcess | undefined {
+    return this.registry.agentAt(path);
   }
 
   // ---- delivery --------------------------------------------------------------------------
@@ -186,12 +182,12 @@ export class Runtime {
    * answers its sender with `failure` if it expected an answer). `settle` hears what became
    * of a message parked by backpressure: `queued` when it enters the mailbox, or `refused`.
    */
-  deliver(message: AclMessage, from?: AgentCell, settle?: Settle): 'queued' | 'waiting' | 'refused' {
+  deliver(message: AclMessage, from?: Sender, settle?: Settle): 'queued' | 'waiting' | 'refused' {
     this.observer?.sent(message);
     const receiver = message.receiver;
     if (receiver.startsWith(ASK_PREFIX)) {
       if (message.lamport > this.clock) this.clock = message.lamport; // Lamport: receiving advances the clock
-      if (!this.asks.settle(message) && this.pool?.routeToThread(message, ASK_PREFIX, 'answer') !== true) this.deadLetters.record(message, 'no-waiting-request');
+      if (!this.asks.settle(message) && !this.routeReserved(message, 'answer')) this.deadLetters.record(message, 'no-waiting-request');
       return 'queued';
     }
     if (receiver.startsWith(PORT_PREFIX)) return this.deliverToPort(message);
@@ -199,8 +195,8 @@ export class Runtime {
       this.reject(message, 'system-stopped', 'system-stopped', `system ${this.name} is stopped`);
       return 'refused';
     }
-    const cell = this.nodes.get(receiver);
-    if (!(cell instanceof AgentCell) && !(cell instanceof RemoteAgent)) {
+    const cell = this.registry.lookup(receiver);
+    if (!(cell instanceof AgentProcess)) {
       const node = cell;
       const reason = node === undefined ? 'no-such-agent' : 'not-an-agent';
       this.reject(message, reason, reason, node === undefined ? `no agent at ${receiver}` : `${receiver} is a ${node.kind}, which does not take messages`);
@@ -216,8 +212,8 @@ export class Runtime {
 
   protected deliverToPort(message: AclMessage): 'queued' | 'refused' {
     if (message.lamport > this.clock) this.clock = message.lamport;
-    // A port opened by an agent on a worker thread (its address names the thread).
-    if (this.pool?.routeToThread(message, PORT_PREFIX, 'port') === true) return 'queued';
+    // A port opened by an agent placed elsewhere (its address names the place).
+    if (this.routeReserved(message, 'port')) return 'queued';
     const state = this.ports.deliver(message);
     if (state === 'open') return 'queued';
     if (state === 'closed') this.toClosedPort(message);
@@ -242,7 +238,7 @@ export class Runtime {
    * Sends a message for protocol logic run by an agent or the system (see ProtocolHost).
    * Bad input throws; delivery problems become dead letters as for any send.
    */
-  post(origin: SendOrigin, to: string, performative: Performative, content: unknown, options: MessageOptions | undefined, receiverIncarnation: string | undefined, from?: AgentCell): void {
+  post(origin: SendOrigin, to: string, performative: Performative, content: unknown, options: MessageOptions | undefined, receiverIncarnation: string | undefined, from?: Sender): void {
     if (!isPerformative(performative)) throw new ConfigurationError('invalid-performative', `${String(performative)} is not a FIPA performative`);
     const receiver = this.resolvePath(to);
     const message = createMessage(
@@ -331,7 +327,7 @@ export class Runtime {
    * Sends a message that expects an answer and waits for it (FIPA request). Used by
    * `system.request` and, through `ask`, by agents.
    */
-  ask(input: AskInput, origin: SendOrigin, from: AgentCell | undefined, defaultTimeoutMs: number): Promise<AclMessage> {
+  ask(input: AskInput, origin: SendOrigin, from: Sender | undefined, defaultTimeoutMs: number): Promise<AclMessage> {
     const receiver = this.resolvePath(input.to);
     const performative = input.performative ?? 'request';
     if (!isPerformative(performative)) throw new ConfigurationError('invalid-performative', `${String(performative)} is not a FIPA performative`);
@@ -390,67 +386,21 @@ export class Runtime {
 
   // ---- watching --------------------------------------------------------------------------
 
-  /**
-   * Calls `listener` once when the node at `path` stops for good. Where nothing lives (and no
-   * supervisor is about to start or restart anything), it hears `noproc` as Erlang's monitor
-   * does, in a microtask: never inside this call, and not at all once unsubscribed.
-   */
   watch(path: string, listener: (signal: Terminated) => void): () => void {
-    if (!this.livesAt(path)) return this.tellNoproc(path, listener);
-    let listeners = this.watchers.get(path);
-    if (listeners === undefined) {
-      listeners = new Listeners();
-      this.watchers.set(path, listeners);
-    }
-    const remove = listeners.add(listener);
-    const watched = listeners;
-    return () => {
-      remove();
-      // The last watcher gone: drop the path's entry, or watching and unwatching many paths leaks.
-      if (!watched.active && this.watchers.get(path) === watched) this.watchers.delete(path);
-    };
+    return this.watchers.watch(path, listener);
   }
 
-  private tellNoproc(path: string, listener: (signal: Terminated) => void): () => void {
-    let unsubscribed = false;
-    queueMicrotask(() => {
-      if (unsubscribed) return;
-      unsubscribed = true;
-      try {
-        listener({ type: 'terminated', path, incarnation: '', reason: NOPROC });
-      } catch (error) {
-        this.reportListenerError(error);
-      }
-    });
-    return () => {
-      unsubscribed = true;
-    };
-  }
-
-  /**
-   * Whether something lives at `path` or is about to: a registered node (an agent cell stays
-   * registered while it waits to restart), or a child its supervisor expects (see
-   * ContainerNode), or anything below a supervisor that is itself expected back (a bystander of
-   * a group restart takes its children down with it).
-   */
+  /** Whether something lives at `path` or is about to (see Registry.livesAt); a thread's runtime says yes always. */
   protected livesAt(path: string): boolean {
-    if (this.nodes.has(path)) return true;
-    for (let child = path, parent = parentPath(path); parent !== undefined; child = parent, parent = parentPath(parent)) {
-      const container = this.nodes.get(parent);
-      if (container !== undefined) return 'expectsChild' in container && (container as ContainerNode).expectsChild(child);
-    }
-    return false;
+    return this.registry.livesAt(path);
   }
 
   /** A start that was expected at `path` is over: if nothing lives there after all, its watchers hear `noproc`. */
   settleWatchers(path: string): void {
-    if (this.watchers.has(path) && !this.livesAt(path)) this.notifyTerminated(path, '', NOPROC);
+    this.watchers.settle(path);
   }
 
   notifyTerminated(path: string, incarnation: string, reason: ExitReason): void {
-    const listeners = this.watchers.get(path);
-    if (listeners === undefined) return;
-    this.watchers.delete(path);
-    listeners.emit({ type: 'terminated', path, incarnation, reason }, this.reportListenerError);
+    this.watchers.notifyTerminated(path, incarnation, reason);
   }
 }

@@ -1,8 +1,13 @@
 /**
- * The contract between the kernel and supervision. The kernel runs agents (AgentCell) and
- * knows nothing about strategies; a supervisor (in supervisors/) is a TreeNode that owns
+ * The contract between the kernel and supervision. The kernel runs agents (agent processes)
+ * and knows nothing about strategies; a supervisor (in supervisors/) is a TreeNode that owns
  * children and is told, through ParentLink, when one of them exits.
  */
+import type { Logger } from 'pino';
+import type { AgentDefinition, Heartbeat, Placement } from '../agent/define-agent.js';
+import type { SystemEvent } from './system-events.js';
+
+export type { Heartbeat, Placement } from '../agent/define-agent.js';
 
 /**
  * Why a node exited. `normal` and `shutdown` are normal exits in the OTP sense. `noproc` is
@@ -100,9 +105,6 @@ export interface AgentNode extends RestartableNode {
   hang(detail: string): void;
 }
 
-/** Where an agent runs: on the main thread (`inline`, default) or on a worker thread of the system's pool. */
-export type Placement = 'inline' | 'worker';
-
 /** OTP restart types: permanent always, transient after abnormal exits, temporary never. */
 export type RestartType = 'permanent' | 'transient' | 'temporary';
 
@@ -110,7 +112,7 @@ export interface ChildSpec {
   /** Unique among its siblings; the child's path is `<supervisor path>/<id>`. */
   readonly id: string;
   /** An agent definition or a nested supervisor. */
-  readonly agent: import('../agent/define-agent.js').AgentDefinition | NodeSpec;
+  readonly agent: AgentDefinition | NodeSpec;
   /** Default `permanent`. */
   readonly restart?: RestartType;
   /** Time to stop: milliseconds, `'brutal'` or `'infinity'`. Default 5,000 for agents, `'infinity'` for supervisors. */
@@ -125,13 +127,6 @@ export interface ChildSpec {
   readonly input?: unknown;
   /** Main thread or worker thread; default the agent's `placement`, else `inline`. */
   readonly placement?: Placement;
-}
-
-export interface Heartbeat {
-  /** How often the supervisor reaches the child, ms. */
-  readonly everyMs: number;
-  /** How long the child may go without progress while it has work before it counts as hung, ms. */
-  readonly timeoutMs: number;
 }
 
 /** A child started from its supervisor's template: an id and, optionally, its machine's input. */
@@ -152,5 +147,19 @@ export interface SupervisorControl extends ContainerNode {
 /** What the kernel starts at a path: implemented by supervisors (in supervisors/). */
 export interface NodeSpec {
   readonly kind: 'supervisor';
-  start(runtime: import('./runtime.js').Runtime, path: string, id: string, parent: ParentLink): SupervisorControl;
+  start(host: SupervisorHost, path: string, id: string, parent: ParentLink): SupervisorControl;
+}
+
+/** What a supervisor uses of its system's kernel. */
+export interface SupervisorHost {
+  readonly logger: Logger;
+  /** Creates the process of an agent at `path`, its machine run where `placement` says; `start()` starts it. */
+  createAgent(path: string, id: string, definition: AgentDefinition, parent: ParentLink, placement?: Placement): AgentNode;
+  register(node: TreeNode): void;
+  unregister(node: TreeNode): void;
+  emit(event: SystemEvent): void;
+  newIncarnation(): string;
+  /** A start that was expected at `path` is over: if nothing lives there after all, its watchers hear `noproc`. */
+  settleWatchers(path: string): void;
+  notifyTerminated(path: string, incarnation: string, reason: ExitReason): void;
 }

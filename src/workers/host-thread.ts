@@ -3,9 +3,10 @@ import type { AclMessage } from '../acl/message.js';
 import { ASK_PREFIX } from '../runtime/pending-asks.js';
 import { PORT_PREFIX } from '../runtime/ports.js';
 import type { MachineView } from '../inspector/describe.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Kernel } from '../runtime/kernel.js';
+import type { ExitReason } from '../runtime/tree.js';
+import type { DeadLetterReason } from '../runtime/dead-letters.js';
 import { FINISHED, fromWire, STARTED, type FromWorker, type ToWorker } from './protocol.js';
-import { RemoteAgent } from './remote-agent.js';
 import type { WorkerData } from './worker-host.js';
 import { WorkerBusyError, WorkerCrashError } from './worker-errors.js';
 
@@ -13,6 +14,18 @@ export interface HostThreadOptions {
   readonly entry: URL;
   readonly resourceLimits: ResourceLimits | undefined;
   readonly onExit: (host: HostThread) => void;
+}
+
+/** An agent placed on a thread, as the thread's host sees it (the thread executor). */
+export interface HostedAgent {
+  readonly path: string;
+  readonly process: { reportHung(detail: string): void };
+  /** A message from the thread about this agent. */
+  onWorker(event: FromWorker): void;
+  /** The thread died (or was terminated) with this agent on it. */
+  hostDied(reason: ExitReason, failureReason: string): void;
+  /** A message the agent sent on its thread: whether it speaks for the agent (see ThreadExecutor.sent). */
+  sent(message: AclMessage): 'deliver' | 'stale' | 'answered';
 }
 
 /** How long an inspector query about an agent waits for its thread. */
@@ -28,26 +41,26 @@ export class HostThread {
   readonly worker: Worker;
   readonly threadId: number;
   /** Hosted agents by path. */
-  readonly agents = new Map<string, RemoteAgent>();
+  readonly agents = new Map<string, HostedAgent>();
   /** Delivery sequence numbers the thread began / finished, written by the thread (see protocol.ts). */
   private readonly progress = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
   private seq = 0;
   /** The agent of each delivery not known to be finished, and of the last finished one. */
-  private readonly delivered = new Map<number, RemoteAgent>();
+  private readonly delivered = new Map<number, HostedAgent>();
   alive = true;
   /** When the thread last sent anything: a thread working through long messages still shows life between them. */
   lastHeard = Date.now();
   private closing = false;
   private lastError: unknown;
   /** Set when the thread is terminated because an agent on it hung. */
-  private hung: { readonly agent: RemoteAgent; readonly detail: string } | undefined;
+  private hung: { readonly agent: HostedAgent; readonly detail: string } | undefined;
   private readonly exited: Promise<void>;
   /** Inspector queries waiting for the thread, by id. */
   private readonly queries = new Map<number, { readonly resolve: (view: MachineView) => void; readonly reject: (error: unknown) => void; readonly timer: ReturnType<typeof setTimeout> }>();
   private nextQuery = 0;
 
   constructor(
-    private readonly runtime: Runtime,
+    private readonly runtime: Kernel,
     options: HostThreadOptions,
   ) {
     const workerData: WorkerData = { name: runtime.name, logLevel: runtime.logger.level, progress: this.progress };
@@ -120,7 +133,7 @@ export class HostThread {
   }
 
   /** Hands a message to the thread; returns its delivery sequence number. */
-  deliver(agent: RemoteAgent, incarnation: string, message: AclMessage): number {
+  deliver(agent: HostedAgent, incarnation: string, message: AclMessage): number {
     const seq = ++this.seq;
     this.delivered.set(seq, agent);
     this.post({ t: 'deliver', seq, path: agent.path, incarnation, message });
@@ -146,12 +159,12 @@ export class HostThread {
    * else the one whose message it finished last (the loop is in code that message left
    * behind: a timer, a promise), else the one whose heartbeat noticed.
    */
-  private culprit(noticedBy: RemoteAgent): RemoteAgent {
+  private culprit(noticedBy: HostedAgent): HostedAgent {
     const agent = this.busyWith();
     return agent !== undefined && this.agents.get(agent.path) === agent ? agent : noticedBy;
   }
 
-  private busyWith(): RemoteAgent | undefined {
+  private busyWith(): HostedAgent | undefined {
     const started = Atomics.load(this.progress, STARTED);
     const finished = Atomics.load(this.progress, FINISHED);
     return this.delivered.get(started > finished ? started : finished);
@@ -161,7 +174,7 @@ export class HostThread {
    * Ends the thread if it is stuck in `agent`'s code (a killed agent that never confirmed);
    * a thread merely busy with another agent's work gets to the stop in its turn.
    */
-  terminateIfStuckIn(agent: RemoteAgent, detail: string): void {
+  terminateIfStuckIn(agent: HostedAgent, detail: string): void {
     if (this.busyWith() === agent) this.terminateHung(agent, detail);
   }
 
@@ -169,10 +182,10 @@ export class HostThread {
    * Ends a thread that stopped answering. The agent it is busy with (see `culprit`) is the
    * hung one; the others are failed and restarted by their supervisors elsewhere.
    */
-  terminateHung(noticedBy: RemoteAgent, detail: string): void {
+  terminateHung(noticedBy: HostedAgent, detail: string): void {
     if (!this.alive || this.hung !== undefined || this.closing) return;
     this.hung = { agent: this.culprit(noticedBy), detail };
-    this.hung.agent.reportHung(detail);
+    this.hung.agent.process.reportHung(detail);
     this.runtime.logger.error({ thread: this.threadId, path: this.hung.agent.path }, `worker thread ${this.threadId} is terminated: ${this.hung.agent.path} is hung (${detail})`);
     void this.worker.terminate();
   }
@@ -213,14 +226,17 @@ export class HostThread {
         this.answerQuery(message.id, message.view, message.error);
         return;
       case 'dead-letter':
-        this.runtime.deadLetters.record(fromWire(message.message), message.reason as Parameters<Runtime['deadLetters']['record']>[1]);
+        this.runtime.deadLetters.record(fromWire(message.message), message.reason as DeadLetterReason);
         return;
       default:
         this.agents.get(message.path)?.onWorker(message);
     }
   }
 
-  /** A message an agent here sent. Its ask addresses name this thread, so answers find their way back. */
+  /**
+   * A message an agent here sent. It speaks only for the agents this thread hosts; its ask
+   * addresses name this thread, so answers find their way back.
+   */
   private route(message: AclMessage): void {
     let routed = message;
     const replyTo = message.replyTo;
@@ -229,16 +245,10 @@ export class HostThread {
     }
     // A port's answers (a closed or unknown port there) come from the thread's runtime, not an agent.
     if (!message.sender.startsWith(PORT_PREFIX)) {
-      const sender = this.runtime.lookup(message.sender);
-      // Its incarnation ended here already (killed, or given up on in a halt): its requests were
-      // answered then, and an inline agent sends nothing once stopped, so neither does this one.
-      if (!(sender instanceof RemoteAgent)) {
-        this.runtime.deadLetters.record(routed, 'stale-incarnation');
-        return;
-      }
-      if (sender.speaksFor(message.senderIncarnation)) sender.noteOutbound(routed);
-      else if (!sender.takesLateAnswer(routed)) {
-        this.runtime.deadLetters.record(routed, 'stale-incarnation');
+      // An agent no longer here (stopped, or given up on in a halt) had its requests answered then.
+      const verdict = this.agents.get(message.sender)?.sent(routed) ?? 'stale';
+      if (verdict !== 'deliver') {
+        this.runtime.deadLetters.record(routed, verdict === 'stale' ? 'stale-incarnation' : 'no-waiting-request');
         return;
       }
     }

@@ -4,9 +4,10 @@ import { pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { AclMessage } from '../acl/message.js';
 import { ConfigurationError, SystemStoppedError } from '../runtime/errors.js';
-import type { Runtime } from '../runtime/runtime.js';
-import { HostThread } from './host-thread.js';
-import type { RemoteAgent } from './remote-agent.js';
+import { ASK_PREFIX } from '../runtime/pending-asks.js';
+import { PORT_PREFIX } from '../runtime/ports.js';
+import type { Kernel } from '../runtime/kernel.js';
+import { HostThread, type HostedAgent } from './host-thread.js';
 import { AgentModuleError } from './worker-errors.js';
 
 export interface WorkerPoolOptions {
@@ -57,7 +58,7 @@ export class WorkerPool {
   private closed = false;
 
   constructor(
-    private readonly runtime: Runtime,
+    private readonly runtime: Kernel,
     options: WorkerPoolOptions = {},
   ) {
     this.size = options.size ?? availableParallelism();
@@ -71,7 +72,7 @@ export class WorkerPool {
   }
 
   /** The thread for an agent: where it is while that thread lives, else the least loaded (or a new one). */
-  place(agent: RemoteAgent, current: HostThread | undefined, module: string): HostThread {
+  place(agent: HostedAgent, current: HostThread | undefined, module: string): HostThread {
     if (this.closed) throw new SystemStoppedError(`placing ${agent.path} on a worker thread`);
     let host = current?.alive === true ? current : undefined;
     if (host === undefined && this.hosts.length < this.size) host = this.spawn(module);
@@ -85,8 +86,8 @@ export class WorkerPool {
    * (`/$ask/w<thread>.<n>`) or a message to a conversation port opened there
    * (`/$port/w<thread>.<n>`). False when it names no live thread.
    */
-  routeToThread(message: AclMessage, prefix: string, as: 'answer' | 'port'): boolean {
-    const address = message.receiver.slice(prefix.length);
+  routeToThread(message: AclMessage, as: 'answer' | 'port'): boolean {
+    const address = message.receiver.slice((as === 'answer' ? ASK_PREFIX : PORT_PREFIX).length);
     const dot = address.indexOf('.');
     if (!address.startsWith('w') || dot < 0) return false;
     const threadId = Number(address.slice(1, dot));

@@ -7,7 +7,8 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { AgentDefinition } from '../agent/define-agent.js';
 import { describeMachine } from '../inspector/describe.js';
-import { AgentCell } from '../runtime/agent-cell.js';
+import { AgentProcess } from '../runtime/agent-process.js';
+import { InlineExecutor } from '../runtime/inline-executor.js';
 import type { ExitReason, ParentLink, Shutdown, TreeNode } from '../runtime/tree.js';
 import { FINISHED, fromWire, STARTED, toWireError, toWireExit, type FromWorker, type StartCommand, type ToWorker } from './protocol.js';
 import { AgentModuleError } from './worker-errors.js';
@@ -28,7 +29,8 @@ const post = (message: FromWorker): void => port.postMessage(message);
 // Log lines go to the main thread, which writes them through the system's logger.
 const logger = pino({ level: data.logLevel, base: { thread: threadId } }, { write: (line: string) => post({ t: 'log', line }) });
 const runtime = new WorkerRuntime({ name: data.name, logger }, post);
-const cells = new Map<string, AgentCell>();
+/** Hosted agents by path, each with the executor that runs its machine here. */
+const cells = new Map<string, { readonly agent: AgentProcess; readonly executor: InlineExecutor }>();
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 
 /** Exits of hosted agents go to the main thread's stand-in, which tells their supervisor. */
@@ -65,21 +67,24 @@ async function loadDefinition(url: string, name: string): Promise<AgentDefinitio
   );
 }
 
+function hostedProcess(path: string, id: string, definition: AgentDefinition): AgentProcess {
+  const hosted = cells.get(path);
+  if (hosted !== undefined && hosted.agent.definition === definition) return hosted.agent;
+  let executor!: InlineExecutor;
+  const agent = new AgentProcess(runtime, path, id, definition, link, (owner) => (executor = new InlineExecutor(owner)));
+  cells.set(path, { agent, executor });
+  return agent;
+}
+
 async function start(command: StartCommand): Promise<void> {
   try {
-    const definition = await loadDefinition(command.module, command.name);
-    let cell = cells.get(command.path);
-    if (cell !== undefined && cell.definition !== definition) cell = undefined;
-    if (cell === undefined) {
-      cell = new AgentCell(runtime, command.path, command.id, definition, link);
-      cells.set(command.path, cell);
-    }
-    cell.onRestart = command.onRestart;
-    if (command.hasInput) cell.input = command.input;
+    const agent = hostedProcess(command.path, command.id, await loadDefinition(command.module, command.name));
+    agent.onRestart = command.onRestart;
+    if (command.hasInput) agent.input = command.input;
     runtime.nextIncarnation = command.incarnation;
-    // The same cell restarts (keeping a `resume` snapshot); a fresh worker starts one anew.
-    if (cell.incarnation === undefined) cell.start();
-    else cell.restart();
+    // The same agent restarts (keeping a `resume` snapshot); a fresh worker starts one anew.
+    if (agent.incarnation === undefined) agent.start();
+    else agent.restart();
     post({ t: 'started', path: command.path, incarnation: command.incarnation });
   } catch (error) {
     runtime.nextIncarnation = undefined;
@@ -91,16 +96,16 @@ async function start(command: StartCommand): Promise<void> {
 function deliver(seq: number, path: string, incarnation: string, wire: Parameters<typeof fromWire>[0]): void {
   Atomics.store(data.progress, STARTED, seq);
   try {
-    const cell = cells.get(path);
+    const hosted = cells.get(path);
     const message = fromWire(wire);
-    if (cell === undefined || cell.incarnation !== incarnation || cell.status !== 'running') {
+    if (hosted === undefined || hosted.agent.incarnation !== incarnation || hosted.agent.lifecycle.kind !== 'running') {
       post({ t: 'returned', path, incarnation, messages: [message] });
       return;
     }
-    cell.enqueue(message);
+    hosted.agent.enqueue(message);
     const started = performance.now();
-    if (cell.runTurn(1) === 1) post({ t: 'handled', path, incarnation, ms: performance.now() - started });
-    else post({ t: 'returned', path, incarnation, messages: cell.mailbox.takeAll() });
+    if (hosted.executor.runTurn(1) === 1) post({ t: 'handled', path, incarnation, ms: performance.now() - started });
+    else post({ t: 'returned', path, incarnation, messages: hosted.agent.mailbox.takeAll() });
   } finally {
     Atomics.store(data.progress, FINISHED, seq);
   }
@@ -109,8 +114,8 @@ function deliver(seq: number, path: string, incarnation: string, wire: Parameter
 /** The inspector's view of an agent's machine here (an agent between incarnations shows none). */
 function describe(id: number, path: string, redact: readonly string[]): void {
   try {
-    const cell = cells.get(path);
-    post({ t: 'described', id, view: describeMachine(cell?.status === 'running' ? cell.snapshot() : undefined, redact), error: undefined });
+    const agent = cells.get(path)?.agent;
+    post({ t: 'described', id, view: describeMachine(agent?.status === 'running' ? agent.snapshot() : undefined, redact), error: undefined });
   } catch (error) {
     post({ t: 'described', id, view: undefined, error: toWireError(error) });
   }
@@ -125,7 +130,7 @@ function run(command: Exclude<ToWorker, { t: 'ping' | 'answer' | 'port' | 'descr
       deliver(command.seq, command.path, command.incarnation, command.message);
       return undefined;
     case 'hang':
-      cells.get(command.path)?.hang(command.detail);
+      cells.get(command.path)?.agent.hang(command.detail);
       return undefined;
     case 'halt':
       return halt(command.path, command.shutdown, command.reason);
@@ -135,14 +140,14 @@ function run(command: Exclude<ToWorker, { t: 'ping' | 'answer' | 'port' | 'descr
 }
 
 async function halt(path: string, shutdown: Shutdown, reason: ExitReason): Promise<void> {
-  await cells.get(path)?.halt(shutdown, reason);
+  await cells.get(path)?.agent.halt(shutdown, reason);
   post({ t: 'halted', path });
 }
 
 async function stop(path: string, shutdown: Shutdown, reason: ExitReason): Promise<void> {
-  const cell = cells.get(path);
-  if (cell !== undefined) {
-    await cell.stop(shutdown, reason);
+  const hosted = cells.get(path);
+  if (hosted !== undefined) {
+    await hosted.agent.stop(shutdown, reason);
     cells.delete(path);
   }
   post({ t: 'stopped', path });
@@ -158,8 +163,8 @@ const waiting = new Map<string, ToWorker[]>();
 
 function onCommand(command: ToWorker): void {
   if (command.t === 'ping') {
-    const cell = cells.get(command.path);
-    post({ t: 'pong', path: command.path, seq: command.seq, hung: cell?.checkLiveness(Date.now(), command.timeoutMs) });
+    const agent = cells.get(command.path)?.agent;
+    post({ t: 'pong', path: command.path, seq: command.seq, hung: agent?.checkLiveness(Date.now(), command.timeoutMs) });
     return;
   }
   if (command.t === 'answer') {

@@ -141,7 +141,7 @@ describe('watch', () => {
 
   it('unsubscribing the last watcher of a path forgets the path (no entry left behind per watched path)', async () => {
     const system = await startSystem(['a', 'b', 'c', 'e'].map((id) => ({ id, agent: echo(id) })));
-    const watchers = (system as unknown as { runtime: { watchers: Map<string, unknown> } }).runtime.watchers;
+    const watchers = (system as unknown as { runtime: { watchers: { watchers: Map<string, unknown> } } }).runtime.watchers.watchers;
     const offs = ['/a', '/b', '/c'].map((path) => system.watch(path, () => undefined));
     const first = system.watch('/e', () => undefined);
     const second = system.watch('/e', () => undefined);

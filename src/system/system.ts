@@ -3,19 +3,20 @@ import type { z } from 'zod';
 import { freezeContent } from '../acl/content.js';
 import { createMessage, type AclMessage, type MessageOptions } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
-import type { AgentCell, AgentMetrics } from './agent-cell.js';
-import type { DeadLetter } from './dead-letters.js';
+import type { AgentMetrics, AgentProcess } from '../runtime/agent-process.js';
+import type { DeadLetter } from '../runtime/dead-letters.js';
 import type { ProtocolHost } from '../agent/protocol-host.js';
-import { ConfigurationError, InvalidContentError, SystemStoppedError, TroupeError } from './errors.js';
-import { resolveLogger } from './logger.js';
-import { normalizePath } from './path.js';
-import { Runtime, type Terminated } from './runtime.js';
-import type { SchedulerOptions } from './scheduler.js';
+import { ConfigurationError, InvalidContentError, SystemStoppedError, TroupeError } from '../runtime/errors.js';
+import { resolveLogger } from '../runtime/logger.js';
+import { normalizePath } from '../runtime/path.js';
+import { Runtime } from '../runtime/runtime.js';
+import type { Terminated } from '../runtime/watchers.js';
+import type { SchedulerOptions } from '../runtime/scheduler.js';
 import type { WorkerPoolOptions } from '../workers/pool.js';
-import { RemoteAgent } from '../workers/remote-agent.js';
-import type { SystemEvent } from './system-events.js';
+import '../workers/worker-placement.js';
+import type { SystemEvent } from '../runtime/system-events.js';
 import type { Inspector, InspectorOptions } from '../inspector/server.js';
-import { describeExit, isNormalExit, type ChildInfo, type ChildSpec, type DynamicChild, type ExitReason, type NodeSpec, type SupervisorControl } from './tree.js';
+import { describeExit, isNormalExit, type ChildInfo, type ChildSpec, type DynamicChild, type ExitReason, type NodeSpec, type SupervisorControl } from '../runtime/tree.js';
 
 export interface SystemOptions {
   /** The root supervisor, from `supervisor({...})`; it lives at path `/`. */
@@ -90,7 +91,7 @@ export class System {
 
   constructor(options: SystemOptions) {
     const name = options.name ?? 'troupe';
-    this.runtime = new Runtime({ name, logger: resolveLogger(options.logger, name), scheduler: options.scheduler, keepDeadLetters: options.keepDeadLetters, workers: options.workers });
+    this.runtime = new Runtime({ name, logger: resolveLogger(options.logger, name), scheduler: options.scheduler, keepDeadLetters: options.keepDeadLetters, placements: { worker: options.workers } });
     this.terminated = new Promise((resolve) => {
       this.settleTerminated = resolve;
     });
@@ -118,7 +119,7 @@ export class System {
    * as an inline agent has when its supervisor's start returns: a first start that fails rejects.
    */
   async whenWorkerAgentsStarted(): Promise<void> {
-    await Promise.all(this.runtime.workerFirstStarts());
+    await Promise.all(this.runtime.firstStarts());
   }
 
   /** @internal Started by createSystem; the server module is loaded only then. */
@@ -248,12 +249,15 @@ export class System {
     return this.runningAgent(path, 'resume').resume();
   }
 
-  private runningAgent(path: string, what: string): AgentCell {
+  private runningAgent(path: string, what: string): AgentProcess {
     const normal = normalizePath(path);
     const cell = this.runtime.agentAt(normal);
+    if (cell !== undefined && cell.executor.suspension === undefined) {
+      const { where, placement } = cell.executor;
+      throw new ConfigurationError('not-a-running-agent', `cannot ${what} ${path}: it runs on ${where} (placement '${placement}'); ${what} applies to inline agents only`);
+    }
     if (cell === undefined || cell.status !== 'running') {
       const node = this.runtime.lookup(normal);
-      if (node instanceof RemoteAgent) throw new ConfigurationError('not-a-running-agent', `cannot ${what} ${path}: it runs on a worker thread (placement 'worker'); ${what} applies to inline agents only`);
       const state = node === undefined ? 'not in the tree' : node.kind === 'agent' ? `${node.status}, not running` : 'a supervisor';
       throw new ConfigurationError('not-a-running-agent', `cannot ${what} ${path}: it is ${state}; ${what} needs the path of a running agent`);
     }
@@ -324,7 +328,7 @@ export class System {
     try {
       await this.root?.stop('infinity', reason);
       this.runtime.stopped = true;
-      await this.runtime.workers?.close();
+      await this.runtime.closePlacements();
       // After the root: clients see every agent stop before the connection closes.
       await this.inspectorHandle?.close();
     } finally {
