@@ -48,7 +48,8 @@ export { InspectorError, type Inspector, type InspectorOptions } from './inspect
 export { PROTOCOL_VERSION, type ClientRequest, type InspectorEvent, type MessageSummary, type OverBudgetEvent, type ServerMessage, type TreeEntry } from './inspector/protocol.js';
 export type { AgentSnapshot, StateChartNode } from './inspector/describe.js';
 // Interaction protocols (contract net, directory, query, subscribe) and the conversation ports under them.
-export { PORT_PREFIX, type Port, type PortListener } from './runtime/ports.js';
+export { PORT_PREFIX } from './runtime/addresses.js';
+export type { Port, PortListener } from './runtime/ports.js';
 export type { ProtocolHost } from './agent/protocol-host.js';
 export { systemEvents, type LifecycleEvent } from './protocols/lifecycle.js';
 export { contractNetOntology, participantContent, CONTRACT_NET_PROTOCOL, RejectReason, type ContractNetOntology, type TaskOf, type ProposalOf, type ResultOf } from './protocols/contract-net-ontology.js';

@@ -1,7 +1,7 @@
 import type { AclMessage } from '../acl/message.js';
+import { ASK_PREFIX } from './addresses.js';
 import { DeadlineError, errorForReply } from './errors.js';
 
-export const ASK_PREFIX = '/$ask/';
 /** The longest delay setTimeout takes (2^31 - 1 ms); a longer one fires after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 

@@ -1,6 +1,6 @@
 import type { AclMessage } from '../acl/message.js';
+import { PORT_PREFIX } from './addresses.js';
 
-export const PORT_PREFIX = '/$port/';
 
 /**
  * A conversation port: a temporary address that receives every message sent to it. Protocol

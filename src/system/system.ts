@@ -7,6 +7,7 @@ import type { AgentMetrics, AgentProcess } from '../runtime/agent-process.js';
 import type { DeadLetter } from '../runtime/dead-letters.js';
 import type { ProtocolHost } from '../agent/protocol-host.js';
 import { ConfigurationError, InvalidContentError, SystemStoppedError, TroupeError } from '../runtime/errors.js';
+import { SYSTEM_ADDRESS as EXTERNAL_SENDER } from '../runtime/addresses.js';
 import { resolveLogger } from '../runtime/logger.js';
 import { normalizePath } from '../runtime/path.js';
 import { Runtime } from '../runtime/runtime.js';
@@ -64,7 +65,6 @@ export class UnexpectedReplyError extends TroupeError {
   }
 }
 
-const EXTERNAL_SENDER = '/$system';
 
 /**
  * Zod's output is the caller's own copy: frozen like all content when it is plain data, left

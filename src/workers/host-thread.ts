@@ -1,7 +1,6 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { AclMessage } from '../acl/message.js';
-import { ASK_PREFIX } from '../runtime/pending-asks.js';
-import { PORT_PREFIX } from '../runtime/ports.js';
+import { ASK_PREFIX, PORT_PREFIX } from '../runtime/addresses.js';
 import type { MachineView } from '../inspector/describe.js';
 import type { Kernel } from '../runtime/kernel.js';
 import type { ExitReason } from '../runtime/tree.js';

@@ -1,6 +1,6 @@
 import { threadId } from 'node:worker_threads';
 import { createMessage, type AclMessage } from '../acl/message.js';
-import { ASK_PREFIX } from '../runtime/pending-asks.js';
+import { ASK_PREFIX } from '../runtime/addresses.js';
 import { Runtime, type RuntimeOptions } from '../runtime/runtime.js';
 import type { SystemEvent } from '../runtime/system-events.js';
 import type { FromWorker } from './protocol.js';
