@@ -6,6 +6,7 @@
  * is the backpressure; failed calls are retried per the retry policy, and a 429
  * holds every new start until its `retry-after` has passed.
  */
+import type { CodeUnder } from '../../src/runtime/error-catalogue.js';
 import { TroupeError } from '../../src/runtime/errors.js';
 import { createRetryPolicy, type RetryOptions, type RetryPolicy } from './retry-policy.js';
 
@@ -55,7 +56,13 @@ export interface LimiterMetrics {
   readonly waitMs: { readonly count: number; readonly total: number; readonly max: number };
 }
 
-export class LimiterError extends TroupeError {}
+export class LimiterError extends TroupeError {
+  declare readonly code: CodeUnder<'LimiterError'>;
+
+  constructor(code: CodeUnder<'LimiterError'>, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
 
 /** Every retry failed; `cause` is the last error. */
 export class RetriesExhaustedError extends LimiterError {

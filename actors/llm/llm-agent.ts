@@ -18,6 +18,7 @@ import { reply } from '../../src/agent/actions.js';
 import { defineAgent, type AgentDefinition } from '../../src/agent/define-agent.js';
 import type { AclMessage } from '../../src/acl/message.js';
 import { freezeContent } from '../../src/acl/content.js';
+import type { ReasonFrom } from '../../src/runtime/error-catalogue.js';
 import { ConfigurationError } from '../../src/runtime/errors.js';
 import type { Heartbeat } from '../../src/runtime/tree.js';
 import { resolveMailboxOptions, type MailboxOptions } from '../../src/runtime/mailbox.js';
@@ -61,13 +62,22 @@ export type LlmAgentEvent =
    * because the agent stopped, crashed or hung is not reported here (the agent is gone): the
    * system's `stopped`, `failed` and `hung` events tell.
    */
-  | { readonly type: 'model-failed'; readonly agent: string; readonly ms: number; readonly reason: string }
+  | { readonly type: 'model-failed'; readonly agent: string; readonly ms: number; readonly reason: ModelFailureReason }
   | { readonly type: 'tool-calls'; readonly agent: string; readonly tools: readonly string[] }
   | { readonly type: 'answered'; readonly agent: string; readonly content: unknown }
-  | { readonly type: 'failed'; readonly agent: string; readonly reason: string; readonly detail: string };
+  | { readonly type: 'failed'; readonly agent: string; readonly reason: LlmFailureReason; readonly detail: string };
+
+/** The reasons of the `failure` answers an LLM agent sends. */
+type LlmFailureReason = ReasonFrom<'llm-agent'>;
+
+/** The content of an LLM agent's `failure` answer. */
+interface Failure {
+  readonly reason: LlmFailureReason;
+  readonly detail: string;
+}
 
 /** What the model's answer came to. */
-type Outcome = { readonly ok: true; readonly content: unknown } | { readonly ok: false; readonly reason: string; readonly detail: string };
+type Outcome = { readonly ok: true; readonly content: unknown } | ({ readonly ok: false } & Failure);
 
 interface LlmContext {
   /** Earlier tasks' exchanges, bounded (private memory). */
@@ -246,15 +256,15 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
         return { task, waiting: rest, turn: [{ role: 'user' as const, content: taskText(task.content) }], rounds: 0, pendingCalls: [], outcome: undefined };
       }),
       keepWaiting: assign({ waiting: ({ context, event }) => [...context.waiting, event] }),
-      refuseFull: reply<LlmContext, AclMessage>('failure', () => ({ reason: 'mailbox-full', detail: `${agent} already has ${mailbox.capacity} tasks waiting (its mailbox capacity); try again later or raise mailbox.capacity` })),
-      answerExpired: reply<LlmContext, AclMessage>('failure', () => ({ reason: 'deadline', detail: `the reply-by deadline passed while the task waited for ${agent}` }), { to: ({ context }) => context.waiting[0] as AclMessage }),
+      refuseFull: reply<LlmContext, AclMessage>('failure', (): Failure => ({ reason: 'mailbox-full', detail: `${agent} already has ${mailbox.capacity} tasks waiting (its mailbox capacity); try again later or raise mailbox.capacity` })),
+      answerExpired: reply<LlmContext, AclMessage>('failure', (): Failure => ({ reason: 'deadline', detail: `the reply-by deadline passed while the task waited for ${agent}` }), { to: ({ context }) => context.waiting[0] as AclMessage }),
       dropFirstWaiting: assign({ waiting: ({ context }) => context.waiting.slice(1) }),
       confirmCancel: reply<LlmContext, AclMessage>('inform', ({ event }) => ({ cancelled: event.conversationId })),
-      refuseCancel: reply<LlmContext, AclMessage>('failure', ({ event }) => ({ reason: 'no-such-task', detail: `${agent} has no task of ${event.sender} in conversation ${event.conversationId} to cancel` })),
+      refuseCancel: reply<LlmContext, AclMessage>('failure', ({ event }): Failure => ({ reason: 'no-such-task', detail: `${agent} has no task of ${event.sender} in conversation ${event.conversationId} to cancel` })),
       cancelTask: assign({ outcome: (): Outcome => ({ ok: false, reason: 'cancelled', detail: `the asker cancelled the task; its model call and tools were aborted` }) }),
       answerCancelledWaiting: enqueueActions(({ context, event, enqueue }) => {
         for (const waiting of context.waiting.filter((candidate) => sameTask(candidate, event))) {
-          enqueue(reply<LlmContext, AclMessage>('failure', { reason: 'cancelled', detail: 'the asker cancelled the task before it started' }, { to: () => waiting }));
+          enqueue(reply<LlmContext, AclMessage>('failure', { reason: 'cancelled', detail: 'the asker cancelled the task before it started' } satisfies Failure, { to: () => waiting }));
         }
       }),
       dropCancelledWaiting: assign({ waiting: ({ context, event }) => context.waiting.filter((candidate) => !sameTask(candidate, event)) }),

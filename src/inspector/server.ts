@@ -10,7 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { AclMessage } from '../acl/message.js';
 import { expectsReply, type Performative } from '../acl/performatives.js';
-import { ConfigurationError, ReplyError } from '../runtime/errors.js';
+import { ReplyError } from '../acl/reply-errors.js';
+import type { CodeOf } from '../runtime/error-catalogue.js';
+import { ConfigurationError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ChildInfo } from '../runtime/tree.js';
 import { RemoteAgent } from '../workers/remote-agent.js';
@@ -70,7 +72,13 @@ export interface Inspector {
   close(): Promise<void>;
 }
 
-export class InspectorError extends ConfigurationError {}
+export class InspectorError extends ConfigurationError {
+  declare readonly code: CodeOf<'InspectorError'>;
+
+  constructor(code: CodeOf<'InspectorError'>, message: string) {
+    super(code, message);
+  }
+}
 
 /** Bytes a socket may hold unsent before a client counts as slow and its events wait in its own bounded buffer. */
 const HIGH_WATER_BYTES = 1 << 20;

@@ -7,8 +7,9 @@ import { nanoid } from 'nanoid';
 import { fromPromise, type AnyActorRef } from 'xstate';
 import type { AclMessage, MessageOptions } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
+import { ReplyError } from '../acl/reply-errors.js';
 import { askFromActor, type AskInput } from '../agent/ask.js';
-import { ConfigurationError, DeadlineError, ReplyError } from '../runtime/errors.js';
+import { ConfigurationError, DeadlineError } from '../runtime/errors.js';
 import type { System } from '../runtime/system.js';
 
 export interface ParallelRequest {

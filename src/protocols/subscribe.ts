@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { AclMessage } from '../acl/message.js';
-import { ConfigurationError, DeadlineError, errorForReply, TroupeError } from '../runtime/errors.js';
+import { errorForReply } from '../acl/reply-errors.js';
+import { ConfigurationError, DeadlineError, TroupeError } from '../runtime/errors.js';
 import { normalizePath } from '../runtime/path.js';
 import type { Port } from '../runtime/ports.js';
 import { check } from './contract-net-ontology.js';

@@ -1,5 +1,6 @@
 import type { AclMessage } from '../acl/message.js';
-import { DeadlineError, errorForReply } from './errors.js';
+import { errorForReply } from '../acl/reply-errors.js';
+import { DeadlineError } from './errors.js';
 
 export const ASK_PREFIX = '/$ask/';
 /** The longest delay setTimeout takes (2^31 - 1 ms); a longer one fires after 1 ms. */
