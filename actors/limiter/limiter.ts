@@ -8,6 +8,7 @@
  */
 import type { CodeUnder } from '../../src/runtime/error-catalogue.js';
 import { TroupeError } from '../../src/runtime/errors.js';
+import { timerDelay } from '../../src/runtime/timeouts.js';
 import { createRetryPolicy, type RetryOptions, type RetryPolicy } from './retry-policy.js';
 
 export interface LimiterOptions {
@@ -352,13 +353,6 @@ export class Limiter {
 
 export function createLimiter(options: LimiterOptions = {}): Limiter {
   return new Limiter(options);
-}
-
-/** Node fires any delay past 2^31 - 1 ms (24.8 days) after 1 ms; longer waits are capped there. */
-const MAX_TIMER_MS = 2_147_483_647;
-
-function timerDelay(ms: number): number {
-  return Math.min(MAX_TIMER_MS, Math.max(0, ms));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

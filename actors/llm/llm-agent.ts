@@ -21,6 +21,7 @@ import { freezeContent } from '../../src/acl/content.js';
 import type { ReasonFrom } from '../../src/runtime/error-catalogue.js';
 import { ConfigurationError } from '../../src/runtime/errors.js';
 import type { Heartbeat } from '../../src/runtime/tree.js';
+import { isTimerDelay, MAX_TIMER_MS } from '../../src/runtime/timeouts.js';
 import { resolveMailboxOptions, type MailboxOptions } from '../../src/runtime/mailbox.js';
 import { createLimiter, type Limiter } from '../limiter/limiter.js';
 import { remember, resolveMemory, type MemoryOptions } from './memory.js';
@@ -96,7 +97,8 @@ interface LlmContext {
 
 const EMPTY: LlmContext = { history: [], waiting: [], task: undefined, turn: [], rounds: 0, pendingCalls: [], outcome: undefined, callStartedAt: 0 };
 
-const MAX_TIMER_MS = 2_147_483_647;
+/** How long a task's model calls may take when `deadlineMs` is left out. */
+const DEFAULT_DEADLINE_MS = 60_000;
 
 function taskText(content: unknown): string {
   if (typeof content === 'string') return content;
@@ -122,8 +124,8 @@ function checkOptions(options: LlmAgentOptions): void {
   const where = `llmAgent(${String(options?.name)})`;
   if (typeof options.model !== 'string' || options.model.length === 0) throw new ConfigurationError('invalid-agent', `${where}: \`model\` must be a non-empty string`);
   if (typeof options.instructions !== 'string') throw new ConfigurationError('invalid-agent', `${where}: \`instructions\` must be a string`);
-  const deadlineMs = options.deadlineMs ?? 60_000;
-  if (!(typeof deadlineMs === 'number' && deadlineMs > 0 && deadlineMs <= MAX_TIMER_MS)) throw new ConfigurationError('invalid-agent', `${where}: deadlineMs must be a number of ms > 0 and ≤ ${MAX_TIMER_MS} (a timer's longest delay), got ${String(deadlineMs)}`);
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  if (!isTimerDelay(deadlineMs)) throw new ConfigurationError('invalid-agent', `${where}: deadlineMs must be a number of ms > 0 and ≤ ${MAX_TIMER_MS} (a timer's longest delay), got ${String(deadlineMs)}`);
   const rounds = options.maxToolRounds ?? 8;
   if (!(Number.isInteger(rounds) && rounds >= 1)) throw new ConfigurationError('invalid-agent', `${where}: maxToolRounds must be a whole number ≥ 1`);
   const names = new Set<string>();
@@ -188,7 +190,7 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
   const definitions = tools.length > 0 ? toolDefinitions(tools) : undefined;
   const responseFormat = options.output === undefined ? undefined : outputFormat(options);
   const limiter = options.limiter ?? createLimiter();
-  const deadlineMs = options.deadlineMs ?? 60_000;
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
   const maxToolRounds = options.maxToolRounds ?? 8;
   const observe = options.observe ?? (() => undefined);
   let defaultClient: OpenAI | undefined;

@@ -10,6 +10,7 @@ import type { AskInput } from '../../src/agent/ask.js';
 import type { AclMessage } from '../../src/acl/message.js';
 import { ConfigurationError } from '../../src/runtime/errors.js';
 
+import { isTimerDelay, MAX_TIMER_MS } from '../../src/runtime/timeouts.js';
 export interface ToolContext {
   /** Fires when the agent stops, restarts or gives up on the turn, or the tool's `timeoutMs` passes. */
   readonly signal: AbortSignal;
@@ -54,11 +55,10 @@ export function tool<P extends z.ZodType>(options: { name: string; description: 
 }
 
 /** A timer's longest delay: Node fires a longer one after 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 function checkTimeout(name: string, value: number | undefined): number {
   const timeoutMs = value ?? 30_000;
-  if (!(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) throw new ConfigurationError('invalid-tool', `tool ${name}: timeoutMs must be a number of ms > 0 and ≤ ${MAX_TIMER_MS}, got ${String(value)}`);
+  if (!isTimerDelay(timeoutMs)) throw new ConfigurationError('invalid-tool', `tool ${name}: timeoutMs must be a number of ms > 0 and ≤ ${MAX_TIMER_MS}, got ${String(value)}`);
   return timeoutMs;
 }
 

@@ -18,6 +18,7 @@ import { Mailbox, type Settle } from './mailbox.js';
 import { OpenRequests } from './open-requests.js';
 import type { Runtime } from './runtime.js';
 import type { Runnable } from './scheduler.js';
+import { DEFAULT_ASK_TIMEOUT_MS } from './timeouts.js';
 import { describeExit, type ExitReason, type NodeStatus, type ParentLink, type RestartableNode, type Shutdown } from './tree.js';
 
 /** The parts of an XState actor the cell uses beyond the public API (pinned xstate 5.33). */
@@ -49,8 +50,6 @@ export class StartError extends TroupeError {
     super('start-failed', `agent ${path} failed to start: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
-
-const DEFAULT_ASK_TIMEOUT_MS = 5_000;
 
 /**
  * The process slot of one agent at one path. It outlives restarts: the mailbox, metrics and

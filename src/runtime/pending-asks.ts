@@ -1,10 +1,9 @@
 import type { AclMessage } from '../acl/message.js';
 import { errorForReply } from '../acl/reply-errors.js';
 import { DeadlineError } from './errors.js';
+import { MAX_TIMER_MS } from './timeouts.js';
 
 export const ASK_PREFIX = '/$ask/';
-/** The longest delay setTimeout takes (2^31 - 1 ms); a longer one fires after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface Pending {
   readonly resolve: (reply: AclMessage) => void;

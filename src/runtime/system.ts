@@ -11,6 +11,7 @@ import { resolveLogger } from './logger.js';
 import { normalizePath } from './path.js';
 import { Runtime, type Terminated } from './runtime.js';
 import type { SchedulerOptions } from './scheduler.js';
+import { DEFAULT_ASK_TIMEOUT_MS } from './timeouts.js';
 import type { WorkerPoolOptions } from '../workers/pool.js';
 import { RemoteAgent } from '../workers/remote-agent.js';
 import type { SystemEvent } from './system-events.js';
@@ -153,7 +154,7 @@ export class System {
         { to: path, content, performative: options.performative, timeoutMs: options.timeoutMs, acceptAgree: options.acceptAgree, options: options.options },
         { sender: EXTERNAL_SENDER, senderIncarnation: undefined, lamport: ++this.runtime.clock, signal: options.signal },
         undefined,
-        5_000,
+        DEFAULT_ASK_TIMEOUT_MS,
       );
     } catch (error) {
       // Bad input (path, content, performative, timeout) rejects like every other outcome.
