@@ -18,10 +18,11 @@ import { reply } from '../../src/agent/actions.js';
 import { defineAgent, type AgentDefinition } from '../../src/agent/define-agent.js';
 import type { AclMessage } from '../../src/acl/message.js';
 import { freezeContent } from '../../src/acl/content.js';
+import { describeIssues } from '../../src/acl/schema-check.js';
 import type { ReasonFrom } from '../../src/runtime/error-catalogue.js';
 import { ConfigurationError } from '../../src/runtime/errors.js';
-import type { Heartbeat } from '../../src/runtime/tree.js';
 import { isTimerDelay, MAX_TIMER_MS } from '../../src/runtime/timeouts.js';
+import type { Heartbeat } from '../../src/runtime/tree.js';
 import { resolveMailboxOptions, type MailboxOptions } from '../../src/runtime/mailbox.js';
 import { createLimiter, type Limiter } from '../limiter/limiter.js';
 import { remember, resolveMemory, type MemoryOptions } from './memory.js';
@@ -156,7 +157,7 @@ function readAnswer(message: ChatCompletion['choices'][number]['message'], outpu
     // the agent must not crash on it (a model repeating it would crash it past its restart intensity).
     return { ok: false, reason: 'malformed-output', detail: `the output schema threw on the model's answer: ${describe(error)}` };
   }
-  if (!parsed.success) return { ok: false, reason: 'malformed-output', detail: `structured output does not match the schema: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(output)'}: ${issue.message}`).join('; ')}` };
+  if (!parsed.success) return { ok: false, reason: 'malformed-output', detail: `structured output does not match the schema: ${describeIssues(parsed.error.issues, '(output)')}` };
   try {
     return { ok: true, content: freezeContent(parsed.data) };
   } catch (error) {

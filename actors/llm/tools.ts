@@ -8,9 +8,10 @@ import type { ChatCompletionFunctionTool, ChatCompletionMessageFunctionToolCall,
 import { z } from 'zod';
 import type { AskInput } from '../../src/agent/ask.js';
 import type { AclMessage } from '../../src/acl/message.js';
+import { describeIssues } from '../../src/acl/schema-check.js';
 import { ConfigurationError } from '../../src/runtime/errors.js';
-
 import { isTimerDelay, MAX_TIMER_MS } from '../../src/runtime/timeouts.js';
+
 export interface ToolContext {
   /** Fires when the agent stops, restarts or gives up on the turn, or the tool's `timeoutMs` passes. */
   readonly signal: AbortSignal;
@@ -124,7 +125,7 @@ export async function runToolCall(tools: readonly Tool[], call: ChatCompletionMe
     return answer(asText({ error: `arguments for ${entry.name} are not JSON: ${describeError(error)}` }));
   }
   const parsed = entry.parameters.safeParse(raw);
-  if (!parsed.success) return answer(asText({ error: `invalid arguments for ${entry.name}: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(arguments)'}: ${issue.message}`).join('; ')}` }));
+  if (!parsed.success) return answer(asText({ error: `invalid arguments for ${entry.name}: ${describeIssues(parsed.error.issues, '(arguments)')}` }));
   try {
     if (entry.kind === 'function') return answer(asText(await runWithTimeout(entry, parsed.data, signal)));
     const reply = await ask({ to: entry.path, content: parsed.data, timeoutMs: entry.timeoutMs }, signal);

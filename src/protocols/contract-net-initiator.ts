@@ -1,10 +1,11 @@
 import { assign, fromCallback, fromPromise, setup, type AnyActorRef } from 'xstate';
 import type { AclMessage } from '../acl/message.js';
+import { check } from '../acl/schema-check.js';
 import { findProtocolHost, type ProtocolHost } from '../agent/protocol-host.js';
 import { ConfigurationError } from '../runtime/errors.js';
 import { normalizePath } from '../runtime/path.js';
 import { timerDelay } from '../runtime/timeouts.js';
-import { check, type ContractNetOntology } from './contract-net-ontology.js';
+import type { ContractNetOntology } from './contract-net-ontology.js';
 import { ContractNetError, ContractNetLedger } from './contract-net-ledger.js';
 import type { Bid, ContractNetOutcome, Decision } from './contract-net-outcome.js';
 import { DIRECTORY_PATH, DirectoryAnswer } from './directory-protocol.js';

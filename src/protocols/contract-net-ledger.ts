@@ -1,9 +1,10 @@
 import type { AclMessage } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
+import { check } from '../acl/schema-check.js';
 import type { ProtocolHost } from '../agent/protocol-host.js';
-import { TroupeError } from '../runtime/errors.js';
 import type { CodeOf, ReasonFrom, RuntimeReasonCode } from '../runtime/error-catalogue.js';
-import { check, CONTRACT_NET_PROTOCOL, type ContractNetOntology, type RejectReason } from './contract-net-ontology.js';
+import { TroupeError } from '../runtime/errors.js';
+import { CONTRACT_NET_PROTOCOL, type ContractNetOntology, type RejectReason } from './contract-net-ontology.js';
 import type { Bid, ContractNetOutcome, Decision, Fate, OutOfSequence, Refusal, TaskResult, WinnerFailure, WinnerFailureKind } from './contract-net-outcome.js';
 
 /** A contract net that cannot go on: a bad decision, a failed evaluation, too many rounds. */

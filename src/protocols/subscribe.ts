@@ -1,11 +1,11 @@
 import type { z } from 'zod';
 import type { AclMessage } from '../acl/message.js';
 import { errorForReply } from '../acl/reply-errors.js';
+import { check } from '../acl/schema-check.js';
 import { ConfigurationError, DeadlineError, TroupeError } from '../runtime/errors.js';
 import { normalizePath } from '../runtime/path.js';
 import type { Port } from '../runtime/ports.js';
 import { DEFAULT_ASK_TIMEOUT_MS } from '../runtime/timeouts.js';
-import { check } from './contract-net-ontology.js';
 import { UnexpectedReplyError, type System } from '../runtime/system.js';
 
 export interface SubscribeOptions<C> {

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { freezeContent } from '../acl/content.js';
 import { createMessage, type AclMessage, type MessageOptions } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
+import { describeIssues, schemaThrew } from '../acl/schema-check.js';
 import type { AgentCell, AgentMetrics } from './agent-cell.js';
 import type { DeadLetter } from './dead-letters.js';
 import type { ProtocolHost } from '../agent/protocol-host.js';
@@ -10,8 +11,8 @@ import { ConfigurationError, InvalidContentError, SystemStoppedError, TroupeErro
 import { resolveLogger } from './logger.js';
 import { normalizePath } from './path.js';
 import { Runtime, type Terminated } from './runtime.js';
-import type { SchedulerOptions } from './scheduler.js';
 import { DEFAULT_ASK_TIMEOUT_MS } from './timeouts.js';
+import type { SchedulerOptions } from './scheduler.js';
 import type { WorkerPoolOptions } from '../workers/pool.js';
 import { RemoteAgent } from '../workers/remote-agent.js';
 import type { SystemEvent } from './system-events.js';
@@ -167,9 +168,9 @@ export class System {
       try {
         parsed = schema.safeParse(reply.content);
       } catch (error) {
-        throw new UnexpectedReplyError(reply, `(content): the schema threw: ${error instanceof Error ? error.message : String(error)}`);
+        throw new UnexpectedReplyError(reply, schemaThrew(error));
       }
-      if (!parsed.success) throw new UnexpectedReplyError(reply, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(content)'}: ${issue.message}`).join('; '));
+      if (!parsed.success) throw new UnexpectedReplyError(reply, describeIssues(parsed.error.issues));
       return createMessage({ ...reply, content: frozenIfPlain(parsed.data) }) as AclMessage<Performative, R>;
     });
   }
