@@ -14,6 +14,7 @@ import { ReplyError } from '../acl/reply-errors.js';
 import type { CodeOf } from '../runtime/error-catalogue.js';
 import { ConfigurationError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { TokenBucket } from '../runtime/token-bucket.js';
 import type { ChildInfo } from '../runtime/tree.js';
 import { RemoteAgent } from '../workers/remote-agent.js';
 import { describeAgent, describeStatechart, describeTree, describeWorkerAgent, summarize, toJsonSafe } from './describe.js';
@@ -141,8 +142,7 @@ class Client {
   /** Events lost and not yet announced, and lost in total. */
   private unannounced = 0;
   dropped = 0;
-  private tokens: number;
-  private refilledAt = performance.now();
+  private readonly requests: TokenBucket;
   private overLimit = 0;
   private retry: ReturnType<typeof setTimeout> | undefined;
   closed = false;
@@ -152,7 +152,7 @@ class Client {
     readonly authorized: boolean,
     private readonly limits: { bufferEvents: number; requestsPerSecond: number; burst: number },
   ) {
-    this.tokens = limits.burst;
+    this.requests = new TokenBucket(limits.burst, limits.requestsPerSecond, performance.now());
   }
 
   send(message: ServerMessage): void {
@@ -209,11 +209,8 @@ class Client {
 
   /** Token bucket: true when the request may go on. */
   admit(): 'ok' | 'limited' | 'flood' {
-    const now = performance.now();
-    this.tokens = Math.min(this.limits.burst, this.tokens + ((now - this.refilledAt) / 1_000) * this.limits.requestsPerSecond);
-    this.refilledAt = now;
-    if (this.tokens >= 1) {
-      this.tokens--;
+    this.requests.refill(performance.now());
+    if (this.requests.take()) {
       this.overLimit = 0;
       return 'ok';
     }
