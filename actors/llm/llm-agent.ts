@@ -345,7 +345,7 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
               assign({
                 outcome: ({ event }): Outcome => {
                   const error = event.error;
-                  const reason: ModelFailureReason | 'model-error' = error instanceof ModelCallError ? error.reason : 'model-error';
+                  const reason: ModelFailureReason = error instanceof ModelCallError ? error.reason : 'model-error';
                   return { ok: false, reason, detail: describe(error) };
                 },
               }),

@@ -55,8 +55,6 @@ export function tool<P extends z.ZodType>(options: { name: string; description: 
   return Object.freeze({ kind: 'function', name: options.name, description: options.description, parameters: options.parameters, run: options.run, timeoutMs });
 }
 
-/** A timer's longest delay: Node fires a longer one after 1 ms. */
-
 function checkTimeout(name: string, value: number | undefined): number {
   const timeoutMs = value ?? 30_000;
   if (!isTimerDelay(timeoutMs)) throw new ConfigurationError('invalid-tool', `tool ${name}: timeoutMs must be a number of ms > 0 and ≤ ${MAX_TIMER_MS}, got ${String(value)}`);
