@@ -18,19 +18,9 @@ export { describeExit, isNormalExit } from './runtime/tree.js';
 export type { ChildInfo, ChildSpec, DynamicChild, ExitReason, Heartbeat, NodeSpec, NodeStatus, Placement, RestartType, Shutdown } from './runtime/tree.js';
 export type { WorkerPoolOptions } from './workers/pool.js';
 export { AgentModuleError, WorkerBusyError, WorkerCrashError } from './workers/worker-errors.js';
-export {
-  TroupeError,
-  ConfigurationError,
-  InvalidContentError,
-  InvalidPathError,
-  SystemStoppedError,
-  ReplyError,
-  RefusedError,
-  FailureError,
-  NotUnderstoodError,
-  DeadlineError,
-  type RuntimeReason,
-} from './runtime/errors.js';
+export { TroupeError, ConfigurationError, InvalidContentError, InvalidPathError, SystemStoppedError, DeadlineError, type RuntimeReason } from './runtime/errors.js';
+export { ReplyError, RefusedError, FailureError, NotUnderstoodError } from './acl/reply-errors.js';
+export { ERROR_CLASSES, ANSWER_REASONS, type TroupeErrorCode, type RuntimeReasonCode, type AnswerReason, type ErrorClassName } from './runtime/error-catalogue.js';
 export { supervisor, SupervisorError, type SupervisorOptions, type Strategy, type AutoShutdown } from '../supervisors/supervisor.js';
 export { SupervisorSpecError } from '../supervisors/child-spec.js';
 export type { Intensity } from '../supervisors/restart-intensity.js';

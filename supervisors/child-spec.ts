@@ -1,4 +1,5 @@
 import { workerNeedsModule, type AgentDefinition } from '../src/agent/define-agent.js';
+import type { CodeOf } from '../src/runtime/error-catalogue.js';
 import { TroupeError } from '../src/runtime/errors.js';
 import { isPathSegment } from '../src/runtime/path.js';
 import type { ChildSpec, Heartbeat, NodeSpec, Placement, RestartType, Shutdown } from '../src/runtime/tree.js';
@@ -18,7 +19,13 @@ export interface ResolvedChildSpec {
 }
 
 /** A child or supervisor spec that cannot work; `code` names what is wrong. */
-export class SupervisorSpecError extends TroupeError {}
+export class SupervisorSpecError extends TroupeError {
+  declare readonly code: CodeOf<'SupervisorSpecError'>;
+
+  constructor(code: CodeOf<'SupervisorSpecError'>, message: string) {
+    super(code, message);
+  }
+}
 
 const RESTART_TYPES: ReadonlySet<string> = new Set(['permanent', 'transient', 'temporary']);
 

@@ -1,4 +1,5 @@
 import type { AgentDefinition } from '../src/agent/define-agent.js';
+import type { CodeOf } from '../src/runtime/error-catalogue.js';
 import { TroupeError } from '../src/runtime/errors.js';
 import { childPath, isPathSegment } from '../src/runtime/path.js';
 import type { Runtime } from '../src/runtime/runtime.js';
@@ -56,7 +57,13 @@ interface ResolvedOptions {
 }
 
 /** A runtime call on a supervisor that OTP would answer with an error tuple. */
-export class SupervisorError extends TroupeError {}
+export class SupervisorError extends TroupeError {
+  declare readonly code: CodeOf<'SupervisorError'>;
+
+  constructor(code: CodeOf<'SupervisorError'>, message: string) {
+    super(code, message);
+  }
+}
 
 const STRATEGIES = { 'one-for-one': oneForOne, 'one-for-all': oneForAll, 'rest-for-one': restForOne } as const;
 const AUTO_SHUTDOWN: ReadonlySet<string> = new Set(['never', 'any-significant', 'all-significant']);

@@ -7,6 +7,7 @@ import { ConfigurationError } from '../../src/runtime/errors.js';
 import type { MailboxOptions } from '../../src/runtime/mailbox.js';
 import { participantContent, type ContractNetOntology } from '../../src/protocols/contract-net-ontology.js';
 import { perOntology } from '../../src/protocols/per-ontology.js';
+import type { ReasonFrom } from '../../src/runtime/error-catalogue.js';
 
 /** A contractor's "no" to a cfp; `bid` returns `refuse(reason)`. */
 export class Refusal {
@@ -222,7 +223,7 @@ function makeContractorMachine<T, P, R>(ontology: ContractNetOntology<T, P, R>) 
           // Another initiator's cfp, or one for a task already awarded: out of sequence, and the task in hand stays.
           if (held !== undefined && (held.initiator !== event.sender || held.phase === 'performing')) {
             const detail = held.initiator !== event.sender ? `conversation ${event.conversationId} belongs to ${held.initiator}` : `conversation ${event.conversationId} is past bidding`;
-            enqueue(reply('not-understood', { reason: 'out-of-sequence', detail }));
+            enqueue(reply('not-understood', { reason: 'out-of-sequence' satisfies ReasonFrom<'contract-net'>, detail }));
             return;
           }
           // A revised cfp (iterated contract net) replaces a bid still being made.

@@ -6,7 +6,9 @@
  * is the backpressure; failed calls are retried per the retry policy, and a 429
  * holds every new start until its `retry-after` has passed.
  */
+import type { CodeUnder } from '../../src/runtime/error-catalogue.js';
 import { TroupeError } from '../../src/runtime/errors.js';
+import { timerDelay } from '../../src/runtime/timeouts.js';
 import { createRetryPolicy, type RetryOptions, type RetryPolicy } from './retry-policy.js';
 
 export interface LimiterOptions {
@@ -55,7 +57,13 @@ export interface LimiterMetrics {
   readonly waitMs: { readonly count: number; readonly total: number; readonly max: number };
 }
 
-export class LimiterError extends TroupeError {}
+export class LimiterError extends TroupeError {
+  declare readonly code: CodeUnder<'LimiterError'>;
+
+  constructor(code: CodeUnder<'LimiterError'>, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
 
 /** Every retry failed; `cause` is the last error. */
 export class RetriesExhaustedError extends LimiterError {
@@ -345,13 +353,6 @@ export class Limiter {
 
 export function createLimiter(options: LimiterOptions = {}): Limiter {
   return new Limiter(options);
-}
-
-/** Node fires any delay past 2^31 - 1 ms (24.8 days) after 1 ms; longer waits are capped there. */
-const MAX_TIMER_MS = 2_147_483_647;
-
-function timerDelay(ms: number): number {
-  return Math.min(MAX_TIMER_MS, Math.max(0, ms));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -19,7 +19,10 @@ import { reply } from '../../src/agent/actions.js';
 import { defineAgent, type AgentDefinition } from '../../src/agent/define-agent.js';
 import type { AclMessage } from '../../src/acl/message.js';
 import { freezeContent } from '../../src/acl/content.js';
+import { describeIssues } from '../../src/acl/schema-check.js';
+import type { ReasonFrom } from '../../src/runtime/error-catalogue.js';
 import { ConfigurationError } from '../../src/runtime/errors.js';
+import { isTimerDelay, MAX_TIMER_MS } from '../../src/runtime/timeouts.js';
 import type { Heartbeat } from '../../src/runtime/tree.js';
 import { resolveMailboxOptions, type MailboxOptions } from '../../src/runtime/mailbox.js';
 import { createLimiter, type Limiter } from '../limiter/limiter.js';
@@ -62,13 +65,22 @@ export type LlmAgentEvent =
    * because the agent stopped, crashed or hung is not reported here (the agent is gone): the
    * system's `stopped`, `failed` and `hung` events tell.
    */
-  | { readonly type: 'model-failed'; readonly agent: string; readonly ms: number; readonly reason: string }
+  | { readonly type: 'model-failed'; readonly agent: string; readonly ms: number; readonly reason: ModelFailureReason }
   | { readonly type: 'tool-calls'; readonly agent: string; readonly tools: readonly string[] }
   | { readonly type: 'answered'; readonly agent: string; readonly content: unknown }
-  | { readonly type: 'failed'; readonly agent: string; readonly reason: string; readonly detail: string };
+  | { readonly type: 'failed'; readonly agent: string; readonly reason: LlmFailureReason; readonly detail: string };
+
+/** The reasons of the `failure` answers an LLM agent sends. */
+type LlmFailureReason = ReasonFrom<'llm-agent'>;
+
+/** The content of an LLM agent's `failure` answer. */
+interface Failure {
+  readonly reason: LlmFailureReason;
+  readonly detail: string;
+}
 
 /** What the model's answer came to. */
-type Outcome = { readonly ok: true; readonly content: unknown } | { readonly ok: false; readonly reason: string; readonly detail: string };
+type Outcome = { readonly ok: true; readonly content: unknown } | ({ readonly ok: false } & Failure);
 
 interface LlmContext {
   /** Earlier tasks' exchanges, bounded (private memory). */
@@ -87,7 +99,8 @@ interface LlmContext {
 
 const EMPTY: LlmContext = { history: [], waiting: [], task: undefined, turn: [], rounds: 0, pendingCalls: [], outcome: undefined, callStartedAt: 0 };
 
-const MAX_TIMER_MS = 2_147_483_647;
+/** How long a task's model calls may take when `deadlineMs` is left out. */
+const DEFAULT_DEADLINE_MS = 60_000;
 
 function taskText(content: unknown): string {
   if (typeof content === 'string') return content;
@@ -113,8 +126,8 @@ function checkOptions(options: LlmAgentOptions): void {
   const where = `llmAgent(${String(options?.name)})`;
   if (typeof options.model !== 'string' || options.model.length === 0) throw new ConfigurationError('invalid-agent', `${where}: \`model\` must be a non-empty string`);
   if (typeof options.instructions !== 'string') throw new ConfigurationError('invalid-agent', `${where}: \`instructions\` must be a string`);
-  const deadlineMs = options.deadlineMs ?? 60_000;
-  if (!(typeof deadlineMs === 'number' && deadlineMs > 0 && deadlineMs <= MAX_TIMER_MS)) throw new ConfigurationError('invalid-agent', `${where}: deadlineMs must be a number of ms > 0 and ≤ ${MAX_TIMER_MS} (a timer's longest delay), got ${String(deadlineMs)}`);
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  if (!isTimerDelay(deadlineMs)) throw new ConfigurationError('invalid-agent', `${where}: deadlineMs must be a number of ms > 0 and ≤ ${MAX_TIMER_MS} (a timer's longest delay), got ${String(deadlineMs)}`);
   const rounds = options.maxToolRounds ?? 8;
   if (!(Number.isInteger(rounds) && rounds >= 1)) throw new ConfigurationError('invalid-agent', `${where}: maxToolRounds must be a whole number ≥ 1`);
   const names = new Set<string>();
@@ -145,7 +158,7 @@ function readAnswer(message: ChatCompletion['choices'][number]['message'], outpu
     // the agent must not crash on it (a model repeating it would crash it past its restart intensity).
     return { ok: false, reason: 'malformed-output', detail: `the output schema threw on the model's answer: ${describe(error)}` };
   }
-  if (!parsed.success) return { ok: false, reason: 'malformed-output', detail: `structured output does not match the schema: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(output)'}: ${issue.message}`).join('; ')}` };
+  if (!parsed.success) return { ok: false, reason: 'malformed-output', detail: `structured output does not match the schema: ${describeIssues(parsed.error.issues, '(output)')}` };
   try {
     return { ok: true, content: freezeContent(parsed.data) };
   } catch (error) {
@@ -179,7 +192,7 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
   const definitions = tools.length > 0 ? toolDefinitions(tools) : undefined;
   const responseFormat = options.output === undefined ? undefined : outputFormat(options);
   const limiter = options.limiter ?? createLimiter();
-  const deadlineMs = options.deadlineMs ?? 60_000;
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
   const maxToolRounds = options.maxToolRounds ?? 8;
   const observe = options.observe ?? (() => undefined);
   let defaultClient: OpenAI | undefined;
@@ -247,15 +260,15 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
         return { task, waiting: rest, turn: [{ role: 'user' as const, content: taskText(task.content) }], rounds: 0, pendingCalls: [], outcome: undefined };
       }),
       keepWaiting: assign({ waiting: ({ context, event }) => [...context.waiting, event] }),
-      refuseFull: reply<LlmContext, AclMessage>('failure', () => ({ reason: 'mailbox-full', detail: `${agent} already has ${mailbox.capacity} tasks waiting (its mailbox capacity); try again later or raise mailbox.capacity` })),
-      answerExpired: reply<LlmContext, AclMessage>('failure', () => ({ reason: 'deadline', detail: `the reply-by deadline passed while the task waited for ${agent}` }), { to: ({ context }) => context.waiting[0] as AclMessage }),
+      refuseFull: reply<LlmContext, AclMessage>('failure', (): Failure => ({ reason: 'mailbox-full', detail: `${agent} already has ${mailbox.capacity} tasks waiting (its mailbox capacity); try again later or raise mailbox.capacity` })),
+      answerExpired: reply<LlmContext, AclMessage>('failure', (): Failure => ({ reason: 'deadline', detail: `the reply-by deadline passed while the task waited for ${agent}` }), { to: ({ context }) => context.waiting[0] as AclMessage }),
       dropFirstWaiting: assign({ waiting: ({ context }) => context.waiting.slice(1) }),
       confirmCancel: reply<LlmContext, AclMessage>('inform', ({ event }) => ({ cancelled: event.conversationId })),
-      refuseCancel: reply<LlmContext, AclMessage>('failure', ({ event }) => ({ reason: 'no-such-task', detail: `${agent} has no task of ${event.sender} in conversation ${event.conversationId} to cancel` })),
+      refuseCancel: reply<LlmContext, AclMessage>('failure', ({ event }): Failure => ({ reason: 'no-such-task', detail: `${agent} has no task of ${event.sender} in conversation ${event.conversationId} to cancel` })),
       cancelTask: assign({ outcome: (): Outcome => ({ ok: false, reason: 'cancelled', detail: `the asker cancelled the task; its model call and tools were aborted` }) }),
       answerCancelledWaiting: enqueueActions(({ context, event, enqueue }) => {
         for (const waiting of context.waiting.filter((candidate) => sameTask(candidate, event))) {
-          enqueue(reply<LlmContext, AclMessage>('failure', { reason: 'cancelled', detail: 'the asker cancelled the task before it started' }, { to: () => waiting }));
+          enqueue(reply<LlmContext, AclMessage>('failure', { reason: 'cancelled', detail: 'the asker cancelled the task before it started' } satisfies Failure, { to: () => waiting }));
         }
       }),
       dropCancelledWaiting: assign({ waiting: ({ context, event }) => context.waiting.filter((candidate) => !sameTask(candidate, event)) }),
@@ -333,7 +346,7 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
               assign({
                 outcome: ({ event }): Outcome => {
                   const error = event.error;
-                  const reason: ModelFailureReason | 'model-error' = error instanceof ModelCallError ? error.reason : 'model-error';
+                  const reason: ModelFailureReason = error instanceof ModelCallError ? error.reason : 'model-error';
                   return { ok: false, reason, detail: describe(error) };
                 },
               }),

@@ -5,11 +5,12 @@
  */
 import type OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import type { CodeOf } from '../../src/runtime/error-catalogue.js';
 import { TroupeError } from '../../src/runtime/errors.js';
 import type { Limiter } from '../limiter/limiter.js';
 import { messageTokens } from './memory.js';
 
-export type ModelFailureReason = 'model-deadline' | 'model-error' | 'malformed-output' | 'too-many-tool-rounds';
+export type ModelFailureReason = CodeOf<'ModelCallError'>;
 
 /** A model call or its answer went wrong; `reason` is what the agent's `failure` answer carries. */
 export class ModelCallError extends TroupeError {

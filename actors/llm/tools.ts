@@ -8,7 +8,9 @@ import type { ChatCompletionFunctionTool, ChatCompletionMessageFunctionToolCall,
 import { z } from 'zod';
 import type { AskInput } from '../../src/agent/ask.js';
 import type { AclMessage } from '../../src/acl/message.js';
+import { describeIssues } from '../../src/acl/schema-check.js';
 import { ConfigurationError } from '../../src/runtime/errors.js';
+import { isTimerDelay, MAX_TIMER_MS } from '../../src/runtime/timeouts.js';
 
 export interface ToolContext {
   /** Fires when the agent stops, restarts or gives up on the turn, or the tool's `timeoutMs` passes. */
@@ -53,12 +55,9 @@ export function tool<P extends z.ZodType>(options: { name: string; description: 
   return Object.freeze({ kind: 'function', name: options.name, description: options.description, parameters: options.parameters, run: options.run, timeoutMs });
 }
 
-/** A timer's longest delay: Node fires a longer one after 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647;
-
 function checkTimeout(name: string, value: number | undefined): number {
   const timeoutMs = value ?? 30_000;
-  if (!(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) throw new ConfigurationError('invalid-tool', `tool ${name}: timeoutMs must be a number of ms > 0 and ≤ ${MAX_TIMER_MS}, got ${String(value)}`);
+  if (!isTimerDelay(timeoutMs)) throw new ConfigurationError('invalid-tool', `tool ${name}: timeoutMs must be a number of ms > 0 and ≤ ${MAX_TIMER_MS}, got ${String(value)}`);
   return timeoutMs;
 }
 
@@ -124,7 +123,7 @@ export async function runToolCall(tools: readonly Tool[], call: ChatCompletionMe
     return answer(asText({ error: `arguments for ${entry.name} are not JSON: ${describeError(error)}` }));
   }
   const parsed = entry.parameters.safeParse(raw);
-  if (!parsed.success) return answer(asText({ error: `invalid arguments for ${entry.name}: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(arguments)'}: ${issue.message}`).join('; ')}` }));
+  if (!parsed.success) return answer(asText({ error: `invalid arguments for ${entry.name}: ${describeIssues(parsed.error.issues, '(arguments)')}` }));
   try {
     if (entry.kind === 'function') return answer(asText(await runWithTimeout(entry, parsed.data, signal)));
     const reply = await ask({ to: entry.path, content: parsed.data, timeoutMs: entry.timeoutMs }, signal);

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { AclMessage } from './message.js';
 import type { Performative } from './performatives.js';
+import { describeIssues, schemaThrew } from './schema-check.js';
 
 /** Zod schemas for inbound content, one per performative the agent accepts. */
 export type ContentSchemas = { readonly [P in Performative]?: z.ZodType };
@@ -31,9 +32,8 @@ export function validateContent(schemas: ContentSchemas | undefined, message: Ac
     parsed = schema.safeParse(message.content);
   } catch (error) {
     // A refine or transform that throws is a failed check too, never an exception in the scheduler.
-    return { ok: false, content: message.content, issues: `(content): the schema threw: ${error instanceof Error ? error.message : String(error)}` };
+    return { ok: false, content: message.content, issues: schemaThrew(error) };
   }
   if (parsed.success) return { ok: true, content: parsed.data, issues: '' };
-  const issues = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(content)'}: ${issue.message}`).join('; ');
-  return { ok: false, content: message.content, issues };
+  return { ok: false, content: message.content, issues: describeIssues(parsed.error.issues) };
 }

@@ -18,6 +18,7 @@ import { isAclMessage, type AclMessage } from '../acl/message.js';
 import type { DeadLetter } from '../runtime/dead-letters.js';
 import type { MessageObserver, Runtime } from '../runtime/runtime.js';
 import type { SystemEvent } from '../runtime/system-events.js';
+import { TokenBucket } from '../runtime/token-bucket.js';
 import { summarize, toJsonSafe } from './describe.js';
 
 interface InspectionEvent {
@@ -173,9 +174,8 @@ export class EventStream implements MessageObserver {
   /** The time of this turn (epoch ms), read when it started or its last frame went. */
   private now = 0;
   private readonly maxEventsPerSecond: number;
-  /** Token bucket: events that may still be recorded; refilled from the clock reads. */
-  private tokens: number;
-  private refilledAt = 0;
+  /** Events that may still be recorded; refilled from the clock reads. */
+  private readonly budget: TokenBucket;
   private unrecordedSent = 0;
   private unrecordedDelivered = 0;
   private unrecordedStates = 0;
@@ -202,7 +202,7 @@ export class EventStream implements MessageObserver {
     options: EventStreamOptions = {},
   ) {
     this.maxEventsPerSecond = options.maxEventsPerSecond ?? DEFAULT_MAX_EVENTS_PER_SECOND;
-    this.tokens = this.maxEventsPerSecond;
+    this.budget = new TokenBucket(this.maxEventsPerSecond, this.maxEventsPerSecond, 0);
   }
 
   get attached(): boolean {
@@ -212,8 +212,7 @@ export class EventStream implements MessageObserver {
   attach(): void {
     if (this.unhook !== undefined) return;
     const runtime = this.runtime;
-    this.tokens = this.maxEventsPerSecond;
-    this.refilledAt = Date.now();
+    this.budget.reset(Date.now());
     runtime.observer = this;
     const offEvents = runtime.events.add(this.onSystemEvent);
     const offDead = runtime.deadLetters.subscribe(this.onDeadLetter);
@@ -324,10 +323,7 @@ export class EventStream implements MessageObserver {
   /** Starts a turn if none is being recorded, and says whether one more budgeted event may be recorded. */
   private admit(): boolean {
     if (!this.flushing) this.startTurn();
-    if (this.tokens >= 1) {
-      this.tokens--;
-      return true;
-    }
+    if (this.budget.take()) return true;
     if (this.unrecorded++ === 0) this.unrecordedSince = this.now;
     if (++this.skipsSinceClockRead >= SKIPS_PER_CLOCK_READ) this.emitMidTurn();
     return false;
@@ -344,10 +340,7 @@ export class EventStream implements MessageObserver {
     const now = Date.now();
     this.now = now;
     this.skipsSinceClockRead = 0;
-    const elapsed = now - this.refilledAt;
-    // `tokens < max` keeps an unlimited budget (Infinity) from ever computing Infinity × 0.
-    if (elapsed > 0 && this.tokens < this.maxEventsPerSecond) this.tokens = Math.min(this.maxEventsPerSecond, this.tokens + (elapsed * this.maxEventsPerSecond) / 1_000);
-    this.refilledAt = now;
+    this.budget.refill(now);
   }
 
   private record(kind: number, item: unknown): void {
@@ -451,12 +444,12 @@ export class EventStream implements MessageObserver {
   /** Sends the state an agent is in now where its change went unrecorded, as far as the budget goes. */
   private catchUpStates(): void {
     for (const path of this.staleStates) {
-      if (this.tokens < 1) return;
+      if (!this.budget.hasToken) return;
       this.staleStates.delete(path);
       const cell = this.runtime.agentAt(path);
       const snapshot = cell?.snapshot() as { value?: unknown } | undefined;
       if (cell === undefined || snapshot === undefined) continue;
-      this.tokens--;
+      this.budget.take();
       this.put(OTHER, stateEvent(path, cell.incarnation, snapshot.value, '', this.now), 0);
     }
   }

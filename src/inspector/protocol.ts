@@ -5,6 +5,7 @@
  * nothing received is ever evaluated.
  */
 import { isPerformative, type Performative } from '../acl/performatives.js';
+import { DEFAULT_ASK_TIMEOUT_MS } from '../runtime/timeouts.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -102,7 +103,6 @@ export const CLOSE = { policy: 1008, tooBig: 1009, goingAway: 1001 } as const;
 
 export type Parsed = { readonly ok: true; readonly request: ClientRequest } | { readonly ok: false; readonly id: RequestId | null; readonly code: ErrorCode; readonly message: string };
 
-const DEFAULT_SEND_TIMEOUT_MS = 5_000;
 const MAX_SEND_TIMEOUT_MS = 60_000;
 
 function fail(id: RequestId | null, code: ErrorCode, message: string): Parsed {
@@ -144,7 +144,7 @@ export function parseRequest(text: string): Parsed {
   if (type !== 'send') return { ok: true, request: { type: type as 'stop' | 'restart' | 'suspend' | 'resume', id, path, token } };
   const performative = fields.performative;
   if (typeof performative !== 'string' || !isPerformative(performative)) return fail(id, 'invalid-request', `send needs "performative": a FIPA performative such as "request" or "inform", got ${JSON.stringify(performative)}`);
-  const timeoutMs = fields.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+  const timeoutMs = fields.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0 && timeoutMs <= MAX_SEND_TIMEOUT_MS)) return fail(id, 'invalid-request', `"timeoutMs" must be a number of milliseconds in (0, ${MAX_SEND_TIMEOUT_MS}]`);
   return { ok: true, request: { type, id, path, token, performative, content: fields.content, timeoutMs } };
 }

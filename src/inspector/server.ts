@@ -10,8 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { AclMessage } from '../acl/message.js';
 import { expectsReply, type Performative } from '../acl/performatives.js';
-import { ConfigurationError, ReplyError } from '../runtime/errors.js';
+import { ReplyError } from '../acl/reply-errors.js';
+import type { CodeOf } from '../runtime/error-catalogue.js';
+import { ConfigurationError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { TokenBucket } from '../runtime/token-bucket.js';
 import type { ChildInfo } from '../runtime/tree.js';
 import { describeAgent, describeStatechart, describeTree, summarize, toJsonSafe } from './describe.js';
 import { DEFAULT_MAX_EVENTS_PER_SECOND, EventStream, type EventBatch } from './event-stream.js';
@@ -69,7 +72,13 @@ export interface Inspector {
   close(): Promise<void>;
 }
 
-export class InspectorError extends ConfigurationError {}
+export class InspectorError extends ConfigurationError {
+  declare readonly code: CodeOf<'InspectorError'>;
+
+  constructor(code: CodeOf<'InspectorError'>, message: string) {
+    super(code, message);
+  }
+}
 
 /** Bytes a socket may hold unsent before a client counts as slow and its events wait in its own bounded buffer. */
 const HIGH_WATER_BYTES = 1 << 20;
@@ -132,8 +141,7 @@ class Client {
   /** Events lost and not yet announced, and lost in total. */
   private unannounced = 0;
   dropped = 0;
-  private tokens: number;
-  private refilledAt = performance.now();
+  private readonly requests: TokenBucket;
   private overLimit = 0;
   private retry: ReturnType<typeof setTimeout> | undefined;
   closed = false;
@@ -143,7 +151,7 @@ class Client {
     readonly authorized: boolean,
     private readonly limits: { bufferEvents: number; requestsPerSecond: number; burst: number },
   ) {
-    this.tokens = limits.burst;
+    this.requests = new TokenBucket(limits.burst, limits.requestsPerSecond, performance.now());
   }
 
   send(message: ServerMessage): void {
@@ -200,11 +208,8 @@ class Client {
 
   /** Token bucket: true when the request may go on. */
   admit(): 'ok' | 'limited' | 'flood' {
-    const now = performance.now();
-    this.tokens = Math.min(this.limits.burst, this.tokens + ((now - this.refilledAt) / 1_000) * this.limits.requestsPerSecond);
-    this.refilledAt = now;
-    if (this.tokens >= 1) {
-      this.tokens--;
+    this.requests.refill(performance.now());
+    if (this.requests.take()) {
       this.overLimit = 0;
       return 'ok';
     }

@@ -1,9 +1,11 @@
 import { assign, fromCallback, fromPromise, setup, type AnyActorRef } from 'xstate';
 import type { AclMessage } from '../acl/message.js';
+import { check } from '../acl/schema-check.js';
 import { findProtocolHost, type ProtocolHost } from '../agent/protocol-host.js';
 import { ConfigurationError } from '../runtime/errors.js';
 import { normalizePath } from '../runtime/path.js';
-import { check, type ContractNetOntology } from './contract-net-ontology.js';
+import { timerDelay } from '../runtime/timeouts.js';
+import type { ContractNetOntology } from './contract-net-ontology.js';
 import { ContractNetError, ContractNetLedger } from './contract-net-ledger.js';
 import type { Bid, ContractNetOutcome, Decision } from './contract-net-outcome.js';
 import { DIRECTORY_PATH, DirectoryAnswer } from './directory-protocol.js';
@@ -58,7 +60,8 @@ export interface Inbound {
   readonly messages: readonly AclMessage[];
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How long participants have to bid, and the directory to answer, when `replyByMs` is left out. */
+const DEFAULT_REPLY_BY_MS = 1_000;
 
 /** The directory's answer to the search: the port's address and the tag are no secret, so the sender is checked too. */
 function answersDiscovery(message: AclMessage, discovery: { readonly directory: string; readonly tag: string } | undefined): boolean {
@@ -126,7 +129,7 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
       ledger = new ContractNetLedger({ host, port: port.address, conversationId, close: () => port.close() }, {
         ontology,
         task: input.task,
-        replyByMs: input.replyByMs ?? 1_000,
+        replyByMs: input.replyByMs ?? DEFAULT_REPLY_BY_MS,
         resultTimeoutMs: input.resultTimeoutMs ?? 30_000,
         reaward: input.reaward === true,
         maxRounds: input.maxRounds ?? 5,
@@ -135,7 +138,7 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
       if (!Array.isArray(input.participants)) {
         const { service, directory = DIRECTORY_PATH } = input.participants as { service: string; directory?: string };
         discovery = { directory: normalizePath(directory), tag: host.newReplyTag() };
-        host.post(directory, 'query-ref', { service }, { conversationId, replyWith: discovery.tag, replyTo: port.address, replyBy: Date.now() + (input.replyByMs ?? 1_000) });
+        host.post(directory, 'query-ref', { service }, { conversationId, replyWith: discovery.tag, replyTo: port.address, replyBy: Date.now() + (input.replyByMs ?? DEFAULT_REPLY_BY_MS) });
       }
       sendBack({ type: 'cnet.opened', ledger, discovery } as unknown as Inbound);
     } catch (error) {
@@ -168,8 +171,8 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
     },
     actors: { conversation, evaluation },
     delays: {
-      biddingDeadline: ({ context }) => context.input.replyByMs ?? 1_000,
-      resultDeadline: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, ledgerOf(context).nextResultDeadline - Date.now())),
+      biddingDeadline: ({ context }) => context.input.replyByMs ?? DEFAULT_REPLY_BY_MS,
+      resultDeadline: ({ context }) => timerDelay(ledgerOf(context).nextResultDeadline - Date.now()),
     },
     guards: {
       allAnswered: ({ context }) => ledgerOf(context).allAnswered,
@@ -222,7 +225,7 @@ export function contractNetInitiator<T, P, R>(ontology: ContractNetOntology<T, P
         after: {
           biddingDeadline: {
             target: 'failed',
-            actions: assign(({ context }) => ({ error: new ContractNetError('discovery-failed', `the directory ${context.discovery?.directory} did not answer within ${context.input.replyByMs ?? 1_000} ms`) })),
+            actions: assign(({ context }) => ({ error: new ContractNetError('discovery-failed', `the directory ${context.discovery?.directory} did not answer within ${context.input.replyByMs ?? DEFAULT_REPLY_BY_MS} ms`) })),
           },
         },
         on: {

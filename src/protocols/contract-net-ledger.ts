@@ -1,13 +1,17 @@
 import type { AclMessage } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
+import { check } from '../acl/schema-check.js';
 import type { ProtocolHost } from '../agent/protocol-host.js';
+import type { CodeOf, ReasonFrom, RuntimeReasonCode } from '../runtime/error-catalogue.js';
 import { TroupeError } from '../runtime/errors.js';
-import { check, CONTRACT_NET_PROTOCOL, type ContractNetOntology, type RejectReason } from './contract-net-ontology.js';
+import { CONTRACT_NET_PROTOCOL, type ContractNetOntology, type RejectReason } from './contract-net-ontology.js';
 import type { Bid, ContractNetOutcome, Decision, Fate, OutOfSequence, Refusal, TaskResult, WinnerFailure, WinnerFailureKind } from './contract-net-outcome.js';
 
 /** A contract net that cannot go on: a bad decision, a failed evaluation, too many rounds. */
 export class ContractNetError extends TroupeError {
-  constructor(code: 'invalid-decision' | 'evaluation-failed' | 'too-many-rounds' | 'discovery-failed', message: string, options?: { cause?: unknown }) {
+  declare readonly code: CodeOf<'ContractNetError'>;
+
+  constructor(code: CodeOf<'ContractNetError'>, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }
 }
@@ -47,7 +51,7 @@ export interface LedgerOptions<T, P, R> {
   readonly maxRounds: number;
 }
 
-/** Runtime failure reasons (see errors.ts) and what they say about a winner. */
+/** Runtime failure reasons (see error-catalogue.ts) and what they say about a winner. */
 const RUNTIME_FAILURES: Readonly<Record<string, WinnerFailureKind>> = {
   'agent-failed': 'crashed',
   hung: 'hung',
@@ -56,7 +60,7 @@ const RUNTIME_FAILURES: Readonly<Record<string, WinnerFailureKind>> = {
   'system-stopped': 'stopped',
   'agent-restarting': 'restarted',
   'stale-incarnation': 'restarted',
-};
+} satisfies Partial<Record<RuntimeReasonCode, WinnerFailureKind>>;
 
 /** Shared, frozen: a round rejects hundreds of proposals with the same words. */
 const PLAIN_REJECTIONS: Readonly<Record<RejectReason, { readonly reason: RejectReason }>> = {
@@ -251,7 +255,7 @@ export class ContractNetLedger<T, P, R> {
       case 'propose': {
         const proposal = check(this.options.ontology.proposal, message.content);
         if (!proposal.ok) {
-          this.answer(message, 'not-understood', { reason: 'invalid-content', detail: `proposal does not match ontology ${this.options.ontology.name}: ${proposal.issues}` });
+          this.answer(message, 'not-understood', { reason: 'invalid-content' satisfies ReasonFrom<'contract-net'>, detail: `proposal does not match ontology ${this.options.ontology.name}: ${proposal.issues}` });
           if (inPlay) this.settleBid(participant, 'not-understood', `invalid proposal: ${proposal.issues}`);
           return true;
         }
@@ -291,7 +295,7 @@ export class ContractNetLedger<T, P, R> {
     if (message.performative === 'inform') {
       const result = check(this.options.ontology.result, message.content);
       if (!result.ok) {
-        this.answer(message, 'not-understood', { reason: 'invalid-content', detail: `result does not match ontology ${this.options.ontology.name}: ${result.issues}` });
+        this.answer(message, 'not-understood', { reason: 'invalid-content' satisfies ReasonFrom<'contract-net'>, detail: `result does not match ontology ${this.options.ontology.name}: ${result.issues}` });
         this.winnerFailed(participant, 'invalid-result', result.issues);
         return true;
       }
@@ -319,7 +323,7 @@ export class ContractNetLedger<T, P, R> {
     this.outOfSequence.push({ sender: message.sender, performative: message.performative, detail, at: Date.now() });
     // Never answer an answer of the same kind: two parties would trade not-understood for ever.
     if (message.performative === 'not-understood' || message.performative === 'failure') return;
-    this.answer(message, 'not-understood', { reason: 'out-of-sequence', detail });
+    this.answer(message, 'not-understood', { reason: 'out-of-sequence' satisfies ReasonFrom<'contract-net'>, detail });
   }
 
   // ---- awards ------------------------------------------------------------------------------

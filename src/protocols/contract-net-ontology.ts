@@ -64,15 +64,3 @@ const participantContents = new WeakMap<object, unknown>();
 export function participantContent<T, P, R>(ontology: ContractNetOntology<T, P, R>): ParticipantContent<T, P, R> {
   return perOntology(participantContents, ontology, () => makeParticipantContent(ontology));
 }
-
-/** Checks `value` against `schema`; the parsed value, or a readable list of what is wrong. */
-export function check<V>(schema: z.ZodType<V>, value: unknown): { ok: true; value: V } | { ok: false; issues: string } {
-  let parsed: ReturnType<z.ZodType<V>['safeParse']>;
-  try {
-    parsed = schema.safeParse(value);
-  } catch (error) {
-    return { ok: false, issues: `(content): the schema threw: ${error instanceof Error ? error.message : String(error)}` };
-  }
-  if (parsed.success) return { ok: true, value: parsed.data };
-  return { ok: false, issues: parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(content)'}: ${issue.message}`).join('; ') };
-}

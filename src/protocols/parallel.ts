@@ -7,9 +7,11 @@ import { nanoid } from 'nanoid';
 import { fromPromise, type AnyActorRef } from 'xstate';
 import type { AclMessage, MessageOptions } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
+import { ReplyError } from '../acl/reply-errors.js';
 import { askFromActor, type AskInput } from '../agent/ask.js';
-import { ConfigurationError, DeadlineError, ReplyError } from '../runtime/errors.js';
+import { ConfigurationError, DeadlineError } from '../runtime/errors.js';
 import type { System } from '../system/system.js';
+import { isTimerDelay, MAX_TIMER_MS } from '../runtime/timeouts.js';
 
 export interface ParallelRequest {
   /** Path of the agent asked. */
@@ -79,9 +81,6 @@ function sendCancel(ask: Asker, to: string, conversationId: string): void {
   );
 }
 
-/** Node fires a longer delay after 1 ms, which would time every request out at once. */
-const MAX_TIMER_MS = 2_147_483_647;
-
 function checkRequests(requests: readonly ParallelRequest[]): void {
   requests.forEach((request, index) => {
     if (typeof request !== 'object' || request === null || typeof request.to !== 'string') throw new ConfigurationError('invalid-parallel', `parallel: requests[${index}] must be { to: '/path', content? }, got ${String(request)}`);
@@ -91,7 +90,8 @@ function checkRequests(requests: readonly ParallelRequest[]): void {
 function checkOptions(count: number, options: ParallelOptions): number {
   if (typeof options !== 'object' || options === null) throw new ConfigurationError('invalid-parallel', 'parallel needs options { deadlineMs, settle? }');
   const { deadlineMs } = options;
-  if (!(typeof deadlineMs === 'number' && deadlineMs > 0 && (deadlineMs <= MAX_TIMER_MS || deadlineMs === Number.POSITIVE_INFINITY))) {
+  // A longer delay would fire after 1 ms and time every request out at once.
+  if (!(isTimerDelay(deadlineMs) || deadlineMs === Number.POSITIVE_INFINITY)) {
     throw new ConfigurationError('invalid-parallel', `parallel: deadlineMs must be a number of ms > 0 and ≤ ${MAX_TIMER_MS} (a timer's longest delay), or Infinity, got ${String(deadlineMs)}`);
   }
   const settle = options.settle ?? 'all';

@@ -1,9 +1,11 @@
 import type { z } from 'zod';
 import type { AclMessage } from '../acl/message.js';
-import { ConfigurationError, DeadlineError, errorForReply, TroupeError } from '../runtime/errors.js';
+import { errorForReply } from '../acl/reply-errors.js';
+import { check } from '../acl/schema-check.js';
+import { ConfigurationError, DeadlineError, TroupeError } from '../runtime/errors.js';
 import { normalizePath } from '../runtime/path.js';
 import type { Port } from '../runtime/ports.js';
-import { check } from './contract-net-ontology.js';
+import { DEFAULT_ASK_TIMEOUT_MS } from '../runtime/timeouts.js';
 import { UnexpectedReplyError, type System } from '../system/system.js';
 
 export interface SubscribeOptions<C> {
@@ -40,7 +42,7 @@ export class SubscriptionEndedError extends TroupeError {
  */
 export function subscribe<C = unknown>(system: System, path: string, content: unknown, options: SubscribeOptions<C>): Promise<Subscription> {
   if (typeof options?.onInform !== 'function') return Promise.reject(new ConfigurationError('invalid-subscription', 'subscribe needs { onInform(content) }'));
-  const timeoutMs = options.timeoutMs ?? 5_000;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS;
   if (!(timeoutMs > 0)) return Promise.reject(new ConfigurationError('invalid-timeout', `timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}`));
   const host = system.protocolHost;
   return new Promise((resolve, reject) => {

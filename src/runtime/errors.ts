@@ -1,9 +1,14 @@
-import type { AclMessage } from '../acl/message.js';
+import type { CodeUnder, TroupeErrorCode } from './error-catalogue.js';
 
-/** Base of every error Troupe throws; `code` is stable and safe to switch on. */
+/**
+ * Base of every error Troupe throws; `code` is stable and safe to switch on. The codes, the
+ * class each belongs to, what they mean and what to do are in error-catalogue.ts. This module
+ * imports nothing else of the project, so any module may import it; the errors that carry an
+ * ACL message (ReplyError and its kin) live beside the message, in acl/reply-errors.ts.
+ */
 export class TroupeError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: TroupeErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -28,7 +33,9 @@ export class InvalidPathError extends TroupeError {
 
 /** A bad `defineAgent` or `createSystem` option. */
 export class ConfigurationError extends TroupeError {
-  constructor(code: string, message: string) {
+  declare readonly code: CodeUnder<'ConfigurationError'>;
+
+  constructor(code: CodeUnder<'ConfigurationError'>, message: string) {
     super(code, message);
   }
 }
@@ -40,50 +47,10 @@ export class SystemStoppedError extends TroupeError {
   }
 }
 
-/** Content of the `failure` and `not-understood` answers the runtime itself sends. */
+/** Content of the `failure` and `not-understood` answers the runtime itself sends (reasons: `RuntimeReasonCode`). */
 export interface RuntimeReason {
   readonly reason: string;
   readonly detail: string;
-}
-
-function describeReply(reply: AclMessage): string {
-  const content = reply.content as Partial<RuntimeReason> | undefined;
-  const detail = typeof content === 'object' && content !== null && typeof content.detail === 'string' ? content.detail : JSON.stringify(reply.content);
-  return `${reply.sender} answered ${reply.performative}: ${detail}`;
-}
-
-/** A request was answered with something other than a positive answer; `reply` is that answer. */
-export class ReplyError extends TroupeError {
-  constructor(
-    code: string,
-    readonly reply: AclMessage,
-  ) {
-    super(code, describeReply(reply));
-  }
-
-  /** The runtime reason (`mailbox-full`, `no-such-agent`, ...) when the runtime answered, else undefined. */
-  get reason(): string | undefined {
-    const content = this.reply.content as Partial<RuntimeReason> | undefined;
-    return typeof content === 'object' && content !== null && typeof content.reason === 'string' ? content.reason : undefined;
-  }
-}
-
-export class RefusedError extends ReplyError {
-  constructor(reply: AclMessage) {
-    super('refused', reply);
-  }
-}
-
-export class FailureError extends ReplyError {
-  constructor(reply: AclMessage) {
-    super('failure', reply);
-  }
-}
-
-export class NotUnderstoodError extends ReplyError {
-  constructor(reply: AclMessage) {
-    super('not-understood', reply);
-  }
 }
 
 /** No answer came before the request's deadline (`replyBy`). */
@@ -94,17 +61,5 @@ export class DeadlineError extends TroupeError {
     readonly timeoutMs: number,
   ) {
     super('deadline', `no answer from ${receiver} within ${timeoutMs} ms (conversation ${conversationId}); raise timeoutMs or check that the agent answers`);
-  }
-}
-
-/** Turns a negative answer into its named error. */
-export function errorForReply(reply: AclMessage): ReplyError {
-  switch (reply.performative) {
-    case 'refuse':
-      return new RefusedError(reply);
-    case 'not-understood':
-      return new NotUnderstoodError(reply);
-    default:
-      return new FailureError(reply);
   }
 }

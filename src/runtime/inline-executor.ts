@@ -9,7 +9,9 @@ import { ASK_HOST, type AskHost, type AskInput } from '../agent/ask.js';
 import { PROTOCOL_HOST, type ProtocolHost } from '../agent/protocol-host.js';
 import type { AgentProcess } from './agent-process.js';
 import { StartError } from './agent-process.js';
-import { ConfigurationError, ReplyError } from './errors.js';
+import { ReplyError } from '../acl/reply-errors.js';
+import { ConfigurationError } from './errors.js';
+import { DEFAULT_ASK_TIMEOUT_MS } from './timeouts.js';
 import type { Executor } from './executor.js';
 import type { Port, PortListener } from './ports.js';
 import type { Terminated } from './watchers.js';
@@ -18,7 +20,6 @@ import type { SystemEvent } from './system-events.js';
 import type { ExitReason, Shutdown } from './tree.js';
 import { activeNodes, actorParent, holdOwnEvents, hostActor, releaseOwnEvents, sendOwnEvent, stopActor, type ActorParent, type HostedActor } from './xstate-adapter.js';
 
-const DEFAULT_ASK_TIMEOUT_MS = 5_000;
 const KILLED: ExitReason = Object.freeze({ kind: 'killed', detail: 'shutdown time ran out' });
 
 /**

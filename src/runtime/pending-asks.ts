@@ -1,9 +1,8 @@
 import type { AclMessage } from '../acl/message.js';
+import { errorForReply } from '../acl/reply-errors.js';
 import { ASK_PREFIX } from './addresses.js';
-import { DeadlineError, errorForReply } from './errors.js';
-
-/** The longest delay setTimeout takes (2^31 - 1 ms); a longer one fires after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { DeadlineError } from './errors.js';
+import { MAX_TIMER_MS } from './timeouts.js';
 
 interface Pending {
   readonly resolve: (reply: AclMessage) => void;

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { freezeContent } from '../acl/content.js';
 import { createMessage, type AclMessage, type MessageOptions } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
+import { describeIssues, schemaThrew } from '../acl/schema-check.js';
 import type { AgentMetrics, AgentProcess } from '../runtime/agent-process.js';
 import type { DeadLetter } from '../runtime/dead-letters.js';
 import type { ProtocolHost } from '../agent/protocol-host.js';
@@ -12,6 +13,7 @@ import { resolveLogger } from '../runtime/logger.js';
 import { normalizePath } from '../runtime/path.js';
 import { Runtime } from '../runtime/runtime.js';
 import type { Terminated } from '../runtime/watchers.js';
+import { DEFAULT_ASK_TIMEOUT_MS } from '../runtime/timeouts.js';
 import type { SchedulerOptions } from '../runtime/scheduler.js';
 import type { WorkerPoolOptions } from '../workers/pool.js';
 import '../workers/worker-placement.js';
@@ -154,7 +156,7 @@ export class System {
         { to: path, content, performative: options.performative, timeoutMs: options.timeoutMs, acceptAgree: options.acceptAgree, options: options.options },
         { sender: EXTERNAL_SENDER, senderIncarnation: undefined, lamport: ++this.runtime.clock, signal: options.signal },
         undefined,
-        5_000,
+        DEFAULT_ASK_TIMEOUT_MS,
       );
     } catch (error) {
       // Bad input (path, content, performative, timeout) rejects like every other outcome.
@@ -167,9 +169,9 @@ export class System {
       try {
         parsed = schema.safeParse(reply.content);
       } catch (error) {
-        throw new UnexpectedReplyError(reply, `(content): the schema threw: ${error instanceof Error ? error.message : String(error)}`);
+        throw new UnexpectedReplyError(reply, schemaThrew(error));
       }
-      if (!parsed.success) throw new UnexpectedReplyError(reply, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(content)'}: ${issue.message}`).join('; '));
+      if (!parsed.success) throw new UnexpectedReplyError(reply, describeIssues(parsed.error.issues));
       return createMessage({ ...reply, content: frozenIfPlain(parsed.data) }) as AclMessage<Performative, R>;
     });
   }
