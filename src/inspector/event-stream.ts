@@ -1,8 +1,8 @@
 /**
- * Collects what happens in a runtime into batches while a client listens: messages sent (the
- * runtime's observer hook), delivered and state transitions (XState's inspection API on the
- * runtime's shared actor system), dead letters, lifecycle and supervision events, and the
- * mailbox depths those touched. Detached, it leaves nothing hooked in the runtime.
+ * Collects what happens in a runtime into batches while a client listens: messages sent and
+ * delivered, dead letters, lifecycle and supervision events (all from the kernel's tap), state
+ * transitions (XState's inspection of the runtime's shared actor system), and the mailbox
+ * depths those touched. Detached, it leaves nothing hooked in the runtime.
  *
  * Attached, it runs for every message, so the hot path is kept to a budget check and two
  * writes into a preallocated array: the clock is read once per event-loop turn (and per
@@ -12,27 +12,16 @@
  * are told how many of each kind went unrecorded; lifecycle and supervision events are never
  * held back. XState's own inspection API copies every inspection event (each action,
  * microstep, snapshot) for its observers; the stream takes them from the system's dispatch
- * point instead, where all but two types leave at one check.
+ * point instead, where all but one type leave at one check.
  */
-import { isAclMessage, type AclMessage } from '../acl/message.js';
+import type { AclMessage } from '../acl/message.js';
 import type { DeadLetter } from '../runtime/dead-letters.js';
-import type { MessageObserver, Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { TapEvent } from '../runtime/tap.js';
 import type { SystemEvent } from '../runtime/system-events.js';
 import { TokenBucket } from '../runtime/token-bucket.js';
+import { hookInspection, inspectedNodes, type InspectionEvent } from '../runtime/xstate-adapter.js';
 import { summarize, toJsonSafe } from './describe.js';
-
-interface InspectionEvent {
-  readonly type: string;
-  readonly actorRef: { readonly id: string };
-  readonly event?: unknown;
-  readonly snapshot?: { readonly value?: unknown; readonly _nodes?: unknown };
-}
-
-/** XState 5's actor system: `_sendInspectionEvent` is where every actor reports (pinned xstate 5.33). */
-interface InspectableSystem {
-  inspect(observer: (event: InspectionEvent) => void): { unsubscribe(): void };
-  _sendInspectionEvent?: (event: InspectionEvent) => void;
-}
 
 const SYSTEM_ADDRESS = '/$';
 const SLASH = 47;
@@ -163,7 +152,7 @@ export interface UnrecordedCounts {
   readonly 'dead-letter': number;
 }
 
-export class EventStream implements MessageObserver {
+export class EventStream {
   /** Triples (kind, item, depth), reused batch after batch: recording allocates nothing. */
   private readonly slots: unknown[] = new Array<unknown>(FRAME_EVENTS * WIDTH).fill(0);
   /** Slots in use. */
@@ -213,38 +202,35 @@ export class EventStream implements MessageObserver {
     if (this.unhook !== undefined) return;
     const runtime = this.runtime;
     this.budget.reset(Date.now());
-    runtime.observer = this;
-    const offEvents = runtime.events.add(this.onSystemEvent);
-    const offDead = runtime.deadLetters.subscribe(this.onDeadLetter);
-    const offInspection = this.hookInspection(runtime.xsystem as InspectableSystem);
+    const offTap = runtime.tap.attach(this.onTap);
+    const offInspection = hookInspection(runtime.xsystem, this.onInspection);
     this.unhook = () => {
-      if (runtime.observer === this) runtime.observer = undefined;
-      offEvents();
-      offDead();
+      offTap();
       offInspection();
     };
   }
 
-  /**
-   * Wraps the XState system's dispatch point, handing on to it so that other inspectors still
-   * see everything; falls back to the public `inspect` (slower: it copies each event) if
-   * XState no longer has that point.
-   */
-  private hookInspection(xsystem: InspectableSystem): () => void {
-    const original = xsystem._sendInspectionEvent;
-    if (typeof original !== 'function') {
-      const subscription = xsystem.inspect(this.onInspection);
-      return () => subscription.unsubscribe();
+  private readonly onTap = (event: TapEvent): void => {
+    switch (event.kind) {
+      case 'sent':
+        this.sent(event.message);
+        return;
+      case 'delivered':
+        this.delivered(event.message);
+        return;
+      case 'dead-letter':
+        this.onDeadLetter(event.letter);
+        return;
+      case 'lifecycle':
+        this.onSystemEvent(event.event);
+        return;
     }
-    const onInspection = this.onInspection;
-    const hooked = (event: InspectionEvent): void => {
-      onInspection(event);
-      original(event);
-    };
-    xsystem._sendInspectionEvent = hooked;
-    return () => {
-      if (xsystem._sendInspectionEvent === hooked) xsystem._sendInspectionEvent = original;
-    };
+  };
+
+  private delivered(message: AclMessage): void {
+    if (this.admit()) this.record(DELIVERED, message);
+    else this.unrecordedDelivered++;
+    this.touched.add(message.receiver);
   }
 
   detach(): void {
@@ -294,17 +280,9 @@ export class EventStream implements MessageObserver {
   private readonly onInspection = (inspection: InspectionEvent): void => {
     // XState also reports every action and microstep: those leave at the first check.
     const type = inspection.type;
-    if (type === '@xstate.event') {
-      const event = inspection.event;
-      // An agent's own actor has its path as id; invoked children have other ids.
-      if (isAclMessage(event) && event.receiver === inspection.actorRef.id) {
-        if (this.admit()) this.record(DELIVERED, event);
-        else this.unrecordedDelivered++;
-        this.touched.add(event.receiver);
-      }
-    } else if (type === '@xstate.snapshot') {
+    if (type === '@xstate.snapshot') {
       const path = inspection.actorRef.id;
-      const nodes = inspection.snapshot?._nodes;
+      const nodes = inspectedNodes(inspection);
       if (path.charCodeAt(0) !== SLASH || nodes === undefined || this.lastNodes.get(path) === nodes) return;
       const cell = this.runtime.agentAt(path);
       if (cell === undefined) return;
@@ -314,7 +292,7 @@ export class EventStream implements MessageObserver {
         this.staleStates.add(path);
         return;
       }
-      const cause = inspection.event as { type?: unknown } | undefined;
+      const cause = inspection.event;
       this.staleStates.delete(path);
       this.record(OTHER, stateEvent(path, cell.incarnation, inspection.snapshot?.value, typeof cause?.type === 'string' ? cause.type : '', this.now));
     }

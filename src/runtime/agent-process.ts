@@ -388,6 +388,8 @@ export class AgentProcess implements AgentNode, Sender {
 
   /** The machine takes `message`: it owes an answer if the sender waits for one. */
   accept(message: AclMessage): void {
+    const tap = this.runtime.tap;
+    if (tap.active) tap.pass({ kind: 'delivered', message, incarnation: this.incarnation as string });
     if (message.replyWith !== undefined) this.open.add(message);
     // The asker withdrew its request (FIPA cancel): no answer is owed, nor a failure when this incarnation ends.
     if (message.performative === 'cancel' && message.inReplyTo !== undefined) this.open.delete(answerAddress(message), message.inReplyTo);

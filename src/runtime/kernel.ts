@@ -9,6 +9,7 @@ import type { Ports } from './ports.js';
 import type { Scheduler } from './scheduler.js';
 import type { SystemEvent } from './system-events.js';
 import type { ExitReason, TreeNode } from './tree.js';
+import type { Tap } from './tap.js';
 import type { Terminated } from './watchers.js';
 
 /** Who sends a message from outside an agent's machine. */
@@ -35,6 +36,7 @@ export interface Kernel {
   readonly scheduler: Scheduler;
   readonly deadLetters: DeadLetters;
   readonly events: Listeners<SystemEvent>;
+  readonly tap: Tap;
   /** Conversation ports of protocol logic (see ports.ts). */
   readonly ports: Ports;
   /** The XState actor system every inline agent of this system joins. */

@@ -20,6 +20,7 @@ import { placementKind, type PlacementSite } from './placement.js';
 import { Ports } from './ports.js';
 import { ASK_PREFIX, PORT_PREFIX } from './addresses.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
+import { Tap } from './tap.js';
 import { logSystemEvent, type SystemEvent } from './system-events.js';
 import { Watchers, type Terminated } from './watchers.js';
 import type { ExitReason, ParentLink, Placement, TreeNode } from './tree.js';
@@ -39,10 +40,6 @@ export interface RuntimeOptions {
   readonly placements?: Readonly<Record<string, unknown>>;
 }
 
-/** Told of every message routed (sent); set only while an inspector listens, so a send pays one check otherwise. */
-export interface MessageObserver {
-  sent(message: AclMessage): void;
-}
 
 
 /**
@@ -56,6 +53,8 @@ export class Runtime implements Kernel {
   readonly deadLetters: DeadLetters;
   readonly asks = new PendingAsks();
   readonly events = new Listeners<SystemEvent>();
+  /** Every message and lifecycle event passes here, in order (see tap.ts). */
+  readonly tap: Tap;
   /** Conversation ports of protocol logic (see ports.ts). */
   readonly ports: Ports;
   /** One XState actor system shared by every agent of this runtime (an actor system per agent costs ~1.6 KB). */
@@ -76,8 +75,6 @@ export class Runtime implements Kernel {
   /** The Lamport clock of messages sent from outside any agent. */
   clock = 0;
   stopped = false;
-  /** The inspector's hook while a client is connected; undefined otherwise. */
-  observer: MessageObserver | undefined = undefined;
   private readonly placementOptions: Readonly<Record<string, unknown>>;
   /** The placements agents of this system run on besides inline, opened at first use. */
   private readonly sites = new Map<string, PlacementSite>();
@@ -87,6 +84,10 @@ export class Runtime implements Kernel {
     this.logger = options.logger;
     this.scheduler = new Scheduler(options.scheduler, (error) => this.logger.error({ err: error }, 'a scheduler turn threw; the scheduler carried on with the other agents'));
     this.deadLetters = new DeadLetters(options.keepDeadLetters ?? 1_000, this.reportListenerError);
+    this.tap = new Tap(this.reportListenerError);
+    this.deadLetters.subscribe((letter) => {
+      if (this.tap.active) this.tap.pass({ kind: 'dead-letter', letter });
+    });
     this.xsystem = createActor(fromCallback(() => undefined)).system;
     this.ports = new Ports((error) => this.reportListenerError(error), (message) => this.toClosedPort(message), this.portNamespace());
     this.placementOptions = options.placements ?? {};
@@ -125,6 +126,7 @@ export class Runtime implements Kernel {
 
   emit(event: SystemEvent): void {
     logSystemEvent(this.logger, event);
+    if (this.tap.active) this.tap.pass({ kind: 'lifecycle', event });
     if (this.events.active) this.events.emit(event, this.reportListenerError);
   }
 
@@ -184,7 +186,7 @@ export class Runtime implements Kernel {
    * of a message parked by backpressure: `queued` when it enters the mailbox, or `refused`.
    */
   deliver(message: AclMessage, from?: Sender, settle?: Settle): 'queued' | 'waiting' | 'refused' {
-    this.observer?.sent(message);
+    if (this.tap.active) this.tap.pass({ kind: 'sent', message });
     const receiver = message.receiver;
     if (receiver.startsWith(ASK_PREFIX)) {
       if (message.lamport > this.clock) this.clock = message.lamport; // Lamport: receiving advances the clock

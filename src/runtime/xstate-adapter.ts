@@ -124,10 +124,14 @@ export function findUp<T>(ref: unknown, key: symbol): T | undefined {
 /** An inspection event as XState's actor system reports it. */
 export interface InspectionEvent {
   readonly type: string;
-  readonly actorRef?: { readonly id?: string; readonly sessionId?: string };
-  readonly sourceRef?: { readonly id?: string };
-  readonly event?: { readonly type?: string };
+  readonly actorRef: { readonly id: string };
+  readonly event?: { readonly type?: unknown };
   readonly snapshot?: { readonly value?: unknown; readonly _nodes?: unknown };
+}
+
+/** The active state nodes of the snapshot an inspection event carries (an identity that changes with them). */
+export function inspectedNodes(event: InspectionEvent): unknown {
+  return event.snapshot?._nodes;
 }
 
 /**

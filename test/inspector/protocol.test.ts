@@ -155,13 +155,13 @@ describe('inspector: event stream', () => {
 
   it('detaches from the runtime when the last client leaves, and attaches again for the next', async () => {
     const system = await inspectedSystem();
-    const runtime = (system as unknown as { runtime: { observer: unknown } }).runtime;
-    expect(runtime.observer).toBeUndefined(); // no client yet: sends pay one empty check
+    const runtime = (system as unknown as { runtime: { tap: { active: boolean } } }).runtime;
+    expect(runtime.tap.active).toBe(false); // no client yet: sends pay one empty check
     const first = await TestClient.open(wsUrl(system));
-    expect(runtime.observer).toBeDefined();
+    expect(runtime.tap.active).toBe(true);
     await first.close();
     await new Promise<void>((resolve) => {
-      const check = (): void => (runtime.observer === undefined ? resolve() : void setImmediate(check));
+      const check = (): void => (!runtime.tap.active ? resolve() : void setImmediate(check));
       check();
     });
     await system.tell('/greeter', 'inform', {});
