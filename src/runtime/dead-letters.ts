@@ -15,6 +15,8 @@ export type DeadLetterReason =
   | 'unhandled'
   | 'invalid-content'
   | 'no-waiting-request'
+  /** An answer to a waiting request from someone other than the agent asked, or for another reply-with tag. */
+  | 'not-from-the-asked'
   | 'system-stopped';
 
 export interface DeadLetter {

@@ -1,3 +1,4 @@
+import { nanoid } from 'nanoid';
 import type { AclMessage } from '../acl/message.js';
 import { errorForReply } from '../acl/reply-errors.js';
 import { ASK_PREFIX } from './addresses.js';
@@ -8,7 +9,10 @@ interface Pending {
   readonly resolve: (reply: AclMessage) => void;
   readonly reject: (error: Error) => void;
   readonly acceptAgree: boolean;
-  readonly receiver: string;
+  /** Who may answer: the agent asked, or the one it handed the request over to (see handOver). */
+  receiver: string;
+  /** The request's reply-with tag, which the answer's in-reply-to must name. */
+  readonly replyWith: string;
   readonly conversationId: string;
   readonly timeoutMs: number;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -20,25 +24,29 @@ export interface AskRegistration {
   readonly promise: Promise<AclMessage>;
 }
 
+/** What became of an answer offered to the waiting requests. */
+export type SettleOutcome = 'settled' | 'nobody-waits' | 'not-from-the-asked';
+
 /**
- * The requests waiting for an answer. Each gets a temporary address (`/$ask/<n>`) used as
- * the message's reply-to, so the answer settles the waiting promise directly instead of
- * passing through anybody's mailbox.
+ * The requests waiting for an answer. Each gets a temporary address (`/$ask/<id>`, the id
+ * unguessable) used as the message's reply-to, so the answer settles the waiting promise
+ * directly instead of passing through anybody's mailbox. An answer is taken only from the
+ * agent asked (or the one it handed the request over to) and only for the request's reply-with
+ * tag: knowing the address is not enough to answer someone else's request.
  */
 export class PendingAsks {
   private readonly waiting = new Map<string, Pending>();
-  private next = 0;
 
   get size(): number {
     return this.waiting.size;
   }
 
   /** Registers a waiter; it fails with DeadlineError if no answer comes within `timeoutMs`, or with the reason when `signal` aborts (the caller checks a signal aborted already). */
-  register(receiver: string, conversationId: string, timeoutMs: number, acceptAgree: boolean, signal?: AbortSignal): AskRegistration {
-    const id = (this.next++).toString(36);
+  register(receiver: string, conversationId: string, replyWith: string, timeoutMs: number, acceptAgree: boolean, signal?: AbortSignal): AskRegistration {
+    const id = nanoid();
     const address = ASK_PREFIX + id;
     const promise = new Promise<AclMessage>((resolve, reject) => {
-      const pending: Pending = { resolve, reject, acceptAgree, receiver, conversationId, timeoutMs, timer: undefined, cleanup: undefined };
+      const pending: Pending = { resolve, reject, acceptAgree, receiver, replyWith, conversationId, timeoutMs, timer: undefined, cleanup: undefined };
       if (Number.isFinite(timeoutMs)) {
         // Longer deadlines than one timer can hold are waited out in chunks.
         const arm = (left: number): void => {
@@ -56,11 +64,15 @@ export class PendingAsks {
     return { address, promise };
   }
 
-  /** Settles the waiter an answer is addressed to; false when nobody waits there any more. */
-  settle(reply: AclMessage): boolean {
+  /**
+   * Settles the waiter an answer is addressed to, when the answer comes from the agent asked
+   * and names the request's reply-with tag.
+   */
+  settle(reply: AclMessage): SettleOutcome {
     const id = reply.receiver.slice(ASK_PREFIX.length);
     const pending = this.waiting.get(id);
-    if (pending === undefined) return false;
+    if (pending === undefined) return 'nobody-waits';
+    if (reply.sender !== pending.receiver || reply.inReplyTo !== pending.replyWith) return 'not-from-the-asked';
     switch (reply.performative) {
       case 'refuse':
       case 'failure':
@@ -69,13 +81,24 @@ export class PendingAsks {
         // The receiver found the reply-by already past: the same DeadlineError as the timer's,
         // whichever of the two comes first.
         pending.reject(isExpiredAnswer(reply) ? deadlineOf(pending) : errorForReply(reply));
-        return true;
+        return 'settled';
       case 'agree':
-        if (!pending.acceptAgree) return true; // FIPA: agree is followed by the result
+        if (!pending.acceptAgree) return 'settled'; // FIPA: agree is followed by the result
         break;
     }
     this.finish(id, pending);
     pending.resolve(reply);
+    return 'settled';
+  }
+
+  /**
+   * The agent asked forwards the request (same reply-with tag, this reply-to) to another:
+   * that one may answer now instead. True when the forward names a request waiting here.
+   */
+  handOver(forward: AclMessage): boolean {
+    const pending = this.waiting.get((forward.replyTo as string).slice(ASK_PREFIX.length));
+    if (pending === undefined) return false;
+    if (forward.sender === pending.receiver && forward.replyWith === pending.replyWith) pending.receiver = forward.receiver;
     return true;
   }
 

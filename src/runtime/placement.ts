@@ -13,9 +13,10 @@ export interface PlacementSite {
   createExecutor(process: AgentProcess): Executor;
   /**
    * Takes a message for a reserved address that lives there: an answer to an `ask` made there,
-   * or a message to a conversation port opened there. False when the address is not its own.
+   * a message to a conversation port opened there, or the hand-over of a request asked there
+   * (a forward with that ask as reply-to). False when the address is not its own.
    */
-  routeReserved(message: AclMessage, kind: 'answer' | 'port'): boolean;
+  routeReserved(message: AclMessage, kind: 'answer' | 'port' | 'handover'): boolean;
   /** Ends it, with the system: its agents have been stopped already. */
   close(): Promise<void>;
 }

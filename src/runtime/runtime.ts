@@ -115,7 +115,7 @@ export class Runtime implements Kernel {
   }
 
   /** Offers a message for a reserved address to the placements; false when none owns it. */
-  private routeReserved(message: AclMessage, kind: 'answer' | 'port'): boolean {
+  private routeReserved(message: AclMessage, kind: 'answer' | 'port' | 'handover'): boolean {
     for (const site of this.sites.values()) if (site.routeReserved(message, kind)) return true;
     return false;
   }
@@ -190,9 +190,12 @@ export class Runtime implements Kernel {
     const receiver = message.receiver;
     if (receiver.startsWith(ASK_PREFIX)) {
       if (message.lamport > this.clock) this.clock = message.lamport; // Lamport: receiving advances the clock
-      if (!this.asks.settle(message) && !this.routeReserved(message, 'answer')) this.deadLetters.record(message, 'no-waiting-request');
+      this.settleAsk(message);
       return 'queued';
     }
+    // The agent asked hands its request over (a forward with the asker as reply-to).
+    const replyTo = message.replyTo;
+    if (replyTo !== undefined && message.replyWith !== undefined && replyTo.startsWith(ASK_PREFIX) && !this.asks.handOver(message)) this.routeReserved(message, 'handover');
     if (receiver.startsWith(PORT_PREFIX)) return this.deliverToPort(message);
     if (this.stopped) {
       this.reject(message, 'system-stopped', 'system-stopped', `system ${this.name} is stopped`);
@@ -211,6 +214,12 @@ export class Runtime implements Kernel {
     const outcome = cell.enqueue(message, () => release?.());
     if (outcome === 'waiting') release = from.blockSender();
     return outcome;
+  }
+
+  private settleAsk(answer: AclMessage): void {
+    const outcome = this.asks.settle(answer);
+    if (outcome === 'not-from-the-asked') this.deadLetters.record(answer, 'not-from-the-asked');
+    else if (outcome === 'nobody-waits' && !this.routeReserved(answer, 'answer')) this.deadLetters.record(answer, 'no-waiting-request');
   }
 
   protected deliverToPort(message: AclMessage): 'queued' | 'refused' {
@@ -342,7 +351,8 @@ export class Runtime implements Kernel {
     if (signal?.aborted === true) return Promise.reject(abortReason(signal));
     const content = freezeContent(input.content);
     const conversationId = input.options?.conversationId ?? this.newConversationId();
-    const waiting = this.asks.register(receiver, conversationId, timeoutMs, input.acceptAgree === true, origin.signal);
+    const replyWith = input.options?.replyWith ?? this.newReplyTag();
+    const waiting = this.asks.register(receiver, conversationId, replyWith, timeoutMs, input.acceptAgree === true, origin.signal);
     this.deliver(
       createMessage(
         {
@@ -353,7 +363,7 @@ export class Runtime implements Kernel {
           replyTo: waiting.address,
           content,
           conversationId,
-          replyWith: input.options?.replyWith ?? this.newReplyTag(),
+          replyWith,
           replyBy: Number.isFinite(timeoutMs) ? Date.now() + timeoutMs : undefined,
           lamport: origin.lamport,
         },

@@ -82,11 +82,13 @@ export class WorkerPool {
 
   /**
    * A message for an address on a worker thread: an answer to an `ask` made there
-   * (`/$ask/w<thread>.<n>`) or a message to a conversation port opened there
-   * (`/$port/w<thread>.<n>`). False when it names no live thread.
+   * (`/$ask/w<thread>.<id>`), a message to a conversation port opened there
+   * (`/$port/w<thread>.<n>`), or the hand-over of a request asked there (its reply-to names
+   * the ask). False when it names no live thread.
    */
-  routeToThread(message: AclMessage, as: 'answer' | 'port'): boolean {
-    const address = message.receiver.slice((as === 'answer' ? ASK_PREFIX : PORT_PREFIX).length);
+  routeToThread(message: AclMessage, as: 'answer' | 'port' | 'handover'): boolean {
+    const target = as === 'handover' ? (message.replyTo as string) : message.receiver;
+    const address = target.slice((as === 'port' ? PORT_PREFIX : ASK_PREFIX).length);
     const dot = address.indexOf('.');
     if (!address.startsWith('w') || dot < 0) return false;
     const threadId = Number(address.slice(1, dot));

@@ -38,6 +38,7 @@ export type ToWorker =
   | { readonly t: 'ping'; readonly path: string; readonly seq: number; readonly timeoutMs: number }
   | { readonly t: 'hang'; readonly path: string; readonly detail: string }
   | { readonly t: 'answer'; readonly message: AclMessage }
+  | { readonly t: 'handover'; readonly message: AclMessage }
   | { readonly t: 'port'; readonly message: AclMessage }
   | { readonly t: 'describe'; readonly id: number; readonly path: string; readonly redact: readonly string[] };
 

@@ -122,7 +122,7 @@ function describe(id: number, path: string, redact: readonly string[]): void {
 }
 
 /** Runs a command; starts, halts and stops may take a while (a module import, a busy state) and return a promise. */
-function run(command: Exclude<ToWorker, { t: 'ping' | 'answer' | 'port' | 'describe' }>): Promise<void> | undefined {
+function run(command: Exclude<ToWorker, { t: 'ping' | 'answer' | 'handover' | 'port' | 'describe' }>): Promise<void> | undefined {
   switch (command.t) {
     case 'start':
       return start(command);
@@ -165,6 +165,10 @@ function onCommand(command: ToWorker): void {
   if (command.t === 'ping') {
     const agent = cells.get(command.path)?.agent;
     post({ t: 'pong', path: command.path, seq: command.seq, hung: agent?.checkLiveness(Date.now(), command.timeoutMs) });
+    return;
+  }
+  if (command.t === 'handover') {
+    runtime.handOverAsk(fromWire(command.message));
     return;
   }
   if (command.t === 'answer') {

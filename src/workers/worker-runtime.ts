@@ -60,7 +60,14 @@ export class WorkerRuntime extends Runtime {
   settleAnswer(message: AclMessage, askId: string): void {
     const answer = createMessage({ ...message, receiver: ASK_PREFIX + askId }, message);
     if (answer.lamport > this.clock) this.clock = answer.lamport;
-    // Nobody waits any more (deadline or abort here): the main thread records the dead letter.
-    if (!this.asks.settle(answer)) this.toMain({ t: 'dead-letter', message: answer, reason: 'no-waiting-request' });
+    // Nobody waits any more (deadline or abort here), or the wrong party answered: the main thread records the dead letter.
+    const outcome = this.asks.settle(answer);
+    if (outcome !== 'settled') this.toMain({ t: 'dead-letter', message: answer, reason: outcome === 'nobody-waits' ? 'no-waiting-request' : 'not-from-the-asked' });
+  }
+
+  /** The agent asked by an agent here forwarded the request (routed back by the main thread): the new receiver may answer. */
+  handOverAsk(forward: AclMessage): void {
+    const replyTo = forward.replyTo as string;
+    this.asks.handOver(createMessage({ ...forward, replyTo: ASK_PREFIX + replyTo.slice(replyTo.lastIndexOf('.') + 1) }, forward));
   }
 }

@@ -186,7 +186,7 @@ describe('system.request (FIPA request protocol)', () => {
     const asks = new PendingAsks();
     const timeoutMs = 2 ** 31 + 5_000;
     let settled: unknown;
-    asks.register('/slow', 'c-1', timeoutMs, false).promise.then(
+    asks.register('/slow', 'c-1', 'r-1', timeoutMs, false).promise.then(
       () => (settled = 'answered'),
       (error: unknown) => (settled = error),
     );
