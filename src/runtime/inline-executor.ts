@@ -50,8 +50,15 @@ export class InlineExecutor implements Executor, Runnable, AskHost, ProtocolHost
   private lastGoodSnapshot: unknown;
   /** Ends a graceful end's wait at once (the process was killed). */
   private endWait: (() => void) | undefined;
-  // Liveness of a busy state, as last seen by a heartbeat.
-  private busySnapshot: unknown;
+  // Liveness of a busy state. Progress is what shows real work: the machine moving to other
+  // states, or anything but a message changing it (a timer, invoked work finishing); a message
+  // merely taken in (a targetless transition) is not, or a hung agent that keeps accepting
+  // requests would never be found hung while traffic flows.
+  private progress = 0;
+  /** The snapshot the last message left (changes from it that no message made are progress). */
+  private afterMessage: unknown;
+  private progressSeen: unknown;
+  private busyProgress = -1;
   private busySince = 0;
 
   constructor(private readonly process: AgentProcess) {
@@ -86,7 +93,8 @@ export class InlineExecutor implements Executor, Runnable, AskHost, ProtocolHost
     this.lastGoodSnapshot = undefined;
     this.failure = undefined;
     this.acceptNodes = undefined;
-    this.busySnapshot = undefined;
+    this.busyProgress = -1;
+    this.afterMessage = undefined;
     this.held = undefined;
     const actor = hostActor(process.definition.machine, this.parent, { id: process.path, input: process.input, resumeFrom });
     actor.on(OUTBOUND, this.onOutbound);
@@ -142,7 +150,7 @@ export class InlineExecutor implements Executor, Runnable, AskHost, ProtocolHost
   }
 
   resume(): void {
-    this.busySnapshot = undefined;
+    this.busyProgress = -1;
     const held = this.held ?? [];
     this.held = undefined;
     const actor = this.actor;
@@ -155,16 +163,22 @@ export class InlineExecutor implements Executor, Runnable, AskHost, ProtocolHost
     }
   }
 
-  /** A state tagged `busy` held (no transition at all) for `timeoutMs` is a hang. */
+  /** A state tagged `busy` held without progress (see `progress`) for `timeoutMs` is a hang. */
   liveness(now: number, timeoutMs: number): string | undefined {
     const snapshot = (this.actor as HostedActor).getSnapshot();
     if (snapshot.status !== 'active' || snapshot.hasTag?.('busy') !== true) {
-      this.busySnapshot = undefined;
-    } else if (snapshot !== this.busySnapshot) {
-      this.busySnapshot = snapshot;
+      this.busyProgress = -1;
+      return undefined;
+    }
+    if (snapshot !== this.afterMessage && snapshot !== this.progressSeen) {
+      this.progressSeen = snapshot;
+      this.progress++;
+    }
+    if (this.progress !== this.busyProgress) {
+      this.busyProgress = this.progress;
       this.busySince = now;
     } else if (now - this.busySince >= timeoutMs) {
-      return `state ${JSON.stringify(snapshot.value)} tagged busy held for ${now - this.busySince} ms`;
+      return `state ${JSON.stringify(snapshot.value)} tagged busy held for ${now - this.busySince} ms without progress`;
     }
     return undefined;
   }
@@ -306,9 +320,14 @@ export class InlineExecutor implements Executor, Runnable, AskHost, ProtocolHost
     this.lamport = (this.lamport > message.lamport ? this.lamport : message.lamport) + 1;
     process.accept(message);
     process.noteHandled(0);
+    const before = actor.getSnapshot();
+    if (before !== this.afterMessage) this.progress++; // something besides messages moved it since the last
     this.current = message;
     actor.send(event);
     this.current = undefined;
+    const after = actor.getSnapshot();
+    if (activeNodes(after) !== activeNodes(before)) this.progress++; // the message moved it to other states
+    this.afterMessage = after;
   }
 
   /**

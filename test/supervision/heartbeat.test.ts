@@ -41,6 +41,16 @@ const relay = defineAgent({
   }),
 });
 
+/** Stuck in a busy state (its work never ends) that still takes every request in, queueing it in context. */
+const stuckTaker = defineAgent({
+  name: 'stuck-taker',
+  machine: setup({ types: { context: {} as { queued: number }, events: {} as AclMessage } }).createMachine({
+    context: { queued: 0 },
+    initial: 'working',
+    states: { working: { tags: ['busy'], on: { request: { actions: assign({ queued: ({ context }) => context.queued + 1 }) } } } },
+  }),
+});
+
 describe('heartbeat', () => {
   it('a busy state held past timeoutMs is hung: work aborted, request failed with hung, child restarted', async () => {
     useFakeDeadlines();
@@ -77,6 +87,20 @@ describe('heartbeat', () => {
     expect((await answer).content).toEqual({ steps: 30 }); // 600 ms busy, > timeoutMs, with progress every 20 ms
     expect(log.of('hung')).toHaveLength(0);
     expect(log.of('restarted')).toHaveLength(0);
+  });
+
+  it('a busy state that only takes requests in (no transition, no work finishing) is hung, though traffic flows', async () => {
+    useFakeDeadlines();
+    const { system, log } = await start(supervisor({ children: [{ id: 's', agent: stuckTaker, heartbeat: HEARTBEAT }] }));
+    const answers: Promise<unknown>[] = [];
+    for (let tick = 0; tick < 10 && log.of('hung').length === 0; tick++) {
+      answers.push(system.request('/s', {}, { timeoutMs: Infinity }).catch((caught: unknown) => caught));
+      await system.whenIdle();
+      await vi.advanceTimersByTimeAsync(20);
+    }
+    expect(log.of('hung')).toEqual([expect.objectContaining({ path: '/s', detail: expect.stringContaining('without progress') })]);
+    // Every request it had taken in is answered: failure, reason hung.
+    for (const answer of await Promise.all(answers)) expect(answer).toMatchObject({ reason: 'hung' });
   });
 
   it('an idle agent is never hung', async () => {
