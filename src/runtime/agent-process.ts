@@ -195,8 +195,8 @@ export class AgentProcess implements AgentNode, Sender {
     this.lifecycle = RUNNING;
     this.settleFirstStart?.();
     const incarnation = this.incarnation as string;
-    this.runtime.emit({ type: 'started', path: this.path, kind: 'agent', incarnation, at: Date.now() });
-    if (this.isRestart) this.runtime.emit({ type: 'restarted', path: this.path, kind: 'agent', incarnation, restarts: this.restarts, at: Date.now() });
+    this.runtime.emit({ type: 'started', path: this.path, kind: 'agent', incarnation, at: this.runtime.time.now() });
+    if (this.isRestart) this.runtime.emit({ type: 'restarted', path: this.path, kind: 'agent', incarnation, restarts: this.restarts, at: this.runtime.time.now() });
     this.isRestart = false;
     if (this.hasQueued()) this.executor.wake();
   }
@@ -219,7 +219,7 @@ export class AgentProcess implements AgentNode, Sender {
     if (this.lifecycle !== RUNNING || suspension === undefined) return false;
     this.lifecycle = SUSPENDED;
     suspension.suspend();
-    this.runtime.emit({ type: 'suspended', path: this.path, incarnation: this.incarnation ?? '', at: Date.now() });
+    this.runtime.emit({ type: 'suspended', path: this.path, incarnation: this.incarnation ?? '', at: this.runtime.time.now() });
     return true;
   }
 
@@ -229,7 +229,7 @@ export class AgentProcess implements AgentNode, Sender {
     this.lifecycle = RUNNING;
     // Liveness counts from now: the time spent suspended was not a stall.
     this.seenProcessed = -1;
-    this.runtime.emit({ type: 'resumed', path: this.path, incarnation: this.incarnation ?? '', at: Date.now() });
+    this.runtime.emit({ type: 'resumed', path: this.path, incarnation: this.incarnation ?? '', at: this.runtime.time.now() });
     this.executor.suspension?.resume();
     if (this.lifecycle === RUNNING && this.hasQueued()) this.executor.wake();
     return true;
@@ -295,7 +295,7 @@ export class AgentProcess implements AgentNode, Sender {
     this.answerOpen('agent-stopped', `agent ${this.path} stopped (${describeExit(reason)})`);
     for (const message of [...this.returned.splice(0), ...this.mailbox.takeAll()]) this.runtime.reject(message, 'agent-stopped', 'agent-stopped', `agent ${this.path} stopped before handling the message`);
     this.runtime.unregister(this);
-    this.runtime.emit({ type: 'stopped', path: this.path, kind: 'agent', incarnation, reason: describeExit(reason), at: Date.now() });
+    this.runtime.emit({ type: 'stopped', path: this.path, kind: 'agent', incarnation, reason: describeExit(reason), at: this.runtime.time.now() });
     this.runtime.notifyTerminated(this.path, incarnation, reason);
     if (state.kind === 'stopping' || state.kind === 'halting') state.settle();
   }
@@ -315,7 +315,7 @@ export class AgentProcess implements AgentNode, Sender {
     this.answerOpen(report.failureReason, detail);
     if (reason.kind !== 'normal') {
       if (report.logged !== true) this.log.error({ incarnation, conversationId: report.conversationId, err: reason.kind === 'crash' ? reason.error : undefined }, detail);
-      this.runtime.emit({ type: 'failed', path: this.path, kind: 'agent', incarnation, reason: describeExit(reason), at: Date.now() });
+      this.runtime.emit({ type: 'failed', path: this.path, kind: 'agent', incarnation, reason: describeExit(reason), at: this.runtime.time.now() });
     }
     // Ended on its own while being stopped: the stop is complete.
     if (state.kind === 'stopping') {
@@ -352,7 +352,7 @@ export class AgentProcess implements AgentNode, Sender {
 
   /** Told by the executor when it finds the machine hung, before it ends it. */
   reportHung(detail: string): void {
-    this.runtime.emit({ type: 'hung', path: this.path, incarnation: this.incarnation ?? '', detail, at: Date.now() });
+    this.runtime.emit({ type: 'hung', path: this.path, incarnation: this.incarnation ?? '', detail, at: this.runtime.time.now() });
   }
 
   // ---- messages ------------------------------------------------------------------------------

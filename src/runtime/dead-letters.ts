@@ -1,4 +1,5 @@
 import type { AclMessage } from '../acl/message.js';
+import { REAL_CLOCK, type Clock } from './clock.js';
 import { ConfigurationError } from './errors.js';
 import { Listeners } from './listeners.js';
 
@@ -34,6 +35,7 @@ export class DeadLetters {
   constructor(
     private readonly keep: number,
     private readonly onListenerError: (error: unknown) => void,
+    private readonly clock: Pick<Clock, 'now'> = REAL_CLOCK,
   ) {
     if (!(Number.isInteger(keep) && keep >= 0)) {
       throw new ConfigurationError('invalid-dead-letters', `keepDeadLetters must be a whole number ≥ 0, got ${String(keep)}`);
@@ -54,7 +56,7 @@ export class DeadLetters {
   }
 
   record(message: AclMessage, reason: DeadLetterReason): DeadLetter {
-    const letter: DeadLetter = { message, reason, at: Date.now() };
+    const letter: DeadLetter = { message, reason, at: this.clock.now() };
     this.total++;
     if (this.keep > 0) {
       this.recentLetters.push(letter);

@@ -12,6 +12,7 @@ import { StartError } from './agent-process.js';
 import { ReplyError } from '../acl/reply-errors.js';
 import { ConfigurationError } from './errors.js';
 import { DEFAULT_ASK_TIMEOUT_MS } from './timeouts.js';
+import type { TimerHandle } from './clock.js';
 import type { Executor } from './executor.js';
 import type { Port, PortListener } from './ports.js';
 import type { Terminated } from './watchers.js';
@@ -197,15 +198,16 @@ export class InlineExecutor implements Executor, Runnable, AskHost, ProtocolHost
   private waitUntilIdle(shutdown: Shutdown): Promise<ExitReason | undefined> {
     return new Promise((resolve) => {
       const actor = this.actor as HostedActor;
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      const clock = this.process.runtime.time;
+      let timer: TimerHandle | undefined;
       const done = (killed?: ExitReason): void => {
         this.endWait = undefined;
         subscription.unsubscribe();
-        if (timer !== undefined) clearTimeout(timer);
+        clock.clearTimeout(timer);
         resolve(killed);
       };
       const subscription = actor.subscribe({ next: () => (this.isBusy() ? undefined : done()), error: () => done(), complete: () => done() });
-      if (typeof shutdown === 'number') timer = setTimeout(() => done(KILLED), shutdown);
+      if (typeof shutdown === 'number') timer = clock.setTimeout(() => done(KILLED), shutdown);
       this.endWait = done;
     });
   }
@@ -264,7 +266,8 @@ export class InlineExecutor implements Executor, Runnable, AskHost, ProtocolHost
   runTurn(max: number): number {
     if (!this.hasWork()) return 0;
     const process = this.process;
-    const started = performance.now();
+    const clock = process.runtime.time;
+    const started = clock.monotonic();
     let handled = 0;
     this.inTurn = true;
     try {
@@ -279,7 +282,7 @@ export class InlineExecutor implements Executor, Runnable, AskHost, ProtocolHost
       }
     } finally {
       this.inTurn = false;
-      process.noteProcessing(performance.now() - started);
+      process.noteProcessing(clock.monotonic() - started);
     }
     if (this.failure !== undefined) this.settleFailure();
     return handled;
@@ -292,7 +295,7 @@ export class InlineExecutor implements Executor, Runnable, AskHost, ProtocolHost
       runtime.reject(message, 'stale-incarnation', 'stale-incarnation', `${process.path} has restarted since incarnation ${message.receiverIncarnation}`);
       return;
     }
-    if (message.replyBy !== undefined && message.replyBy < Date.now()) {
+    if (message.replyBy !== undefined && message.replyBy < runtime.time.now()) {
       runtime.reject(message, 'expired', 'deadline', `the reply-by deadline passed before ${process.path} could handle the message`);
       return;
     }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AclMessage, MessageOptions } from '../acl/message.js';
 import type { Performative } from '../acl/performatives.js';
 import type { AskInput } from '../agent/ask.js';
+import type { Clock } from './clock.js';
 import type { DeadLetterReason, DeadLetters } from './dead-letters.js';
 import type { Listeners } from './listeners.js';
 import type { Mailbox, Settle } from './mailbox.js';
@@ -33,6 +34,8 @@ export interface Sender {
 export interface Kernel {
   readonly name: string;
   readonly logger: Logger;
+  /** Every timer and clock reading (see clock.ts). */
+  readonly time: Clock;
   readonly scheduler: Scheduler;
   readonly deadLetters: DeadLetters;
   readonly events: Listeners<SystemEvent>;

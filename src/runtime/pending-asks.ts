@@ -1,7 +1,8 @@
-import { nanoid } from 'nanoid';
 import type { AclMessage } from '../acl/message.js';
 import { errorForReply } from '../acl/reply-errors.js';
 import { ASK_PREFIX } from './addresses.js';
+import { REAL_CLOCK, type Clock, type TimerHandle } from './clock.js';
+import { systemIds, type IdSource } from './ids.js';
 import { DeadlineError } from './errors.js';
 import { MAX_TIMER_MS } from './timeouts.js';
 
@@ -15,7 +16,7 @@ interface Pending {
   readonly replyWith: string;
   readonly conversationId: string;
   readonly timeoutMs: number;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: TimerHandle | undefined;
   cleanup: (() => void) | undefined;
 }
 
@@ -37,20 +38,25 @@ export type SettleOutcome = 'settled' | 'nobody-waits' | 'not-from-the-asked';
 export class PendingAsks {
   private readonly waiting = new Map<string, Pending>();
 
+  constructor(
+    private readonly clock: Clock = REAL_CLOCK,
+    private readonly ids: Pick<IdSource, 'ask'> = systemIds(),
+  ) {}
+
   get size(): number {
     return this.waiting.size;
   }
 
   /** Registers a waiter; it fails with DeadlineError if no answer comes within `timeoutMs`, or with the reason when `signal` aborts (the caller checks a signal aborted already). */
   register(receiver: string, conversationId: string, replyWith: string, timeoutMs: number, acceptAgree: boolean, signal?: AbortSignal): AskRegistration {
-    const id = nanoid();
+    const id = this.ids.ask();
     const address = ASK_PREFIX + id;
     const promise = new Promise<AclMessage>((resolve, reject) => {
       const pending: Pending = { resolve, reject, acceptAgree, receiver, replyWith, conversationId, timeoutMs, timer: undefined, cleanup: undefined };
       if (Number.isFinite(timeoutMs)) {
         // Longer deadlines than one timer can hold are waited out in chunks.
         const arm = (left: number): void => {
-          pending.timer = left > MAX_TIMER_MS ? setTimeout(() => arm(left - MAX_TIMER_MS), MAX_TIMER_MS) : setTimeout(() => this.fail(id, deadlineOf(pending)), left);
+          pending.timer = left > MAX_TIMER_MS ? this.clock.setTimeout(() => arm(left - MAX_TIMER_MS), MAX_TIMER_MS) : this.clock.setTimeout(() => this.fail(id, deadlineOf(pending)), left);
         };
         arm(timeoutMs);
       }
@@ -116,7 +122,7 @@ export class PendingAsks {
 
   private finish(id: string, pending: Pending): void {
     this.waiting.delete(id);
-    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    if (pending.timer !== undefined) this.clock.clearTimeout(pending.timer);
     pending.cleanup?.();
   }
 }

@@ -1,5 +1,3 @@
-import { nanoid } from 'nanoid';
-import { createActor, fromCallback } from 'xstate';
 import type { Logger } from 'pino';
 import { freezeContent } from '../acl/content.js';
 import { answerAddress, answerIncarnation, checkMessageOptions, createMessage, type AclMessage, type MessageOptions } from '../acl/message.js';
@@ -7,6 +5,9 @@ import { isPerformative, type Performative } from '../acl/performatives.js';
 import type { AskInput } from '../agent/ask.js';
 import type { AgentDefinition } from '../agent/define-agent.js';
 import { AgentProcess } from './agent-process.js';
+import { REAL_CLOCK, type Clock } from './clock.js';
+import { systemIds, type IdSource } from './ids.js';
+import { newActorSystem } from './xstate-adapter.js';
 import { DeadLetters, type DeadLetterReason } from './dead-letters.js';
 import { ConfigurationError, type RuntimeReason } from './errors.js';
 import { InlineExecutor } from './inline-executor.js';
@@ -38,6 +39,10 @@ export interface RuntimeOptions {
   readonly keepDeadLetters?: number;
   /** Options of each placement by name (`worker`: the worker-thread pool); those given are opened at once. */
   readonly placements?: Readonly<Record<string, unknown>>;
+  /** The system's time (default real time); see clock.ts. */
+  readonly clock?: Clock;
+  /** The system's ids (default its nanoid and counters); see ids.ts. */
+  readonly ids?: IdSource;
 }
 
 
@@ -51,7 +56,10 @@ export class Runtime implements Kernel {
   readonly logger: Logger;
   readonly scheduler: Scheduler;
   readonly deadLetters: DeadLetters;
-  readonly asks = new PendingAsks();
+  readonly asks: PendingAsks;
+  /** Every timer and clock reading of this system (see clock.ts). */
+  readonly time: Clock;
+  private readonly ids: IdSource;
   readonly events = new Listeners<SystemEvent>();
   /** Every message and lifecycle event passes here, in order (see tap.ts). */
   readonly tap: Tap;
@@ -61,17 +69,6 @@ export class Runtime implements Kernel {
   readonly xsystem: unknown;
   private readonly registry = new Registry();
   private readonly watchers = new Watchers((path) => this.livesAt(path), (error) => this.reportListenerError(error));
-  /**
-   * Ids made here (incarnations, conversations, reply tags) are this system's nanoid and a
-   * counter: unique like a nanoid, and short. V8 stores a string of up to 12 characters flat
-   * and a longer concatenation as a chain of pieces; every message carries two such ids, so
-   * six random characters (36 bits) keep ids flat up to tens of millions per system, which
-   * measurably lightens GC when a million messages wait in mailboxes.
-   */
-  private readonly idPrefix = nanoid(6);
-  private conversations = 0;
-  private replyTags = 0;
-  private incarnations = 0;
   /** The Lamport clock of messages sent from outside any agent. */
   clock = 0;
   stopped = false;
@@ -82,13 +79,16 @@ export class Runtime implements Kernel {
   constructor(options: RuntimeOptions) {
     this.name = options.name;
     this.logger = options.logger;
+    this.time = options.clock ?? REAL_CLOCK;
+    this.ids = options.ids ?? systemIds();
+    this.asks = new PendingAsks(this.time, this.ids);
     this.scheduler = new Scheduler(options.scheduler, (error) => this.logger.error({ err: error }, 'a scheduler turn threw; the scheduler carried on with the other agents'));
-    this.deadLetters = new DeadLetters(options.keepDeadLetters ?? 1_000, this.reportListenerError);
+    this.deadLetters = new DeadLetters(options.keepDeadLetters ?? 1_000, this.reportListenerError, this.time);
     this.tap = new Tap(this.reportListenerError);
     this.deadLetters.subscribe((letter) => {
       if (this.tap.active) this.tap.pass({ kind: 'dead-letter', letter });
     });
-    this.xsystem = createActor(fromCallback(() => undefined)).system;
+    this.xsystem = newActorSystem(this.time);
     this.ports = new Ports((error) => this.reportListenerError(error), (message) => this.toClosedPort(message), this.portNamespace());
     this.placementOptions = options.placements ?? {};
     // Bad placement options fail createSystem, not the first placement.
@@ -131,16 +131,16 @@ export class Runtime implements Kernel {
   }
 
   newConversationId(): string {
-    return `${this.idPrefix}-${(this.conversations++).toString(36)}`;
+    return this.ids.conversation();
   }
 
-  /** A new incarnation id for each start of an agent (see `idPrefix`). */
+  /** A new incarnation id for each start of an agent. */
   newIncarnation(): string {
-    return `${this.idPrefix}${(this.incarnations++).toString(36)}`;
+    return this.ids.incarnation();
   }
 
   newReplyTag(): string {
-    return `${this.idPrefix}.${(this.replyTags++).toString(36)}`;
+    return this.ids.replyTag();
   }
 
   /** A path as given when it names a registered node (already normal), else checked and normalised. */
@@ -364,7 +364,7 @@ export class Runtime implements Kernel {
           content,
           conversationId,
           replyWith,
-          replyBy: Number.isFinite(timeoutMs) ? Date.now() + timeoutMs : undefined,
+          replyBy: Number.isFinite(timeoutMs) ? this.time.now() + timeoutMs : undefined,
           lamport: origin.lamport,
         },
         input.options,

@@ -56,9 +56,9 @@ export interface HostedSnapshot {
   can(event: EventObject): boolean;
 }
 
-/** A new actor system (one per Troupe system: an actor system per agent costs ~1.6 KB). */
-export function newActorSystem(): unknown {
-  return createActor(fromCallback(() => undefined)).system;
+/** A new actor system (one per Troupe system: an actor system per agent costs ~1.6 KB) whose delays run on `clock`. */
+export function newActorSystem(clock?: { setTimeout(callback: () => void, ms: number): unknown; clearTimeout(handle: never): void }): unknown {
+  return createActor(fromCallback(() => undefined), clock === undefined ? undefined : { clock: clock as never }).system;
 }
 
 /** Creates (not starts) an actor whose XState parent is `parent`. */

@@ -12,6 +12,8 @@ import { SYSTEM_ADDRESS as EXTERNAL_SENDER } from '../runtime/addresses.js';
 import { resolveLogger } from '../runtime/logger.js';
 import { normalizePath } from '../runtime/path.js';
 import { Runtime } from '../runtime/runtime.js';
+import type { Clock } from '../runtime/clock.js';
+import type { IdSource } from '../runtime/ids.js';
 import type { Terminated } from '../runtime/watchers.js';
 import { DEFAULT_ASK_TIMEOUT_MS } from '../runtime/timeouts.js';
 import type { SchedulerOptions } from '../runtime/scheduler.js';
@@ -34,6 +36,10 @@ export interface SystemOptions {
   readonly inspector?: InspectorOptions;
   /** The worker threads for agents with `placement: 'worker'` (size default `os.availableParallelism()`). */
   readonly workers?: WorkerPoolOptions;
+  /** The system's time: every timer and clock reading of the kernel and of XState's delays (default real time; `new VirtualClock()` in tests). */
+  readonly clock?: Clock;
+  /** The system's ids: incarnations, conversations, reply tags, ask addresses (default its nanoid and counters). */
+  readonly ids?: IdSource;
 }
 
 export interface RequestOptions<R> {
@@ -93,7 +99,7 @@ export class System {
 
   constructor(options: SystemOptions) {
     const name = options.name ?? 'troupe';
-    this.runtime = new Runtime({ name, logger: resolveLogger(options.logger, name), scheduler: options.scheduler, keepDeadLetters: options.keepDeadLetters, placements: { worker: options.workers } });
+    this.runtime = new Runtime({ name, logger: resolveLogger(options.logger, name), scheduler: options.scheduler, keepDeadLetters: options.keepDeadLetters, placements: { worker: options.workers }, clock: options.clock, ids: options.ids });
     this.terminated = new Promise((resolve) => {
       this.settleTerminated = resolve;
     });
