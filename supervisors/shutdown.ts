@@ -1,0 +1,67 @@
+import type { ExitReason, Shutdown, SupervisorControl } from '../src/runtime/tree.js';
+import type { Slot } from './children.js';
+
+/**
+ * How a supervisor stops its children: for good, one after another in reverse start order,
+ * each within its own shutdown time; as the bystanders of a group restart; or all at once,
+ * synchronously, when the supervisor itself is killed or a start fails halfway.
+ */
+
+/**
+ * What a supervisor needs from a nested supervisor beyond SupervisorControl (in tree.ts, so
+ * that this check can go, these two belong there).
+ */
+export interface NestedSupervisor extends SupervisorControl {
+  /** Stops as the bystander of a group restart: a new supervisor takes the path, so its watchers hear nothing. */
+  stopForRestart(shutdown: Shutdown, reason: ExitReason): Promise<void>;
+  /** Ends the supervisor and its whole subtree at once and synchronously. */
+  kill(reason: ExitReason): void;
+}
+
+function asNested(node: SupervisorControl): NestedSupervisor | undefined {
+  return 'stopForRestart' in node && 'kill' in node ? (node as NestedSupervisor) : undefined;
+}
+
+const SHUTDOWN: ExitReason = { kind: 'shutdown' };
+
+/** What the children of a stopping supervisor hear: `restart-limit` when it gives up past its intensity, else `shutdown`. */
+export function reasonForChildren(reason: ExitReason): ExitReason {
+  return reason.kind === 'restart-limit' ? reason : SHUTDOWN;
+}
+
+/** Stops each child for good, one after another in the order given, each within its shutdown time. */
+export async function stopInTurn(slots: readonly Slot[], reason: ExitReason): Promise<void> {
+  for (const slot of slots) await stopChild(slot, reason);
+}
+
+/** Stops the child for good within its shutdown time. */
+export async function stopChild(slot: Slot, reason: ExitReason): Promise<void> {
+  await slot.node?.stop(slot.spec.shutdownMs, reason);
+}
+
+/**
+ * Stops a running bystander of a group restart within its shutdown time: an agent keeps its
+ * address and mailbox for its next start; a nested supervisor ends without telling watchers;
+ * a temporary child ends for good, as OTP does not restart it.
+ */
+export async function haltForRestart(slot: Slot, reason: ExitReason): Promise<void> {
+  const { shutdownMs } = slot.spec;
+  if (slot.node === undefined) return;
+  if (slot.spec.restart === 'temporary') return slot.node.stop(shutdownMs, SHUTDOWN);
+  if (slot.kind === 'agent') return slot.node.halt(shutdownMs, reason);
+  const nested = asNested(slot.node);
+  return nested !== undefined ? nested.stopForRestart(shutdownMs, SHUTDOWN) : slot.node.stop(shutdownMs, SHUTDOWN);
+}
+
+/** Ends the child at once and synchronously: an agent stops `'brutal'`, a nested supervisor with its subtree. */
+export function killChild(slot: Slot, reason: ExitReason): void {
+  if (slot.node === undefined) return;
+  const nested = slot.kind === 'supervisor' ? asNested(slot.node) : undefined;
+  if (nested !== undefined) nested.kill(reason);
+  else void slot.node.stop('brutal', reason);
+}
+
+/** A child that failed to start leaves nothing behind: its agent gives up its path and answers its queue. */
+export function discardFailedStart(slot: Slot, error: unknown): void {
+  if (slot.node !== undefined && slot.node.status !== 'stopped') void slot.node.stop('brutal', { kind: 'crash', error });
+}
