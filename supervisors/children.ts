@@ -42,16 +42,22 @@ export interface SupervisorSlot extends SlotBase {
 
 export type Slot = AgentSlot | SupervisorSlot;
 
+export const RUNNING: ChildState = Object.freeze({ kind: 'running' });
+export const STOPPED: ChildState = Object.freeze({ kind: 'stopped' });
+/** Restarting, and not (or no longer) waiting for a backoff. */
+export const RESTARTING: ChildState = Object.freeze({ kind: 'restarting', waiting: undefined });
+
 export function newSlot(parentPath: string, spec: ResolvedChildSpec): Slot {
-  const base = { path: childPath(parentPath, spec.id), state: { kind: 'stopped' } as const, restarts: 0, attempt: 0, startedAt: 0, node: undefined };
-  return spec.kind === 'agent' ? { ...base, kind: 'agent', spec, monitor: undefined } : { ...base, kind: 'supervisor', spec };
+  const path = childPath(parentPath, spec.id);
+  if (spec.kind === 'supervisor') return { kind: 'supervisor', spec, path, node: undefined, state: STOPPED, restarts: 0, attempt: 0, startedAt: 0 };
+  return { kind: 'agent', spec, path, node: undefined, state: STOPPED, restarts: 0, attempt: 0, startedAt: 0, monitor: undefined };
 }
 
 /** Takes the slot out of the group start it waits for (it stays restarting); the timer ends with the group's last member. */
 export function leaveGroup(slot: Slot): void {
   if (slot.state.kind !== 'restarting' || slot.state.waiting === undefined) return;
   const group = slot.state.waiting;
-  slot.state = { kind: 'restarting', waiting: undefined };
+  slot.state = RESTARTING;
   group.members.splice(group.members.indexOf(slot), 1);
   if (group.members.length === 0) clearTimeout(group.timer);
 }
@@ -59,7 +65,7 @@ export function leaveGroup(slot: Slot): void {
 /** The child is not running and will not be unless asked: it leaves its group start and its heartbeat ends. */
 export function markStopped(slot: Slot): void {
   leaveGroup(slot);
-  slot.state = { kind: 'stopped' };
+  slot.state = STOPPED;
   if (slot.kind === 'agent') {
     slot.monitor?.stop();
     slot.monitor = undefined;

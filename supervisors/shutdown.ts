@@ -31,7 +31,7 @@ export function reasonForChildren(reason: ExitReason): ExitReason {
 
 /** Stops each child for good, one after another in the order given, each within its shutdown time. */
 export async function stopInTurn(slots: readonly Slot[], reason: ExitReason): Promise<void> {
-  for (const slot of slots) await stopChild(slot, reason);
+  for (const slot of slots) await slot.node?.stop(slot.spec.shutdownMs, reason);
 }
 
 /** Stops the child for good within its shutdown time. */
@@ -53,15 +53,15 @@ export async function haltForRestart(slot: Slot, reason: ExitReason): Promise<vo
   return nested !== undefined ? nested.stopForRestart(shutdownMs, SHUTDOWN) : slot.node.stop(shutdownMs, SHUTDOWN);
 }
 
+/** Ends each child at once and synchronously, in the order given. */
+export function killEach(slots: readonly Slot[], reason: ExitReason): void {
+  for (const slot of slots) killChild(slot, reason);
+}
+
 /** Ends the child at once and synchronously: an agent stops `'brutal'`, a nested supervisor with its subtree. */
 export function killChild(slot: Slot, reason: ExitReason): void {
   if (slot.node === undefined) return;
   const nested = slot.kind === 'supervisor' ? asNested(slot.node) : undefined;
   if (nested !== undefined) nested.kill(reason);
   else void slot.node.stop('brutal', reason);
-}
-
-/** A child that failed to start leaves nothing behind: its agent gives up its path and answers its queue. */
-export function discardFailedStart(slot: Slot, error: unknown): void {
-  if (slot.node !== undefined && slot.node.status !== 'stopped') void slot.node.stop('brutal', { kind: 'crash', error });
 }

@@ -84,29 +84,31 @@
  * instead of hearing `noproc`.
  *
  * The kernel. A supervisor drives its children through the interfaces of src/runtime/tree.ts
- * (AgentNode, SupervisorControl, ParentLink) and reaches the Runtime only through
- * SupervisorKernel below. Its life is an explicit phase (phase.ts); its children list,
- * restart decisions and shutdown are children.ts, restart-decisions.ts and shutdown.ts.
+ * (AgentNode, SupervisorControl, ParentLink; NestedSupervisor in shutdown.ts) and reaches the
+ * Runtime only through SupervisorKernel (kernel.ts).
+ *
+ * The parts. This file handles exits, restarts, stops and runtime calls, one at a time. Its
+ * life is an explicit phase (phase.ts); its children list is children.ts; starting a child,
+ * child-start.ts; the restart decisions (restart type, intensity, strategy, backoff),
+ * restart-decisions.ts; stopping children, shutdown.ts; its options, options.ts.
  */
 import { TroupeError } from '../src/runtime/errors.js';
 import { childPath, isPathSegment } from '../src/runtime/path.js';
 import type { Runtime } from '../src/runtime/runtime.js';
-import { describeExit, type AgentNode, type ChildInfo, type ChildSpec, type DynamicChild, type ExitReason, type NodeSpec, type NodeStatus, type ParentLink, type Shutdown, type TreeNode } from '../src/runtime/tree.js';
+import { describeExit, type ChildInfo, type ChildSpec, type DynamicChild, type ExitReason, type NodeSpec, type NodeStatus, type ParentLink, type Shutdown, type TreeNode } from '../src/runtime/tree.js';
 import { resolveChildSpec, SupervisorSpecError } from './child-spec.js';
-import { Children, infoOf, leaveGroup, markStopped, newSlot, type AgentSlot, type GroupStart, type Slot } from './children.js';
-import { HeartbeatMonitor } from './heartbeat.js';
+import { ChildStarter, discardFailedStart, startOrDiscard } from './child-start.js';
+import { Children, infoOf, leaveGroup, markStopped, newSlot, RESTARTING, type GroupStart, type Slot } from './children.js';
+import type { SupervisorKernel } from './kernel.js';
 import { resolveOptions, type ResolvedOptions, type SupervisorOptions } from './options.js';
 import { SupervisorPhase } from './phase.js';
 import { RestartDecisions } from './restart-decisions.js';
-import { discardFailedStart, haltForRestart, killChild, reasonForChildren, stopChild, stopInTurn, type NestedSupervisor } from './shutdown.js';
+import { haltForRestart, killEach, reasonForChildren, stopChild, stopInTurn, type NestedSupervisor } from './shutdown.js';
 
 export type { AutoShutdown, Strategy, SupervisorOptions } from './options.js';
 
 /** A runtime call on a supervisor that OTP would answer with an error tuple. */
 export class SupervisorError extends TroupeError {}
-
-/** All a supervisor uses of the Runtime. A nested supervisor's NodeSpec is handed the Runtime itself, unopened. */
-export type SupervisorKernel = Pick<Runtime, 'newIncarnation' | 'createAgent' | 'register' | 'unregister' | 'emit' | 'settleWatchers' | 'notifyTerminated' | 'logger'>;
 
 /** Describes a supervisor; validated here, started by createSystem or its own supervisor. */
 export function supervisor(options: SupervisorOptions): NodeSpec {
@@ -122,7 +124,6 @@ export function supervisor(options: SupervisorOptions): NodeSpec {
 }
 
 const SHUTDOWN: ExitReason = { kind: 'shutdown' };
-const RESTARTING = { kind: 'restarting', waiting: undefined } as const;
 
 /** A supervisor at a path; see the contract above. */
 export class SupervisorNode implements NestedSupervisor, ParentLink {
@@ -131,6 +132,7 @@ export class SupervisorNode implements NestedSupervisor, ParentLink {
   private readonly kernel: SupervisorKernel;
   private readonly phase = new SupervisorPhase();
   private readonly children: Children;
+  private readonly starter: ChildStarter;
   private readonly decisions: RestartDecisions;
   private work: Promise<void> = Promise.resolve();
   /** Resolves when the subtree is killed: a stop waiting in line behind busy work ends then too. */
@@ -138,8 +140,7 @@ export class SupervisorNode implements NestedSupervisor, ParentLink {
   private markKilled!: () => void;
 
   constructor(
-    /** Only handed to nested supervisors' NodeSpec.start; everything else goes through `kernel`. */
-    private readonly runtime: Runtime,
+    runtime: Runtime,
     readonly path: string,
     readonly id: string,
     private readonly options: ResolvedOptions,
@@ -152,6 +153,7 @@ export class SupervisorNode implements NestedSupervisor, ParentLink {
     });
     this.decisions = new RestartDecisions(options.strategy, options.intensity, options.backoff);
     this.children = new Children(path, options.children);
+    this.starter = new ChildStarter(runtime, runtime, this);
   }
 
   get status(): NodeStatus {
@@ -163,11 +165,11 @@ export class SupervisorNode implements NestedSupervisor, ParentLink {
     this.kernel.register(this);
     for (const slot of this.children.inStartOrder()) {
       try {
-        this.startSlot(slot);
+        this.starter.start(slot);
       } catch (error) {
         discardFailedStart(slot, error);
         // stopAll also ends the heartbeats of the children already started
-        for (const started of this.children.stopAll()) killChild(started, SHUTDOWN);
+        killEach(this.children.stopAll(), SHUTDOWN);
         this.phase.startFailed();
         this.kernel.unregister(this);
         throw error;
@@ -175,36 +177,6 @@ export class SupervisorNode implements NestedSupervisor, ParentLink {
     }
     this.phase.started();
     this.kernel.emit({ type: 'started', path: this.path, kind: 'supervisor', incarnation: this.incarnation, at: Date.now() });
-  }
-
-  private startSlot(slot: Slot): void {
-    if (slot.kind === 'supervisor') {
-      slot.node = slot.spec.agent.start(this.runtime, slot.path, slot.spec.id, this);
-    } else {
-      const agent = slot.node ?? this.createAgent(slot);
-      slot.node = agent;
-      if (agent.incarnation === undefined) agent.start();
-      else agent.restart();
-      if (slot.spec.heartbeat !== undefined) slot.monitor ??= new HeartbeatMonitor(agent, slot.spec.heartbeat);
-    }
-    slot.state = { kind: 'running' };
-    slot.startedAt = Date.now();
-  }
-
-  /** An agent child has one node for its whole life: its address and mailbox outlive restarts. */
-  private createAgent(slot: AgentSlot): AgentNode {
-    const agent = this.kernel.createAgent(slot.path, slot.spec.id, slot.spec.agent, this, slot.spec.placement);
-    agent.onRestart = slot.spec.onRestart;
-    if (slot.spec.input !== undefined) agent.input = slot.spec.input;
-    return agent;
-  }
-
-  /** Starts a child again, counted as a restart (throws when the start fails). */
-  private restartSlot(slot: Slot): void {
-    slot.restarts++;
-    this.startSlot(slot);
-    // An agent reports its own restart; a nested supervisor is a new node, reported here.
-    if (slot.kind === 'supervisor') this.kernel.emit({ type: 'restarted', path: slot.path, kind: 'supervisor', incarnation: slot.node?.incarnation ?? '', restarts: slot.restarts, at: Date.now() });
   }
 
   /** Runs supervisor work one item at a time; a failing item is logged and never blocks the next. */
@@ -330,7 +302,7 @@ export class SupervisorNode implements NestedSupervisor, ParentLink {
     for (const slot of slots) {
       if (slot.state.kind !== 'restarting' || !this.phase.isRunning) continue;
       try {
-        this.restartSlot(slot);
+        this.starter.restart(slot);
       } catch (error) {
         // A failed start counts as a start for the backoff's reset rule: the series keeps growing.
         slot.startedAt = Date.now();
@@ -402,7 +374,7 @@ export class SupervisorNode implements NestedSupervisor, ParentLink {
       return;
     }
     this.phase.stopRequested(forGood);
-    for (const slot of this.children.stopAll()) killChild(slot, childReason);
+    killEach(this.children.stopAll(), childReason);
     this.finishStop(reason, forGood);
     this.markKilled();
   }
@@ -445,7 +417,7 @@ export class SupervisorNode implements NestedSupervisor, ParentLink {
           : new SupervisorError('already-started', `child ${resolved.id} of ${this.path} is already running`);
       }
       const slot = newSlot(this.path, resolved);
-      startOrDiscard(slot, () => this.startSlot(slot));
+      startOrDiscard(slot, () => this.starter.start(slot));
       this.children.append(slot);
       return infoOf(slot);
     });
@@ -482,7 +454,7 @@ export class SupervisorNode implements NestedSupervisor, ParentLink {
     return this.startingChild(id, () => {
       this.assertRunning();
       const slot = this.requireStopped(id);
-      startOrDiscard(slot, () => this.restartSlot(slot));
+      startOrDiscard(slot, () => this.starter.restart(slot));
       return infoOf(slot);
     });
   }
@@ -520,15 +492,5 @@ export class SupervisorNode implements NestedSupervisor, ParentLink {
     const slot = this.requireSlot(id);
     if (slot.state.kind !== 'stopped') throw new SupervisorError(slot.state.kind, `child ${id} of ${this.path} is ${slot.state.kind}; terminateChild it first`);
     return slot;
-  }
-}
-
-/** Runs a start; a child that fails to start leaves nothing behind, and the error goes to the caller. */
-function startOrDiscard(slot: Slot, start: () => void): void {
-  try {
-    start();
-  } catch (error) {
-    discardFailedStart(slot, error);
-    throw error;
   }
 }
