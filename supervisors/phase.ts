@@ -5,10 +5,12 @@ import type { ExitReason, NodeStatus } from '../src/runtime/tree.js';
  * below; nothing else writes the phase.
  *
  * ```
- *  starting ─► running ─► giving-up ─┬─► stopped (parent decides)
- *     │           │           │      │        │
- *     │           └───────────┴─► stopping ───┼─► stopped (for good: watchers told)
- *     └─ a child failed to start ─────────────┘   ▲ a later stop for good tells them
+ * starting                     ── every child started ───────► running
+ * starting                     ── a child failed to start ───► stopped (parent-decides)
+ * running                      ── escalation, auto shutdown ─► giving-up
+ * running, giving-up, stopping ── a stop or kill asked for ──► stopping (that request's forGood)
+ * giving-up, stopping          ── the children are gone ─────► stopped (parent-decides | for-good)
+ * stopped (parent-decides)     ── a stop for good ───────────► stopped (for-good)
  * ```
  *
  * - `starting`: the children are being started in order (synchronously, inside `start()`).

@@ -52,8 +52,9 @@
  * ended by terminateChild do not trigger it; a significant child past the intensity
  * escalates instead.
  *
- * Heartbeats. An agent child with `heartbeat` is checked every `everyMs` from its first start
- * until it is stopped for good; a hung one exits with `hung`, handled like a crash.
+ * Heartbeats. An agent child with `heartbeat` is checked every `everyMs` from its start until
+ * it is stopped (restarts keep the checks going); a hung one exits with `hung`, handled like a
+ * crash.
  *
  * Stop. `stop(shutdown, reason)` stops the children for good in reverse start order, each
  * given its own shutdown time (milliseconds: killed when it runs out; `'infinity'`: waited
@@ -64,9 +65,10 @@
  * path); `kill(reason)` does it at once and synchronously. A supervisor that gave up (or
  * stopped for a restart) tells its watchers when its parent then stops it for good.
  *
- * Runtime calls (OTP's start_child and friends), each in its turn. A call on a stopped
- * supervisor fails with SupervisorError `supervisor-stopped`, as does a start call on one
- * that is stopping.
+ * Runtime calls (OTP's start_child and friends), each in its turn. startChild and
+ * restartChild need a running supervisor; terminateChild and deleteChild one not yet stopped
+ * (calls queued before a stop still run while it is under way); otherwise they fail with
+ * SupervisorError `supervisor-stopped`.
  * - `startChild(spec | { id, input })` → ChildInfo. Starts a new child (from the `template`
  *   with `{ id, input }`) and puts it last. `already-started`, `already-present` (its spec is
  *   kept, stopped); a bad spec throws SupervisorSpecError; a child that fails to start
