@@ -29,7 +29,7 @@ export interface AgentSlot extends SlotBase {
   readonly kind: 'agent';
   readonly spec: ResolvedAgentSpec;
   node: AgentNode | undefined;
-  /** Lives from the first start until the child is stopped for good. */
+  /** Runs from the start until the child is stopped (restarts keep it). */
   monitor: HeartbeatMonitor | undefined;
 }
 
