@@ -6,17 +6,31 @@ import type { ChildSpec, Heartbeat, NodeSpec, Placement, RestartType, Shutdown }
 
 export type { ChildSpec, RestartType };
 
-export interface ResolvedChildSpec {
+/** What every child spec carries once checked, agent or supervisor. */
+interface ResolvedSpec {
   readonly id: string;
-  readonly agent: AgentDefinition | NodeSpec;
   readonly restart: RestartType;
   readonly shutdownMs: Shutdown;
   readonly significant: boolean;
+}
+
+/** An agent child: the kernel runs it as an AgentNode. */
+export interface ResolvedAgentSpec extends ResolvedSpec {
+  readonly kind: 'agent';
+  readonly agent: AgentDefinition;
   readonly heartbeat: Heartbeat | undefined;
   readonly onRestart: 'reset' | 'resume';
   readonly input: unknown;
   readonly placement: Placement;
 }
+
+/** A nested supervisor: each start makes a new node from the spec. */
+export interface ResolvedSupervisorSpec extends ResolvedSpec {
+  readonly kind: 'supervisor';
+  readonly agent: NodeSpec;
+}
+
+export type ResolvedChildSpec = ResolvedAgentSpec | ResolvedSupervisorSpec;
 
 /** A child or supervisor spec that cannot work; `code` names what is wrong. */
 export class SupervisorSpecError extends TroupeError {
@@ -65,7 +79,9 @@ export function resolveChildSpec(spec: ChildSpec): ResolvedChildSpec {
   if (isSupervisor && (spec.heartbeat !== undefined || spec.onRestart !== undefined || spec.input !== undefined)) {
     throw new SupervisorSpecError('invalid-child', `child ${spec.id}: heartbeat, onRestart and input apply to agents, not supervisors`);
   }
-  return { id: spec.id, agent: spec.agent, restart, shutdownMs, significant, heartbeat, onRestart, input: spec.input, placement: resolvePlacement(spec, isSupervisor) };
+  const placement = resolvePlacement(spec, isSupervisor);
+  if (isSupervisor) return { kind: 'supervisor', id: spec.id, agent: spec.agent, restart, shutdownMs, significant };
+  return { kind: 'agent', id: spec.id, agent: spec.agent, restart, shutdownMs, significant, heartbeat, onRestart, input: spec.input, placement };
 }
 
 function resolvePlacement(spec: ChildSpec, isSupervisor: boolean): Placement {

@@ -142,6 +142,10 @@ export interface SupervisorControl extends ContainerNode {
   restartChild(id: string): Promise<ChildInfo>;
   deleteChild(id: string): Promise<void>;
   countChildren(): { specs: number; active: number; supervisors: number; workers: number };
+  /** Stops as the bystander of a group restart: a new supervisor takes the path, so its watchers hear nothing. */
+  stopForRestart(shutdown: Shutdown, reason: ExitReason): Promise<void>;
+  /** Ends the supervisor and its whole subtree at once and synchronously. */
+  kill(reason: ExitReason): void;
 }
 
 /** What the kernel starts at a path: implemented by supervisors (in supervisors/). */
