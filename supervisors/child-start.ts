@@ -23,10 +23,10 @@ export class ChildStarter {
       slot.node = agent;
       if (agent.incarnation === undefined) agent.start();
       else agent.restart();
-      if (slot.spec.heartbeat !== undefined) slot.monitor ??= new HeartbeatMonitor(agent, slot.spec.heartbeat);
+      if (slot.spec.heartbeat !== undefined) slot.monitor ??= new HeartbeatMonitor(agent, slot.spec.heartbeat, this.kernel.time);
     }
     slot.state = RUNNING;
-    slot.startedAt = Date.now();
+    slot.startedAt = this.kernel.time.now();
   }
 
   /** Starts the child again, counted as a restart (throws when the start fails). */
@@ -34,7 +34,7 @@ export class ChildStarter {
     slot.restarts++;
     this.start(slot);
     // An agent reports its own restart; a nested supervisor is a new node, reported here.
-    if (slot.kind === 'supervisor') this.kernel.emit({ type: 'restarted', path: slot.path, kind: 'supervisor', incarnation: slot.node?.incarnation ?? '', restarts: slot.restarts, at: Date.now() });
+    if (slot.kind === 'supervisor') this.kernel.emit({ type: 'restarted', path: slot.path, kind: 'supervisor', incarnation: slot.node?.incarnation ?? '', restarts: slot.restarts, at: this.kernel.time.now() });
   }
 
   private createAgent(slot: AgentSlot): AgentNode {

@@ -11,7 +11,8 @@ export type ChildState = { readonly kind: 'running' } | { readonly kind: 'restar
 
 /** The members of one group restart waiting for their (shared) backoff; a member restarted by a newer group leaves it. */
 export interface GroupStart {
-  readonly timer: ReturnType<typeof setTimeout>;
+  /** Cancels the group's start (its backoff timer). */
+  readonly cancel: () => void;
   readonly members: Slot[];
 }
 
@@ -59,7 +60,7 @@ export function leaveGroup(slot: Slot): void {
   const group = slot.state.waiting;
   slot.state = RESTARTING;
   group.members.splice(group.members.indexOf(slot), 1);
-  if (group.members.length === 0) clearTimeout(group.timer);
+  if (group.members.length === 0) group.cancel();
 }
 
 /** The child is not running and will not be unless asked: it leaves its group start and its heartbeat ends. */

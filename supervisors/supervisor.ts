@@ -183,7 +183,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
       }
     }
     this.phase.started();
-    this.kernel.emit({ type: 'started', path: this.path, kind: 'supervisor', incarnation: this.incarnation, at: Date.now() });
+    this.kernel.emit({ type: 'started', path: this.path, kind: 'supervisor', incarnation: this.incarnation, at: this.kernel.time.now() });
   }
 
   /** Runs supervisor work one item at a time; a failing item is logged and never blocks the next. */
@@ -218,7 +218,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
       if ((!this.phase.isRunning || slot === undefined) && !replaced) await child.stop(0, reason);
       return;
     }
-    const decision = this.decisions.onExit(slot, reason, Date.now());
+    const decision = this.decisions.onExit(slot, reason, this.kernel.time.now());
     switch (decision.kind) {
       case 'retire':
         await this.retire(slot, reason);
@@ -246,7 +246,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
 
   private async escalate(detail: string): Promise<void> {
     this.kernel.logger.error({ path: this.path }, `supervisor ${this.path} gives up: ${detail}`);
-    this.kernel.emit({ type: 'escalated', path: this.path, reason: detail, at: Date.now() });
+    this.kernel.emit({ type: 'escalated', path: this.path, reason: detail, at: this.kernel.time.now() });
     await this.endOnItsOwn({ kind: 'restart-limit', detail });
   }
 
@@ -284,17 +284,16 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
       if (slot.state.kind === 'restarting') members.push(slot);
     }
     // One delay for the whole group (the failed child's backoff), then the group starts in order.
-    const delay = this.decisions.delayBefore(failed, Date.now());
+    const delay = this.decisions.delayBefore(failed, this.kernel.time.now());
     for (const slot of members) leaveGroup(slot); // a newer group restart takes over from an older one
     if (delay === 0) return this.startGroup(members);
-    const waiting: GroupStart = {
-      members,
-      timer: setTimeout(() => {
-        this.serially(() => this.startGroup(waiting.members)).catch((error: unknown) => {
-          this.kernel.logger.error({ err: error, path: this.path }, 'supervisor failed while restarting children');
-        });
-      }, delay),
-    };
+    const clock = this.kernel.time;
+    const timer = clock.setTimeout(() => {
+      this.serially(() => this.startGroup(waiting.members)).catch((error: unknown) => {
+        this.kernel.logger.error({ err: error, path: this.path }, 'supervisor failed while restarting children');
+      });
+    }, delay);
+    const waiting: GroupStart = { members, cancel: () => clock.clearTimeout(timer) };
     for (const slot of members) slot.state = { kind: 'restarting', waiting };
   }
 
@@ -312,9 +311,9 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
         this.starter.restart(slot);
       } catch (error) {
         // A failed start counts as a start for the backoff's reset rule: the series keeps growing.
-        slot.startedAt = Date.now();
+        slot.startedAt = this.kernel.time.now();
         const reason: ExitReason = { kind: 'crash', error };
-        const decision = this.decisions.restartOrGiveUp(slot, reason, Date.now());
+        const decision = this.decisions.restartOrGiveUp(slot, reason, this.kernel.time.now());
         return decision.kind === 'give-up' ? this.escalate(decision.detail) : this.restartGroup(slot, reason);
       }
     }
@@ -351,7 +350,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     }
     this.phase.stopRequested(forGood);
     // The shutdown time counts from this call, also while earlier work holds the line.
-    const timer = typeof shutdown === 'number' ? setTimeout(() => this.outOfTime(forGood), shutdown) : undefined;
+    const timer = typeof shutdown === 'number' ? this.kernel.time.setTimeout(() => this.outOfTime(forGood), shutdown) : undefined;
     const stopping = this.serially(async () => {
       try {
         if (this.phase.isStopped) {
@@ -363,7 +362,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
         const phase = this.phase.current;
         if (phase.kind === 'stopping') this.finishStop(reason, phase.forGood); // not killed meanwhile
       } finally {
-        clearTimeout(timer);
+        this.kernel.time.clearTimeout(timer);
       }
     });
     return Promise.race([stopping, this.killed]);
@@ -390,7 +389,7 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
   private finishStop(reason: ExitReason, forGood: boolean): void {
     const tell = this.phase.finished(forGood);
     this.kernel.unregister(this);
-    this.kernel.emit({ type: 'stopped', path: this.path, kind: 'supervisor', incarnation: this.incarnation, reason: describeExit(reason), at: Date.now() });
+    this.kernel.emit({ type: 'stopped', path: this.path, kind: 'supervisor', incarnation: this.incarnation, reason: describeExit(reason), at: this.kernel.time.now() });
     if (tell) this.kernel.notifyTerminated(this.path, this.incarnation, reason);
   }
 

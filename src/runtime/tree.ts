@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { AgentDefinition, Heartbeat, Placement } from '../agent/define-agent.js';
+import type { Clock } from './clock.js';
 import type { SystemEvent } from './system-events.js';
 
 export type { Heartbeat, Placement } from '../agent/define-agent.js';
@@ -157,6 +158,8 @@ export interface NodeSpec {
 /** What a supervisor uses of its system's kernel. */
 export interface SupervisorHost {
   readonly logger: Logger;
+  /** Every timer and clock reading (intensity, backoff, shutdown times, heartbeats). */
+  readonly time: Clock;
   /** Creates the process of an agent at `path`, its machine run where `placement` says; `start()` starts it. */
   createAgent(path: string, id: string, definition: AgentDefinition, parent: ParentLink, placement?: Placement): AgentNode;
   register(node: TreeNode): void;

@@ -79,6 +79,21 @@ describe('time and ids through the system', () => {
     expect(reasons).toEqual(['killed']);
   });
 
+  it('heartbeats and restart backoff run on the system clock', async () => {
+    const clock = new VirtualClock();
+    const system = await virtualSystem(clock, [{ id: 'later', agent: later, heartbeat: { everyMs: 100, timeoutMs: 300 }, shutdownMs: 'brutal' }]);
+    const hung: string[] = [];
+    system.subscribe((event) => (event.type === 'hung' ? hung.push(event.path) : undefined));
+    // Busy for 500 ms on its clock: past the heartbeat's 300 ms without progress.
+    const answer = system.request('/later', {}, { timeoutMs: 10_000 }).catch((error: unknown) => error);
+    await system.whenIdle();
+    clock.advance(300);
+    expect(hung).toEqual([]);
+    clock.advance(100);
+    expect(hung).toEqual(['/later']);
+    await expect(answer).resolves.toMatchObject({ reason: 'hung' });
+  });
+
   it('ids and event times come from the system: incarnations, conversations, reply tags, dead letters', async () => {
     const clock = new VirtualClock(5_000);
     const events: { type: string; at: number; incarnation?: string }[] = [];
