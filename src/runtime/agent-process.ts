@@ -333,9 +333,11 @@ export class AgentProcess implements AgentNode, Sender {
    * the executor sees where the machine runs (a busy state held, a thread that stopped answering).
    */
   checkLiveness(now: number, timeoutMs: number): string | undefined {
-    if (this.lifecycle !== RUNNING || !this.executor.live) return undefined;
+    const state = this.lifecycle.kind;
+    if (!this.executor.live || (state !== 'running' && state !== 'stopping' && state !== 'halting')) return undefined;
     const there = this.executor.liveness(now, timeoutMs);
-    if (there !== undefined) return there;
+    // Ending, it takes no messages: only what runs (a busy state waited for) can be hung.
+    if (there !== undefined || state !== 'running') return there;
     if (this.mailbox.length === 0 || this.processed !== this.seenProcessed) {
       this.seenProcessed = this.processed;
       this.stalledSince = now;
@@ -345,9 +347,19 @@ export class AgentProcess implements AgentNode, Sender {
     return undefined;
   }
 
-  /** The agent is hung: its executor ends the machine, its open requests fail with `hung`, its supervisor decides. */
+  /**
+   * The agent is hung: its executor ends the machine, its open requests fail with `hung`, its
+   * supervisor decides. Hung while a stop or a halt waits for its busy state to end, the wait
+   * is cut short: a hung agent does not hold up a stop or a group restart for its whole
+   * shutdown time.
+   */
   hang(detail: string): void {
-    if (this.lifecycle === RUNNING) this.executor.hang(detail);
+    const state = this.lifecycle.kind;
+    if (state === 'running') this.executor.hang(detail);
+    else if (state === 'stopping' || state === 'halting') {
+      this.reportHung(detail);
+      this.executor.cutShort({ kind: 'hung', detail });
+    }
   }
 
   /** Told by the executor when it finds the machine hung, before it ends it. */

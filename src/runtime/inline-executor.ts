@@ -49,8 +49,8 @@ export class InlineExecutor implements Executor, Runnable, AskHost, ProtocolHost
   private held: EventObject[] | undefined;
   /** Snapshot before the message being handled: what `onRestart: 'resume'` restarts from. */
   private lastGoodSnapshot: unknown;
-  /** Ends a graceful end's wait at once (the process was killed). */
-  private endWait: (() => void) | undefined;
+  /** Ends a graceful end's wait at once: undefined when the process was killed, a reason when cut short. */
+  private endWait: ((killed?: ExitReason) => void) | undefined;
   // Liveness of a busy state. Progress is what shows real work: the machine moving to other
   // states, or anything but a message changing it (a timer, invoked work finishing); a message
   // merely taken in (a targetless transition) is not, or a hung agent that keeps accepting
@@ -131,6 +131,10 @@ export class InlineExecutor implements Executor, Runnable, AskHost, ProtocolHost
     // A bystander did nothing wrong: 'resume' restarts it from where it is now (unless still busy).
     if (mode === 'halt' && this.process.onRestart === 'resume' && this.actor !== undefined && !this.isBusy()) this.lastGoodSnapshot = this.actor.getSnapshot();
     this.stopMachine();
+  }
+
+  cutShort(reason: ExitReason): void {
+    this.endWait?.(reason);
   }
 
   kill(): void {

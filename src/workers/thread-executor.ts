@@ -124,6 +124,14 @@ export class ThreadExecutor implements Executor, HostedAgent {
     });
   }
 
+  /** Stops waiting for the thread to confirm the end: a watchdog ends the thread if it is stuck in this agent. */
+  cutShort(reason: ExitReason): void {
+    const host = this.host;
+    if (this.ending === undefined || host === undefined) return;
+    this.ending.resolve(reason);
+    this.armWatchdog(host, 'it was hung while it was being stopped');
+  }
+
   /** Stopped for good: a thread that still runs the incarnation is told to stop now, and watched. */
   kill(): void {
     this.ending?.resolve(undefined);

@@ -103,6 +103,31 @@ describe('heartbeat', () => {
     for (const answer of await Promise.all(answers)) expect(answer).toMatchObject({ reason: 'hung' });
   });
 
+  it('a busy bystander of a group restart found hung by its heartbeat stops at once, not after its whole shutdown time', async () => {
+    useFakeDeadlines();
+    const { system, log } = await start(
+      supervisor({
+        strategy: 'one-for-all',
+        children: [
+          { id: 'busy', agent: worker('busy'), heartbeat: { everyMs: 10, timeoutMs: 300 }, shutdownMs: 5_000 },
+          { id: 'crasher', agent: worker('crasher') },
+        ],
+      }),
+    );
+    const busyBefore = system.lookup('/busy')?.incarnation;
+    void system.request('/busy', op('hang'), { timeoutMs: Infinity }).catch(() => undefined);
+    await system.whenIdle();
+    await vi.advanceTimersByTimeAsync(50);
+    void system.request('/crasher', op('crash')).catch(() => undefined);
+    await system.whenIdle();
+    // The group waits for /busy: at most its heartbeat's timeout (300 ms), never its 5 s shutdown time.
+    await vi.advanceTimersByTimeAsync(400);
+    expect(log.of('hung', '/busy')).toHaveLength(1);
+    await log.wait({ type: 'restarted', path: '/busy' });
+    expect(system.lookup('/busy')?.incarnation).not.toBe(busyBefore);
+    expect((await system.request('/busy', op('ok'))).content).toMatchObject({ count: 1 });
+  });
+
   it('an idle agent is never hung', async () => {
     useFakeDeadlines();
     const { system, log } = await start(supervisor({ children: [{ id: 'a', agent: worker('a'), heartbeat: HEARTBEAT }] }));
