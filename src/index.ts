@@ -1,7 +1,7 @@
 /** Troupe's public API. */
 export { createSystem, System, UnexpectedReplyError, type RequestOptions, type SystemOptions, type TellOptions, type TellOutcome } from './system/system.js';
 export { defineAgent, type AgentDefinition, type AgentOptions } from './agent/define-agent.js';
-export { reply, tell, OUTBOUND, type OutboundEvent, type ReplyOptions, type Expr } from './agent/actions.js';
+export { reply, tell, OUTBOUND, STOPPING, type OutboundEvent, type ReplyOptions, type Expr } from './agent/actions.js';
 export { ask, askFromActor, type AskInput } from './agent/ask.js';
 export { PERFORMATIVES, isPerformative, expectsReply, type Performative } from './acl/performatives.js';
 export { createMessage, isAclMessage, type AclMessage, type MessageOptions } from './acl/message.js';

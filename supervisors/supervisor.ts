@@ -337,6 +337,10 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
     this.killNow(reason, reason, true);
   }
 
+  drain(): void {
+    for (const slot of this.children.inStartOrder()) slot.node?.drain();
+  }
+
   private stopAs(shutdown: Shutdown, reason: ExitReason, forGood: boolean): Promise<void> {
     if (this.phase.isStopped) {
       // It had given up (escalation, auto shutdown) or stopped for a restart, and its parent now retires it for good.
@@ -349,6 +353,9 @@ export class SupervisorNode implements SupervisorControl, ParentLink {
       return Promise.resolve();
     }
     this.phase.stopRequested(forGood);
+    // Stopped for good, the whole subtree takes no new work from now on: the stops one after
+    // another (OTP's order) then wait only for the work in flight.
+    if (forGood) this.drain();
     // The shutdown time counts from this call, also while earlier work holds the line.
     const timer = typeof shutdown === 'number' ? this.kernel.time.setTimeout(() => this.outOfTime(forGood), shutdown) : undefined;
     const stopping = this.serially(async () => {

@@ -15,7 +15,7 @@ import { and, assign, enqueueActions, fromPromise, setup, type AnyActorRef } fro
 import type { z } from 'zod';
 import { parentOf } from '../../src/runtime/xstate-adapter.js';
 import { askFromActor } from '../../src/agent/ask.js';
-import { reply } from '../../src/agent/actions.js';
+import { reply, STOPPING } from '../../src/agent/actions.js';
 import { defineAgent, type AgentDefinition } from '../../src/agent/define-agent.js';
 import type { AclMessage } from '../../src/acl/message.js';
 import { freezeContent } from '../../src/acl/content.js';
@@ -271,6 +271,12 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
           enqueue(reply<LlmContext, AclMessage>('failure', { reason: 'cancelled', detail: 'the asker cancelled the task before it started' } satisfies Failure, { to: () => waiting }));
         }
       }),
+      answerWaitingStopping: enqueueActions(({ context, enqueue }) => {
+        for (const waiting of context.waiting) {
+          enqueue(reply<LlmContext, AclMessage>('failure', { reason: 'agent-stopping', detail: `${agent} is stopping: the task waited and was never started` } satisfies Failure, { to: () => waiting }));
+        }
+      }),
+      dropAllWaiting: assign({ waiting: [] }),
       dropCancelledWaiting: assign({ waiting: ({ context, event }) => context.waiting.filter((candidate) => !sameTask(candidate, event)) }),
       answerInform: reply<LlmContext, AclMessage>('inform', ({ context }) => (context.outcome as { content: unknown }).content as string, { to: ({ context }) => context.task as AclMessage }),
       answerFailure: reply<LlmContext, AclMessage>(
@@ -311,6 +317,8 @@ export function llmAgent(options: LlmAgentOptions): AgentDefinition {
     on: {
       request: [{ guard: 'waitingFull', actions: 'refuseFull' }, { actions: 'keepWaiting' }],
       cancel: [{ guard: 'cancelsWaiting', actions: ['answerCancelledWaiting', 'dropCancelledWaiting', 'confirmCancel'] }, { actions: 'refuseCancel' }],
+      // A stop for good is coming: the tasks waiting are answered now, the one under way finishes.
+      [STOPPING]: { actions: ['answerWaitingStopping', 'dropAllWaiting'] },
     },
     states: {
       idle: {

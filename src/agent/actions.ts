@@ -4,6 +4,11 @@ import type { Performative } from '../acl/performatives.js';
 
 /** The event an agent emits to send a message; the runtime routes it. */
 export const OUTBOUND = 'troupe.send';
+/**
+ * The event an agent's machine gets when a stop for good is coming: work it queued itself
+ * (tasks kept in context) should be answered and dropped; work in flight may finish.
+ */
+export const STOPPING = 'troupe.stopping';
 
 export interface OutboundEvent {
   readonly type: typeof OUTBOUND;

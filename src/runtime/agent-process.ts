@@ -36,6 +36,7 @@ export class StartError extends TroupeError {
  * - starting: an incarnation is being started where its executor runs; messages queue.
  * - running: messages are handed to the machine.
  * - suspended: messages queue until `resume()` (OTP sys:suspend).
+ * - draining: a stop for good is coming; work in flight goes on, new messages are refused.
  * - stopping / halting: the incarnation is ending for good / for a restart; messages queue.
  * - restarting: between incarnations, waiting for its supervisor; messages queue.
  */
@@ -44,6 +45,7 @@ export type Lifecycle =
   | { readonly kind: 'starting' }
   | { readonly kind: 'running' }
   | { readonly kind: 'suspended' }
+  | { readonly kind: 'draining' }
   | { readonly kind: 'stopping'; readonly reason: ExitReason; readonly done: Promise<void>; readonly settle: () => void }
   | { readonly kind: 'halting'; readonly done: Promise<void>; readonly settle: () => void }
   | { readonly kind: 'restarting' };
@@ -52,6 +54,7 @@ const STOPPED: Lifecycle = { kind: 'stopped' };
 const STARTING: Lifecycle = { kind: 'starting' };
 const RUNNING: Lifecycle = { kind: 'running' };
 const SUSPENDED: Lifecycle = { kind: 'suspended' };
+const DRAINING: Lifecycle = { kind: 'draining' };
 const RESTARTING: Lifecycle = { kind: 'restarting' };
 const DONE: Promise<void> = Promise.resolve();
 
@@ -60,6 +63,7 @@ const STATUS: Readonly<Record<Lifecycle['kind'], NodeStatus>> = {
   starting: 'running',
   running: 'running',
   suspended: 'running',
+  draining: 'stopping',
   stopping: 'stopping',
   halting: 'stopping',
   restarting: 'restarting',
@@ -236,6 +240,25 @@ export class AgentProcess implements AgentNode, Sender {
   }
 
   /**
+   * A stop for good is coming (see TreeNode.drain): queued messages are answered `failure`
+   * (`agent-stopping`) now, new ones are refused, and the machine hears `troupe.stopping`.
+   */
+  drain(): void {
+    if (this.lifecycle !== RUNNING && this.lifecycle !== SUSPENDED) return;
+    this.lifecycle = DRAINING;
+    this.refuseQueued();
+    this.executor.drain();
+  }
+
+  private refuseQueued(): void {
+    for (const message of [...this.returned.splice(0), ...this.mailbox.takeAll()]) this.refuseStopping(message);
+  }
+
+  private refuseStopping(message: AclMessage): void {
+    this.runtime.reject(message, 'agent-stopped', 'agent-stopping', `agent ${this.path} is stopping and takes no new work`);
+  }
+
+  /**
    * Stops for good. With time to spare, a machine in a state tagged `busy` may finish first;
    * then open requests and queued messages are answered `failure`, and watchers hear `terminated`.
    */
@@ -246,7 +269,7 @@ export class AgentProcess implements AgentNode, Sender {
       if (isKill(shutdown)) this.finish(reason);
       return state.done;
     }
-    if (state.kind !== 'running' && state.kind !== 'suspended') {
+    if (state.kind !== 'running' && state.kind !== 'suspended' && state.kind !== 'draining') {
       this.finish(reason);
       return DONE;
     }
@@ -263,7 +286,7 @@ export class AgentProcess implements AgentNode, Sender {
    */
   halt(shutdown: Shutdown, reason: ExitReason): Promise<void> {
     const state = this.lifecycle;
-    if (state.kind !== 'running' && state.kind !== 'suspended' && state.kind !== 'starting') return DONE;
+    if (state.kind !== 'running' && state.kind !== 'suspended' && state.kind !== 'starting' && state.kind !== 'draining') return DONE;
     const halting = this.ending((done, settle) => ({ kind: 'halting', done, settle }));
     const halted = (): void => {
       if (this.lifecycle !== halting) return; // stopped or exited meanwhile
@@ -334,7 +357,7 @@ export class AgentProcess implements AgentNode, Sender {
    */
   checkLiveness(now: number, timeoutMs: number): string | undefined {
     const state = this.lifecycle.kind;
-    if (!this.executor.live || (state !== 'running' && state !== 'stopping' && state !== 'halting')) return undefined;
+    if (!this.executor.live || (state !== 'running' && state !== 'draining' && state !== 'stopping' && state !== 'halting')) return undefined;
     const there = this.executor.liveness(now, timeoutMs);
     // Ending, it takes no messages: only what runs (a busy state waited for) can be hung.
     if (there !== undefined || state !== 'running') return there;
@@ -355,7 +378,7 @@ export class AgentProcess implements AgentNode, Sender {
    */
   hang(detail: string): void {
     const state = this.lifecycle.kind;
-    if (state === 'running') this.executor.hang(detail);
+    if (state === 'running' || state === 'draining') this.executor.hang(detail);
     else if (state === 'stopping' || state === 'halting') {
       this.reportHung(detail);
       this.executor.cutShort({ kind: 'hung', detail });
@@ -371,6 +394,10 @@ export class AgentProcess implements AgentNode, Sender {
 
   /** Takes a message into the mailbox, applying the overflow policy. */
   enqueue(message: AclMessage, settle?: Settle): 'queued' | 'waiting' | 'refused' {
+    if (this.lifecycle === DRAINING) {
+      this.refuseStopping(message);
+      return 'refused';
+    }
     const outcome = this.runtime.admit(this.mailbox, this.path, message, settle);
     if (outcome === 'queued' && this.lifecycle === RUNNING) this.executor.wake();
     return outcome;

@@ -278,6 +278,7 @@ export const ANSWER_REASONS = {
   'agent-failed': { answer: 'failure', from: ['runtime'], means: 'the receiver crashed while the request was open (or on the message itself)', remedy: 'its supervisor restarts it; retry once it is back' },
   hung: { answer: 'failure', from: ['runtime'], means: 'the receiver was found hung by its heartbeat while the request was open', remedy: 'its supervisor restarts it; retry, and look for the handler that blocks' },
   'agent-restarting': { answer: 'failure', from: ['runtime'], means: 'the receiver was restarted while the request was open', remedy: 'retry once it is back' },
+  'agent-stopping': { answer: 'failure', from: ['runtime', 'llm-agent'], means: 'the receiver is being stopped for good and takes no new work (it finishes only what it had under way)', remedy: 'send to an agent that runs, or after the system restarts it' },
   'agent-stopped': { answer: 'failure', from: ['runtime'], means: 'the receiver stopped before it answered (or before it handled the message)', remedy: 'send to an agent that runs' },
   'stale-incarnation': { answer: 'failure', from: ['runtime'], means: 'the message was pinned to an incarnation of the receiver that has since restarted', remedy: 'send again to the new incarnation (leave the incarnation out)' },
   deadline: { answer: 'failure', from: ['runtime', 'llm-agent'], means: "the message's `replyBy` passed before the receiver could handle it; `request` and `ask` turn it into DeadlineError", remedy: 'give a later `replyBy`, or a less busy receiver' },

@@ -30,6 +30,8 @@ export interface Executor {
   end(mode: 'stop' | 'halt', shutdown: Shutdown, reason: ExitReason): 'ended' | Promise<ExitReason | undefined>;
   /** The process stopped for good: whatever still runs ends now, without waiting. */
   kill(): void;
+  /** A stop for good is coming: tell the machine (event `troupe.stopping`) so that work it queued itself ends. */
+  drain(): void;
   /** An end that waits (see `end`) stops waiting now, as if its shutdown time ran out, with `reason`. */
   cutShort(reason: ExitReason): void;
   /** True while a started machine is there to check (see `liveness`). */

@@ -4,7 +4,7 @@ import { freezeContent } from '../acl/content.js';
 import { answerAddress, answerIncarnation, checkMessageOptions, createMessage, withContent, type AclMessage, type MessageOptions } from '../acl/message.js';
 import { expectsReply, type Performative } from '../acl/performatives.js';
 import { acceptanceOf, handlingOf, type Acceptance } from '../agent/accepted-events.js';
-import { OUTBOUND, type OutboundEvent } from '../agent/actions.js';
+import { OUTBOUND, STOPPING, type OutboundEvent } from '../agent/actions.js';
 import { ASK_HOST, type AskHost, type AskInput } from '../agent/ask.js';
 import { PROTOCOL_HOST, type ProtocolHost } from '../agent/protocol-host.js';
 import type { AgentProcess } from './agent-process.js';
@@ -133,6 +133,18 @@ export class InlineExecutor implements Executor, Runnable, AskHost, ProtocolHost
     this.stopMachine();
   }
 
+  drain(): void {
+    const actor = this.actor;
+    if (actor === undefined || actor.getSnapshot().status !== 'active') return;
+    this.inTurn = true;
+    try {
+      actor.send({ type: STOPPING });
+    } finally {
+      this.inTurn = false;
+    }
+    if (this.failure !== undefined) this.settleFailure();
+  }
+
   cutShort(reason: ExitReason): void {
     this.endWait?.(reason);
   }
@@ -244,7 +256,7 @@ export class InlineExecutor implements Executor, Runnable, AskHost, ProtocolHost
 
   private noteFinalState(): void {
     const state = this.process.lifecycle.kind;
-    if (state !== 'running' && state !== 'starting' && state !== 'suspended') return;
+    if (state !== 'running' && state !== 'starting' && state !== 'suspended' && state !== 'draining') return;
     queueMicrotask(() => this.exit({ kind: 'normal' }, 'agent-stopped'));
   }
 

@@ -64,6 +64,13 @@ export interface TreeNode {
   readonly status: NodeStatus;
   /** Stops the node for good, within `shutdown`; resolves when it has stopped. */
   stop(shutdown: Shutdown, reason: ExitReason): Promise<void>;
+  /**
+   * A stop for good is coming: take no new work. An agent answers what waits in its mailbox
+   * with `failure` (reason `agent-stopping`), refuses what comes, and tells its machine
+   * (event `troupe.stopping`) so that work it queued itself ends too; a supervisor drains its
+   * children. Work in flight goes on, so the stop that follows waits only for that.
+   */
+  drain(): void;
 }
 
 /** What a parent is told about its children. */

@@ -37,6 +37,7 @@ export type ToWorker =
   | { readonly t: 'stop'; readonly path: string; readonly shutdown: Shutdown; readonly reason: WireExit }
   | { readonly t: 'ping'; readonly path: string; readonly seq: number; readonly timeoutMs: number }
   | { readonly t: 'hang'; readonly path: string; readonly detail: string }
+  | { readonly t: 'drain'; readonly path: string }
   | { readonly t: 'answer'; readonly message: AclMessage }
   | { readonly t: 'handover'; readonly message: AclMessage }
   | { readonly t: 'port'; readonly message: AclMessage }

@@ -124,6 +124,11 @@ export class ThreadExecutor implements Executor, HostedAgent {
     });
   }
 
+  /** The thread's process drains too (its machine hears `troupe.stopping`). */
+  drain(): void {
+    if (this.ready) this.host?.post({ t: 'drain', path: this.path });
+  }
+
   /** Stops waiting for the thread to confirm the end: a watchdog ends the thread if it is stuck in this agent. */
   cutShort(reason: ExitReason): void {
     const host = this.host;

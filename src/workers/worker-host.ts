@@ -132,6 +132,9 @@ function run(command: Exclude<ToWorker, { t: 'ping' | 'answer' | 'handover' | 'p
     case 'hang':
       cells.get(command.path)?.agent.hang(command.detail);
       return undefined;
+    case 'drain':
+      cells.get(command.path)?.agent.drain();
+      return undefined;
     case 'halt':
       return halt(command.path, command.shutdown, command.reason);
     case 'stop':
