@@ -10,6 +10,7 @@ import { describeMachine } from '../inspector/describe.js';
 import { AgentCell } from '../runtime/agent-cell.js';
 import type { ExitReason, ParentLink, Shutdown, TreeNode } from '../runtime/tree.js';
 import { FINISHED, fromWire, STARTED, toWireError, toWireExit, type FromWorker, type StartCommand, type ToWorker } from './protocol.js';
+import { moduleToImport } from './thread-loader.js';
 import { AgentModuleError } from './worker-errors.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
@@ -45,7 +46,7 @@ function isDefinition(value: unknown): value is AgentDefinition {
 async function loadDefinition(url: string, name: string): Promise<AgentDefinition> {
   let loading = modules.get(url);
   if (loading === undefined) {
-    loading = import(url) as Promise<Record<string, unknown>>;
+    loading = import(moduleToImport(url)) as Promise<Record<string, unknown>>;
     modules.set(url, loading);
   }
   let exports: Record<string, unknown>;

@@ -113,3 +113,11 @@ export const collector = defineAgent({
     },
   }),
 });
+
+/** Answers with the URL of the module its thread loaded it from: the source, or its compiled twin. */
+export const locator = defineAgent({
+  name: 'locator',
+  module: import.meta.url,
+  placement: 'worker',
+  machine: setup({ types: { events: {} as AclMessage } }).createMachine({ on: { request: { actions: reply('inform', () => ({ module: import.meta.url, thread: threadId })) } } }),
+});
