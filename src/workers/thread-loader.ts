@@ -11,7 +11,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { checkBuild } from './build-manifest.js';
-import { originOf, sourcePathOf, twinUrl } from './compiled-twin.js';
+import { originOf, sourcePathOf, twinUrl, type Origin } from './compiled-twin.js';
 import { AgentModuleError } from './worker-errors.js';
 
 export type ThreadKind = 'compiled' | 'typescript';
@@ -24,12 +24,13 @@ export interface KindChoice {
 
 const TYPESCRIPT = /\.[mc]?tsx?$/;
 const here = import.meta.url;
-const origin = originOf(here);
+/** Where this copy of Troupe runs from (tests pass another origin to the functions below). */
+const HERE: Origin = originOf(here);
 /** Started through tsx (`tsx app.ts`, `--import tsx`): agent modules may be TypeScript wherever Troupe itself comes from. */
 const underTsx = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((argument) => argument.includes('tsx'));
 
 /** The kind of thread that can load `module` now. */
-export function kindFor(module: string): KindChoice {
+export function kindFor(module: string, origin: Origin = HERE): KindChoice {
   if (origin.kind !== 'source') return { kind: underTsx || TYPESCRIPT.test(module) ? 'typescript' : 'compiled' };
   const build = checkBuild(origin.root);
   if (!build.fresh) return { kind: 'typescript', reason: build.reason };
@@ -45,7 +46,7 @@ export function canHost(host: ThreadKind, needed: ThreadKind): boolean {
 
 /** The URL a thread of `kind` starts from: Troupe's worker host, compiled, or through tsx. */
 export function threadEntry(kind: ThreadKind): URL {
-  if (origin.kind === 'source') return kind === 'compiled' ? twinUrl(origin.root, 'src/workers/worker-host.ts') : typescriptBootstrap(new URL('./worker-host.ts', here));
+  if (HERE.kind === 'source') return kind === 'compiled' ? twinUrl(HERE.root, 'src/workers/worker-host.ts') : typescriptBootstrap(new URL('./worker-host.ts', here));
   const entry = new URL('./worker-host.js', here);
   return kind === 'compiled' ? entry : typescriptBootstrap(entry);
 }
@@ -56,7 +57,7 @@ export function threadEntry(kind: ThreadKind): URL {
  * module and Troupe are one instance, compiled (the twin imports Troupe's twins); otherwise the
  * module as given (the pool puts a module without a fresh twin on a `typescript` thread).
  */
-export function moduleToImport(url: string): string {
+export function moduleToImport(url: string, origin: Origin = HERE): string {
   if (origin.kind !== 'twin') return url;
   const path = sourcePathOf(origin.root, url);
   if (path === undefined) return url;

@@ -14,6 +14,16 @@ export function workerCommand(compiledWorker: string | undefined): string[] {
   return compiledWorker === undefined ? ['--import', import.meta.resolve('tsx'), WORKER_SOURCE] : [compiledWorker];
 }
 
+/**
+ * Node arguments that run a script next to the module `from` (`sibling` without its
+ * extension): its compiled .js when `from` is compiled, else the .ts through tsx.
+ */
+export function siblingCommand(sibling: string, from: string): string[] {
+  const fromSource = from.endsWith('.ts');
+  const script = fileURLToPath(new URL(`${sibling}.${fromSource ? 'ts' : 'js'}`, from));
+  return fromSource ? ['--import', import.meta.resolve('tsx'), script] : [script];
+}
+
 export function measureInChild(worker: readonly string[], scenario: string, framework: string, options: RunOptions, timeoutMs: number): Promise<Measurement> {
   const args = ['--expose-gc', ...worker, scenario, framework, String(options.size), String(options.warmups), String(options.repetitions)];
   return new Promise((resolve) => {

@@ -17,6 +17,8 @@ import { tsc, type Outcome } from './tsc.js';
 export const ROOT = new URL('../../', import.meta.url);
 const BUILD_INFO = `${OUT_DIR}/tsconfig.tsbuildinfo`;
 const SOURCE = /(?<!\.d)\.[mc]?tsx?$/;
+/** Test files are compiled too, but no thread loads them: editing one leaves the build fresh. */
+const TEST_FILE = /\.test\.[mc]?tsx?$/;
 
 /** The TypeScript files tsc compiles: those under tsconfig.json's `include` folders (node_modules and dot folders aside). */
 export function sourcesOf(root: URL): string[] {
@@ -41,7 +43,7 @@ function compile(root: URL): Promise<Outcome> {
 export async function build(root: URL = ROOT): Promise<Outcome> {
   const sources = sourcesOf(root);
   // Taken before tsc reads the files: one edited meanwhile will not match, and counts as stale.
-  const manifest = recordSources(root, sources);
+  const manifest = recordSources(root, sources.filter((path) => !TEST_FILE.test(path)));
   let outcome = await compile(root);
   // An incremental build does not emit again what its build info says it emitted, even if deleted since.
   if (sources.some((path) => !existsSync(twinUrl(root, path)))) {
