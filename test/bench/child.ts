@@ -4,8 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { checkBuild } from '../../src/workers/build-manifest.js';
+import { sourcePathOf, twinUrl } from '../../src/workers/compiled-twin.js';
 import type { Measurement, RunOptions } from './runner.js';
 
+const ROOT = new URL('../../', import.meta.url);
 const WORKER_SOURCE = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
 /** Node arguments that start the worker: compiled (see build.ts), or from source through tsx. */
@@ -16,12 +19,16 @@ export function workerCommand(compiledWorker: string | undefined): string[] {
 
 /**
  * Node arguments that run a script next to the module `from` (`sibling` without its
- * extension): its compiled .js when `from` is compiled, else the .ts through tsx.
+ * extension): its compiled .js when `from` is compiled; from source, the script's twin in a
+ * fresh dist/, else the .ts through tsx.
  */
 export function siblingCommand(sibling: string, from: string): string[] {
-  const fromSource = from.endsWith('.ts');
-  const script = fileURLToPath(new URL(`${sibling}.${fromSource ? 'ts' : 'js'}`, from));
-  return fromSource ? ['--import', import.meta.resolve('tsx'), script] : [script];
+  if (!from.endsWith('.ts')) return [fileURLToPath(new URL(`${sibling}.js`, from))];
+  const source = new URL(`${sibling}.ts`, from);
+  const path = sourcePathOf(ROOT, source.href);
+  const dist = checkBuild(ROOT);
+  if (path !== undefined && dist.fresh && dist.sources.has(path)) return [fileURLToPath(twinUrl(ROOT, path))];
+  return ['--import', import.meta.resolve('tsx'), fileURLToPath(source)];
 }
 
 export function measureInChild(worker: readonly string[], scenario: string, framework: string, options: RunOptions, timeoutMs: number): Promise<Measurement> {

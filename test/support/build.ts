@@ -2,8 +2,8 @@
  * The build of the source tree into dist/ (`npm run build`, and the one vitest's global setup
  * makes when dist/ is not fresh): tsc compiles every source (incrementally, so a rebuild after
  * an edit takes seconds), the inspector page is copied, and dist/build-manifest.json records
- * the sources as they were read (src/workers/build-manifest.ts), so that worker threads started
- * from the source tree run their compiled twins while nothing changed.
+ * the sources as they were before tsc read them (src/workers/build-manifest.ts), so that worker
+ * threads started from the source tree run their compiled twins while none of those changed.
  *
  *   tsx test/support/build.ts      exits with tsc's code (type errors still emit)
  */
