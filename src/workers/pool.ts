@@ -1,13 +1,11 @@
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { AclMessage } from '../acl/message.js';
 import { ConfigurationError, SystemStoppedError } from '../runtime/errors.js';
 import { ASK_PREFIX, PORT_PREFIX } from '../runtime/addresses.js';
 import type { Kernel } from '../runtime/kernel.js';
 import { HostThread, type HostedAgent } from './host-thread.js';
-import { AgentModuleError } from './worker-errors.js';
+import { canHost, kindFor, threadEntry, type ThreadKind } from './thread-loader.js';
 
 export interface WorkerPoolOptions {
   /** Most worker threads at once (default `os.availableParallelism()`); threads start when an agent is first placed on one. */
@@ -16,44 +14,21 @@ export interface WorkerPoolOptions {
   readonly resourceLimits?: ResourceLimits;
 }
 
-const TYPESCRIPT = /\.[mc]?tsx?$/;
-const here = import.meta.url;
-const fromSource = TYPESCRIPT.test(here);
-/** Started through tsx (`tsx app.ts`, `--import tsx`): agent modules may be TypeScript wherever Troupe itself comes from. */
-const underTsx = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((argument) => argument.includes('tsx'));
-
-/**
- * Node 20 runs TypeScript in a worker only through a loader registered inside it (`--import`
- * in a worker's execArgv does not reach its entry): from source, or when an agent module is
- * TypeScript, the thread starts from a small bootstrap that registers tsx's ESM API and then
- * imports the entry. From the compiled package, the thread runs plain JavaScript.
- */
-function typescriptBootstrap(entry: URL): URL {
-  let api: string;
-  try {
-    const require = createRequire(here);
-    const manifest = require.resolve('tsx/package.json');
-    const exports = (require(manifest) as { exports: Record<string, { import?: { default?: string } }> }).exports;
-    const path = exports['./esm/api']?.import?.default;
-    if (path === undefined) throw new Error('tsx does not export ./esm/api for import');
-    api = new URL(path, pathToFileURL(manifest)).href;
-  } catch (error) {
-    throw new AgentModuleError('placement worker: a TypeScript agent module (or Troupe run from source) needs tsx to load in a worker thread; install tsx 4, or compile to JavaScript', { cause: error });
-  }
-  const code = `import { register } from ${JSON.stringify(api)};\nregister();\nawait import(${JSON.stringify(entry.href)});\n`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
-}
-
 /**
  * The worker threads of one system: sized to the cores by default, started on demand, each
  * hosting many agents. An agent goes to the thread with the fewest agents (a new thread while
  * the pool is below its size) and stays there across restarts while the thread lives; a dead
- * thread is replaced by a fresh one for the agents restarted after it.
+ * thread is replaced by a fresh one for the agents restarted after it. A thread runs compiled
+ * JavaScript when it can, and loads TypeScript through tsx when a module needs it.
  */
 export class WorkerPool {
   readonly size: number;
   private readonly resourceLimits: ResourceLimits | undefined;
   private readonly hosts: HostThread[] = [];
+  /** What each live thread can load (see thread-loader.ts). */
+  private readonly kinds = new Map<HostThread, ThreadKind>();
+  /** Reasons given already for threads loading TypeScript. */
+  private readonly told = new Set<string>();
   private closed = false;
 
   constructor(
@@ -73,11 +48,30 @@ export class WorkerPool {
   /** The thread for an agent: where it is while that thread lives, else the least loaded (or a new one). */
   place(agent: HostedAgent, current: HostThread | undefined, module: string): HostThread {
     if (this.closed) throw new SystemStoppedError(`placing ${agent.path} on a worker thread`);
-    let host = current?.alive === true ? current : undefined;
-    if (host === undefined && this.hosts.length < this.size) host = this.spawn(module);
-    host ??= this.hosts.reduce((least, candidate) => (candidate.load < least.load ? candidate : least));
+    const host = current?.alive === true ? current : this.threadFor(module);
     host.agents.set(agent.path, agent);
     return host;
+  }
+
+  /**
+   * A new thread while the pool is below its size, else the least loaded thread that can load
+   * the module. A module that needs tsx when every thread runs compiled code gets a tsx thread
+   * past the size: that happens only when the source tree's build went stale, or a module
+   * outside it came, after the compiled threads started.
+   */
+  private threadFor(module: string): HostThread {
+    const { kind, reason } = kindFor(module);
+    if (reason !== undefined) this.sayWhyTypescript(reason);
+    const able = this.hosts.filter((host) => canHost(this.kinds.get(host) ?? 'typescript', kind));
+    if (this.hosts.length < this.size || able.length === 0) return this.spawn(kind);
+    return able.reduce((least, candidate) => (candidate.load < least.load ? candidate : least));
+  }
+
+  /** Once per pool and reason: a thread started from the source tree loads TypeScript, and why. */
+  private sayWhyTypescript(reason: string): void {
+    if (this.told.has(reason)) return;
+    this.told.add(reason);
+    this.runtime.logger.info({ reason }, `worker threads load TypeScript through tsx, whose first start takes seconds instead of a fraction of one: ${reason}. \`npm run build\` compiles the source tree for them`);
   }
 
   /**
@@ -104,18 +98,18 @@ export class WorkerPool {
     await Promise.all(this.hosts.map((host) => host.close()));
   }
 
-  private spawn(module: string): HostThread {
-    const typescript = fromSource || underTsx || TYPESCRIPT.test(module);
-    const entry = new URL(fromSource ? './worker-host.ts' : './worker-host.js', here);
+  private spawn(kind: ThreadKind): HostThread {
     const host = new HostThread(this.runtime, {
-      entry: typescript ? typescriptBootstrap(entry) : entry,
+      entry: threadEntry(kind),
       resourceLimits: this.resourceLimits,
       onExit: (exited) => {
         const index = this.hosts.indexOf(exited);
         if (index >= 0) this.hosts.splice(index, 1);
+        this.kinds.delete(exited);
       },
     });
     this.hosts.push(host);
+    this.kinds.set(host, kind);
     return host;
   }
 }

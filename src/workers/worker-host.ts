@@ -11,6 +11,7 @@ import { AgentProcess } from '../runtime/agent-process.js';
 import { InlineExecutor } from '../runtime/inline-executor.js';
 import type { ExitReason, ParentLink, Shutdown, TreeNode } from '../runtime/tree.js';
 import { FINISHED, fromWire, STARTED, toWireError, toWireExit, type FromWorker, type StartCommand, type ToWorker } from './protocol.js';
+import { moduleToImport } from './thread-loader.js';
 import { AgentModuleError } from './worker-errors.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
@@ -47,7 +48,7 @@ function isDefinition(value: unknown): value is AgentDefinition {
 async function loadDefinition(url: string, name: string): Promise<AgentDefinition> {
   let loading = modules.get(url);
   if (loading === undefined) {
-    loading = import(url) as Promise<Record<string, unknown>>;
+    loading = import(moduleToImport(url)) as Promise<Record<string, unknown>>;
     modules.set(url, loading);
   }
   let exports: Record<string, unknown>;

@@ -11,6 +11,9 @@ import { defaultOptions, measure, type Measurement } from './runner.js';
 import { columnsOf, implementationOf, type Scenario } from './scenario.js';
 import { SCENARIOS } from './scenarios/index.js';
 
+/** worker-start starts fresh processes (through tsx, from here); the others take a moment at their tiny sizes. */
+const SMOKE_TIMEOUT_MS = 60_000;
+
 function expectJsonLine(line: unknown, scenario: Scenario): void {
   expect(Object.keys(line as object).sort()).toEqual(['higherIsBetter', 'results', 'scenario', 'unit']);
   expect(line).toMatchObject({ scenario: scenario.name, unit: scenario.unit, higherIsBetter: scenario.higherIsBetter });
@@ -36,7 +39,7 @@ describe.each(SCENARIOS.filter((scenario) => scenario.variants === undefined).ma
     } finally {
       await bench.close();
     }
-  });
+  }, SMOKE_TIMEOUT_MS);
 
   it('reports one JSON line of the documented shape', async () => {
     const options = defaultOptions(scenario, true);
@@ -45,7 +48,7 @@ describe.each(SCENARIOS.filter((scenario) => scenario.variants === undefined).ma
     for (const measurement of Object.values(measurements)) if (measurement !== undefined) expect(measurement).toMatchObject({ ok: true });
     const line = JSON.parse(JSON.stringify(toJsonLine({ scenario, options, measurements }))) as unknown;
     expectJsonLine(line, scenario);
-  });
+  }, SMOKE_TIMEOUT_MS);
 });
 
 describe('bench harness', () => {

@@ -4,14 +4,31 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { checkBuild } from '../../src/workers/build-manifest.js';
+import { sourcePathOf, twinUrl } from '../../src/workers/compiled-twin.js';
 import type { Measurement, RunOptions } from './runner.js';
 
+const ROOT = new URL('../../', import.meta.url);
 const WORKER_SOURCE = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
 /** Node arguments that start the worker: compiled (see build.ts), or from source through tsx. */
 export function workerCommand(compiledWorker: string | undefined): string[] {
   // tsx is resolved here, not by the child, which would look it up from its working directory.
   return compiledWorker === undefined ? ['--import', import.meta.resolve('tsx'), WORKER_SOURCE] : [compiledWorker];
+}
+
+/**
+ * Node arguments that run a script next to the module `from` (`sibling` without its
+ * extension): its compiled .js when `from` is compiled; from source, the script's twin in a
+ * fresh dist/, else the .ts through tsx.
+ */
+export function siblingCommand(sibling: string, from: string): string[] {
+  if (!from.endsWith('.ts')) return [fileURLToPath(new URL(`${sibling}.js`, from))];
+  const source = new URL(`${sibling}.ts`, from);
+  const path = sourcePathOf(ROOT, source.href);
+  const dist = checkBuild(ROOT);
+  if (path !== undefined && dist.fresh && dist.sources.has(path)) return [fileURLToPath(twinUrl(ROOT, path))];
+  return ['--import', import.meta.resolve('tsx'), fileURLToPath(source)];
 }
 
 export function measureInChild(worker: readonly string[], scenario: string, framework: string, options: RunOptions, timeoutMs: number): Promise<Measurement> {

@@ -21,7 +21,7 @@ export interface CliOptions {
 export const USAGE = `usage: npm run bench -- [--json] [--scenario NAME] [--quick] [--size N] [--tsx] [--timeout S] [--in-process]
   --json         one JSON line per scenario: {"scenario","unit","higherIsBetter","results":{"troupe","xstate","nact"}}
                  ("results":{"detached","attached"} for the inspector scenario, {"inline","worker"} plus "speedup" and "roundTripUs" for cpu-fanout)
-  --scenario     run one scenario (pingpong, throughput, fanout, spawn, heap-per-agent, restart, io-fanout, io-fanout-limited, contract-net, inspector, cpu-fanout)
+  --scenario     run one scenario (pingpong, throughput, fanout, spawn, heap-per-agent, restart, io-fanout, io-fanout-limited, contract-net, inspector, cpu-fanout, worker-start)
   --quick        tiny sizes, no warm-up, one repetition (a smoke run, not a measurement)
   --size         override the size of the selected scenarios
   --tsx          run Troupe from source through tsx instead of a tsc build (tsx's keepNames adds ~700 bytes per agent)

@@ -113,3 +113,11 @@ export const collector = defineAgent({
     },
   }),
 });
+
+/** Answers with the URL its thread loaded this module from (the source, or its compiled twin) and the Troupe it imports there. */
+export const locator = defineAgent({
+  name: 'locator',
+  module: import.meta.url,
+  placement: 'worker',
+  machine: setup({ types: { events: {} as AclMessage } }).createMachine({ on: { request: { actions: reply('inform', () => ({ module: import.meta.url, troupe: import.meta.resolve('../../src/index.js'), thread: threadId })) } } }),
+});

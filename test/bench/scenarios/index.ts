@@ -10,8 +10,9 @@ import { pingpong } from './pingpong.js';
 import { restart } from './restart.js';
 import { spawn } from './spawn.js';
 import { throughput } from './throughput.js';
+import { workerStart } from './worker-start.js';
 
-export const SCENARIOS: readonly Scenario[] = [pingpong, throughput, fanout, spawn, heapPerAgent, restart, ioFanout, ioFanoutLimited, contractNetRound, inspector, cpuFanout];
+export const SCENARIOS: readonly Scenario[] = [pingpong, throughput, fanout, spawn, heapPerAgent, restart, ioFanout, ioFanoutLimited, contractNetRound, inspector, cpuFanout, workerStart];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((scenario) => scenario.name === name);

@@ -18,9 +18,9 @@
  * XState and nact do not have, so there is nothing to compare them with.
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { createLimiter, llmAgent, parallel, supervisor, type Limiter } from '../../../src/index.js';
+import { siblingCommand } from '../child.js';
 import { now } from '../measure.js';
 import type { Bench, Scenario } from '../scenario.js';
 import { ids, troupeSystem } from '../support.js';
@@ -37,9 +37,7 @@ interface RemoteModel {
 
 /** Starts offline-model-host in a child process: compiled next to this file, or from source through tsx. */
 async function startRemoteModel(latencyMs: number): Promise<RemoteModel> {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const host = fileURLToPath(new URL(`../offline-model-host.${fromSource ? 'ts' : 'js'}`, import.meta.url));
-  const child = spawn(process.execPath, [...(fromSource ? ['--import', import.meta.resolve('tsx')] : []), host, String(latencyMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...siblingCommand('../offline-model-host', import.meta.url), String(latencyMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const baseURL = await new Promise<string>((resolve, reject) => {
     let output = '';
