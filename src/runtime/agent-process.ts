@@ -273,6 +273,8 @@ export class AgentProcess implements AgentNode, Sender {
       this.finish(reason);
       return DONE;
     }
+    // It takes no new work from now on (its supervisor may have said so already).
+    this.drain();
     const stopping = this.ending((done, settle) => ({ kind: 'stopping', reason, done, settle }));
     const ended = this.executor.end('stop', shutdown, reason);
     if (ended === 'ended') this.finish(reason);

@@ -226,7 +226,7 @@ describe('mailbox overflow policies (through the system)', () => {
     expect(seen).toHaveLength(0);
     for (const outcome of outcomes) {
       expect(outcome).toBeInstanceOf(FailureError);
-      expect((outcome as FailureError).reason).toBe('agent-stopped');
+      expect((outcome as FailureError).reason).toBe('agent-stopping');
     }
     expect(system.deadLetters.recent().every((l) => l.reason === 'agent-stopped')).toBe(true);
     await system.stop();

@@ -144,6 +144,6 @@ describe('suspend and resume', () => {
     await assertion;
     const waiting = system.request('/e', 2, { timeoutMs: 10_000 });
     await system.terminateChild('/', 'e');
-    await expect(waiting).rejects.toSatisfy((error) => error instanceof FailureError && error.reason === 'agent-stopped');
+    await expect(waiting).rejects.toSatisfy((error) => error instanceof FailureError && error.reason === 'agent-stopping');
   });
 });
