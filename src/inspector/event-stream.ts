@@ -18,7 +18,8 @@ import { isAclMessage, type AclMessage } from '../acl/message.js';
 import type { DeadLetter } from '../runtime/dead-letters.js';
 import type { MessageObserver, Runtime } from '../runtime/runtime.js';
 import type { SystemEvent } from '../runtime/system-events.js';
-import { summarize, toJsonSafe } from './describe.js';
+import { summarize } from './describe.js';
+import { toJsonSafe } from './json-safe.js';
 
 interface InspectionEvent {
   readonly type: string;
@@ -476,5 +477,6 @@ export class EventStream implements MessageObserver {
 }
 
 function stateEvent(path: string, incarnation: string | undefined, value: unknown, cause: string, at: number): object {
-  return { type: 'state', path, incarnation: incarnation ?? null, value: toJsonSafe(value), event: cause, at };
+  // A state value is a state name, or an object of them, from the machine's definition.
+  return { type: 'state', path, incarnation: incarnation ?? null, value: typeof value === 'string' ? value : toJsonSafe(value), event: cause, at };
 }

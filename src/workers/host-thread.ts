@@ -2,7 +2,7 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { AclMessage } from '../acl/message.js';
 import { ASK_PREFIX } from '../runtime/pending-asks.js';
 import { PORT_PREFIX } from '../runtime/ports.js';
-import type { MachineView } from '../inspector/describe.js';
+import type { MachineView, ViewRules } from '../inspector/describe.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { FINISHED, fromWire, STARTED, type FromWorker, type ToWorker } from './protocol.js';
 import { RemoteAgent } from './remote-agent.js';
@@ -88,7 +88,7 @@ export class HostThread {
    * The machine of an agent here, described on the thread for the inspector. A thread busy
    * in one long handler answers when it is done; one that has not within QUERY_TIMEOUT_MS fails the query.
    */
-  describe(path: string, redact: readonly string[]): Promise<MachineView> {
+  describe(path: string, redact: ViewRules): Promise<MachineView> {
     if (!this.alive) return Promise.reject(new WorkerCrashError(this.threadId, 'has exited'));
     const id = ++this.nextQuery;
     return new Promise((resolve, reject) => {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { answerAddress, type AclMessage } from '../acl/message.js';
 import { closesConversation } from '../acl/performatives.js';
 import type { AgentDefinition } from '../agent/define-agent.js';
-import type { MachineView } from '../inspector/describe.js';
+import type { MachineView, ViewRules } from '../inspector/describe.js';
 import { StartError, type AgentMetrics } from '../runtime/agent-cell.js';
 import { Mailbox, type Settle } from '../runtime/mailbox.js';
 import { OpenRequests } from '../runtime/open-requests.js';
@@ -94,7 +94,7 @@ export class RemoteAgent implements AgentNode {
   }
 
   /** For the inspector: its machine, described on its thread (none while it is not started there). */
-  describeMachine(redact: readonly string[]): Promise<MachineView> {
+  describeMachine(redact: ViewRules): Promise<MachineView> {
     const host = this.host;
     if (this.status !== 'running' || !this.ready || host === undefined || !host.alive) return Promise.resolve({ state: null, context: null });
     return host.describe(this.path, redact);

@@ -6,7 +6,7 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { AgentDefinition } from '../agent/define-agent.js';
-import { describeMachine } from '../inspector/describe.js';
+import { describeMachine, type ViewRules } from '../inspector/describe.js';
 import { AgentCell } from '../runtime/agent-cell.js';
 import type { ExitReason, ParentLink, Shutdown, TreeNode } from '../runtime/tree.js';
 import { FINISHED, fromWire, STARTED, toWireError, toWireExit, type FromWorker, type StartCommand, type ToWorker } from './protocol.js';
@@ -107,7 +107,7 @@ function deliver(seq: number, path: string, incarnation: string, wire: Parameter
 }
 
 /** The inspector's view of an agent's machine here (an agent between incarnations shows none). */
-function describe(id: number, path: string, redact: readonly string[]): void {
+function describe(id: number, path: string, redact: ViewRules): void {
   try {
     const cell = cells.get(path);
     post({ t: 'described', id, view: describeMachine(cell?.status === 'running' ? cell.snapshot() : undefined, redact), error: undefined });
