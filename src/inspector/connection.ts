@@ -10,7 +10,6 @@ import type { WebSocket } from 'ws';
 import type { EventBatch } from './event-stream.js';
 import { CLOSE, type ServerMessage } from './protocol.js';
 import { TokenBucket } from './rate-limit.js';
-import { Backoff } from './token-guard.js';
 
 /** Bytes a socket may hold unsent before a client counts as slow and what it is sent waits in its queue. */
 export const HIGH_WATER_BYTES = 1 << 20;
@@ -51,8 +50,6 @@ export class Connection {
   private overLimit = 0;
   private retry: ReturnType<typeof setTimeout> | undefined;
   closed = false;
-  /** Wrong tokens given on this connection, and the wait they impose on the next. */
-  readonly backoff = new Backoff();
 
   constructor(
     readonly socket: WebSocket,

@@ -185,25 +185,27 @@ class Copier {
     const object = value as object;
     if (this.seen.has(object)) return this.text('[circular]');
     if (depth >= MAX_DEPTH) return this.text('[too deep]');
-    if (object instanceof Date) return this.text(Number.isNaN(object.getTime()) ? 'Invalid Date' : object.toISOString());
     this.seen.add(object);
     try {
-      if (object instanceof Error) return this.record([['error', object.name], ['message', object.message]], 2, depth);
       if (Array.isArray(object)) return this.array(object, depth);
-      if (object instanceof Map) return this.collection('[Map]', firstOf(object.entries()), object.size, depth);
-      if (object instanceof Set) return this.collection('[Set]', firstOf(object.values()), object.size, depth);
       const prototype: unknown = Object.getPrototypeOf(object);
-      if (prototype !== Object.prototype && prototype !== null) {
-        // Actor references and other live objects: a name, not their internals.
-        if (Object.hasOwn(object, 'sessionId')) return this.text(`[actor ${String((object as { id?: unknown }).id)}]`);
-        return this.text(`[${(object as { constructor?: { name?: string } }).constructor?.name ?? 'object'}]`);
-      }
-      const keys = Object.keys(object);
-      const fields = keys.slice(0, MAX_ITEMS).map((key): [string, unknown] => [key, (object as Record<string, unknown>)[key]]);
-      return this.record(fields, keys.length, depth);
+      // Plain data first: it is almost all there is.
+      if (prototype === Object.prototype || prototype === null) return this.record(object as Record<string, unknown>, depth);
+      return this.instance(object, depth);
     } finally {
       this.seen.delete(object);
     }
+  }
+
+  /** An object of some class: shown as its data where it has a well-known shape, else by name. */
+  private instance(object: object, depth: number): Copied | typeof CUT {
+    if (object instanceof Date) return this.text(Number.isNaN(object.getTime()) ? 'Invalid Date' : object.toISOString());
+    if (object instanceof Error) return this.record({ error: object.name, message: object.message }, depth);
+    if (object instanceof Map) return this.collection('[Map]', firstOf(object.entries()), object.size, depth);
+    if (object instanceof Set) return this.collection('[Set]', firstOf(object.values()), object.size, depth);
+    // Actor references and other live objects: a name, not their internals.
+    if (Object.hasOwn(object, 'sessionId')) return this.text(`[actor ${String((object as { id?: unknown }).id)}]`);
+    return this.text(`[${(object as { constructor?: { name?: string } }).constructor?.name ?? 'object'}]`);
   }
 
   private leaf(value: unknown, bytes: number): Copied | typeof CUT {
@@ -236,7 +238,11 @@ class Copier {
   private clean(text: string): string {
     let shown = text.length > MAX_STRING ? text.slice(0, MAX_STRING + PATTERN_OVERLAP) : text;
     for (const pattern of this.rules.values) shown = shown.replace(pattern, REDACTED);
-    return text.length > MAX_STRING ? `${shown.slice(0, MAX_STRING)}… (${text.length} characters)` : shown;
+    if (text.length <= MAX_STRING) return shown;
+    // A "[redacted]" on the cut is kept whole.
+    const marker = shown.lastIndexOf(REDACTED, MAX_STRING);
+    const cut = marker >= 0 && marker + REDACTED.length > MAX_STRING ? marker + REDACTED.length : MAX_STRING;
+    return `${shown.slice(0, cut)}… (${text.length} characters)`;
   }
 
   /** `total`: the collection's size, of which `items` are the first (up to MAX_ITEMS). */
@@ -272,14 +278,17 @@ class Copier {
    * An object with no prototype: an own key "__proto__" (from parsed JSON) stays a plain
    * field, and a dotted redact path can never walk out of the copy into Object.prototype.
    */
-  private record(fields: readonly (readonly [string, unknown])[], total: number, depth: number): Copied | typeof CUT {
+  private record(source: Readonly<Record<string, unknown>>, depth: number): Copied | typeof CUT {
     if (!this.budget.take(2)) return CUT;
     const out = Object.create(null) as Record<string, unknown>;
-    for (let i = 0; i < fields.length; i++) {
-      const [rawKey, value] = fields[i] as readonly [string, unknown];
+    const keys = Object.keys(source);
+    const total = keys.length;
+    const shown = Math.min(total, MAX_ITEMS);
+    for (let i = 0; i < shown; i++) {
+      const rawKey = keys[i] as string;
       const key = this.shown(rawKey);
       const fits = this.budget.take(key.bytes + (i > 0 ? 2 : 1));
-      const item = !fits ? CUT : this.isSecret(rawKey) ? this.text(REDACTED) : this.copy(value, depth + 1);
+      const item = !fits ? CUT : this.isSecret(rawKey) ? this.text(REDACTED) : this.copy(source[rawKey], depth + 1);
       if (item === CUT) {
         out[TRUNCATED] = this.budget.marker(total - i, 'fields');
         return out;

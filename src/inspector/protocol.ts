@@ -113,7 +113,7 @@ export const SUBPROTOCOL = 'troupe-inspector';
 export const TOKEN_SUBPROTOCOL_PREFIX = 'troupe-token.';
 
 /** The subprotocols a client offers to connect with `token` (or without one). */
-export function subprotocols(token: string | undefined): string[] {
+export function inspectorSubprotocols(token: string | undefined): string[] {
   return token === undefined ? [SUBPROTOCOL] : [SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX + Buffer.from(token, 'utf8').toString('base64url')];
 }
 

@@ -119,7 +119,7 @@ export class Requests {
     const token = 'token' in request ? request.token : undefined;
     const unchanged = control ? 'nothing was changed' : 'nothing was shown';
     if (token === undefined) throw new RequestFailure('unauthorized', `${request.type} needs the inspector token: none was given (connect with it, or add "token" to the request); ${unchanged}`);
-    const check = this.guard.check(token, client.address, client.backoff);
+    const check = this.guard.check(token, client.address);
     if (check.outcome === 'wait') throw new RequestFailure('rate-limited', `too many wrong tokens from ${client.address}: this one was not checked; try again in ${check.waitMs} ms`);
     if (check.outcome === 'wrong') throw new RequestFailure('unauthorized', `${request.type} needs the inspector token: the token given is wrong; ${unchanged}`);
   }

@@ -114,7 +114,7 @@ export async function startInspector(runtime: Runtime, host: InspectorHost, give
     const offered = tokenOffered(request.headers['sec-websocket-protocol']);
     if (offered !== undefined && guard === undefined) notices.push({ code: 'control-disabled', message: "this inspector has no token: the one given was not needed; agents' memory and control are off" });
     if (offered !== undefined && guard !== undefined) {
-      const check = guard.check(offered, address, undefined);
+      const check = guard.check(offered, address);
       if (check.outcome === 'wait') return { close: CLOSE.tryAgainLater, reason: `too many wrong inspector tokens from ${address}: this one was not checked; retry in ${check.waitMs} ms` };
       authenticated = check.outcome === 'right';
       if (!authenticated) notices.push({ code: 'unauthorized', message: "the token in the handshake is wrong: this connection can watch (tree, messages, statecharts) but not see agents' memory or control them" });

@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline';
 import { WebSocket } from 'ws';
 import type { InspectorEvent, ServerMessage, TreeEntry } from './protocol.js';
-import { PROTOCOL_VERSION, subprotocols } from './protocol.js';
+import { inspectorSubprotocols, PROTOCOL_VERSION } from './protocol.js';
 
 export interface InspectOptions {
   readonly url: string;
@@ -203,7 +203,7 @@ export function inspect(options: InspectOptions, signal?: AbortSignal): Promise<
   const url = address.url;
   const { write, json, color, filters } = options;
   return new Promise((resolve) => {
-    const socket = new WebSocket(url, subprotocols(options.token ?? address.token));
+    const socket = new WebSocket(url, inspectorSubprotocols(options.token ?? address.token));
     let failed: string | undefined;
     const stop = (): void => socket.close(1000, 'client done');
     signal?.addEventListener('abort', stop, { once: true });

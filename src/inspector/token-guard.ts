@@ -1,17 +1,17 @@
 /**
- * Slows token guessing. Each wrong token doubles the wait before the next token is checked
- * (from 100 ms up to 5 s), both for the address it came from and for the connection it came
- * on; a token arriving inside a wait is not checked at all and gets the time left, so guessing
- * gains nothing from being fast, from parallel connections or from fresh ones (every client
- * on loopback shares one address). A right token clears both waits.
+ * Slows token guessing. Each wrong token doubles the wait before the next token from the same
+ * address is checked (from 100 ms up to 5 s); a token arriving inside the wait is not checked
+ * at all and is told the time left. Keyed by address, not by connection: guessing gains
+ * nothing from parallel or fresh connections (every client on loopback shares 127.0.0.1, so
+ * all local guessers share one wait). A right token clears the wait.
  */
 import { PerAddress } from './rate-limit.js';
 
 export const FIRST_WAIT_MS = 100;
 export const MAX_WAIT_MS = 5_000;
 
-/** Consecutive wrong tokens from one source, and until when its next token waits. */
-export class Backoff {
+/** Consecutive wrong tokens from one address, and until when its next token waits. */
+class Backoff {
   private failures = 0;
   private until = 0;
 
@@ -38,19 +38,17 @@ export class TokenGuard {
 
   constructor(private readonly matches: (token: string) => boolean) {}
 
-  /** Checks `token` unless its address or connection must still wait; records the outcome. */
-  check(token: string, address: string, connection: Backoff | undefined): TokenCheck {
+  /** Checks `token` unless its address must still wait; records the outcome. */
+  check(token: string, address: string): TokenCheck {
     const now = performance.now();
     const source = this.addresses.get(address);
-    const waitMs = Math.max(source.waitMs(now), connection?.waitMs(now) ?? 0);
+    const waitMs = source.waitMs(now);
     if (waitMs > 0) return { outcome: 'wait', waitMs };
     if (this.matches(token)) {
       source.clear();
-      connection?.clear();
       return { outcome: 'right' };
     }
     source.failed(now);
-    connection?.failed(now);
     return { outcome: 'wrong' };
   }
 }

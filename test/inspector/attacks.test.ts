@@ -8,37 +8,16 @@
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { setup } from 'xstate';
-import { defineAgent, reply, supervisor, type AclMessage, type ServerMessage, type TreeEntry } from '../../src/index.js';
+import { defineAgent, supervisor, type ServerMessage, type TreeEntry } from '../../src/index.js';
 import { greeter, inspectedSystem, TOKEN, wsUrl } from './agents.js';
 import { TestClient } from './client.js';
+import { bombAgent, sharedReferences, workerBomb } from './hostile.js';
 
 const MIB = 1 << 20;
 
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** k nested arrays of 200 references each to one array: a few kilobytes in memory, 200^k paths through it. */
-function sharedReferences(k: number): unknown {
-  let value: unknown = 'leaf';
-  for (let i = 0; i < k; i++) {
-    const inner = value;
-    value = new Array<unknown>(200).fill(inner);
-  }
-  return value;
-}
-
-/** Keeps a shared-reference bomb in its context, and answers any request with it. */
-function bombAgent(k: number) {
-  return defineAgent({
-    name: `bomb-${k}`,
-    machine: setup({ types: { context: {} as { bomb: unknown }, events: {} as AclMessage } }).createMachine({
-      id: 'bomb',
-      context: () => ({ bomb: sharedReferences(k) }),
-      on: { request: { actions: reply('inform', ({ context }) => context.bomb as never) } },
-    }),
-  });
-}
 
 /** A machine of `count` states with long names: its statechart is large on the wire, small in memory. */
 function wideAgent(count: number) {
@@ -98,6 +77,15 @@ describe('inspector attack: snapshot bombs', () => {
     expect(resultOf<{ outcome: string }>(answered).outcome).toBe('answered');
 
     expect(await client.call({ type: 'ping' })).toMatchObject({ type: 'reply' });
+    await client.close();
+  });
+
+  it('a worker agent\'s memory is copied under the same budget on its thread, and again here', { timeout: 60_000 }, async () => {
+    const system = await inspectedSystem({ token: TOKEN }, [{ id: 'bomb', agent: workerBomb }]);
+    const client = await TestClient.open(wsUrl(system), { token: TOKEN });
+    const snapshot = await client.call({ type: 'snapshot', path: '/bomb' });
+    expect(client.sizeOf(snapshot)).toBeLessThanOrEqual(MIB);
+    expect(resultOf<{ truncated?: string; agent: string }>(snapshot)).toMatchObject({ agent: 'bomb-on-worker', truncated: expect.stringMatching(/budget of 1048576 bytes/) });
     await client.close();
   });
 
@@ -201,7 +189,7 @@ describe('inspector attack: token guessing', () => {
     return answer;
   }
 
-  it('each wrong token doubles the wait before the next is checked, for every connection from the address: at most 20 guesses a minute instead of hundreds a second', { timeout: 30_000 }, async () => {
+  it('each wrong token doubles the wait before the next from its address is checked, whatever the connection: at most 20 guesses a minute instead of hundreds a second', { timeout: 30_000 }, async () => {
     vi.useFakeTimers({ toFake: ['performance', 'Date'] });
     const system = await inspectedSystem({ token: TOKEN });
     const url = wsUrl(system);
@@ -236,10 +224,13 @@ describe('inspector attack: token guessing', () => {
     await wrong.next((frame) => frame.type === 'error' && frame.code === 'unauthorized');
     const early = new TestClient(wsUrl(system), { token: TOKEN });
     expect(await early.closed).toMatchObject({ code: 1013, reason: expect.stringMatching(/too many wrong inspector tokens .*; retry in \d+ ms/) });
+    // Another address (127.0.0.2 is loopback too, but not the same client address) has a wait of its own.
+    const elsewhere = await TestClient.open(wsUrl(system), { token: TOKEN, localAddress: '127.0.0.2' });
+    expect(elsewhere.frames[0]).toMatchObject({ type: 'hello', authenticated: true });
     vi.advanceTimersByTime(1_000);
     const owner = await TestClient.open(wsUrl(system), { token: TOKEN });
     expect(owner.frames[0]).toMatchObject({ type: 'hello', authenticated: true });
-    await Promise.all([wrong.close(), owner.close()]);
+    await Promise.all([wrong.close(), elsewhere.close(), owner.close()]);
   });
 });
 

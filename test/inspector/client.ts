@@ -3,12 +3,7 @@
  * wait for frames, replies or the close instead of sleeping.
  */
 import { WebSocket, type ClientOptions } from 'ws';
-import type { InspectorEvent, ServerMessage } from '../../src/index.js';
-
-/** The WebSocket subprotocols that carry the inspector token in the handshake (never in the URL). */
-export function tokenProtocols(token: string): string[] {
-  return ['troupe-inspector', `troupe-token.${Buffer.from(token, 'utf8').toString('base64url')}`];
-}
+import { inspectorSubprotocols, type InspectorEvent, type ServerMessage } from '../../src/index.js';
 
 export class TestClient {
   readonly frames: ServerMessage[] = [];
@@ -22,7 +17,8 @@ export class TestClient {
 
   constructor(url: string, options?: ClientOptions & { token?: string }) {
     const { token, ...rest } = options ?? {};
-    this.socket = token === undefined ? new WebSocket(url, rest) : new WebSocket(url, tokenProtocols(token), rest);
+    // The token travels in the handshake, as the page and `troupe inspect` send it.
+    this.socket = token === undefined ? new WebSocket(url, rest) : new WebSocket(url, inspectorSubprotocols(token), rest);
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('open', () => resolve());
       this.socket.once('error', reject);
