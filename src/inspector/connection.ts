@@ -43,7 +43,7 @@ export class Connection {
   /** Events lost and not yet announced, and lost in total. */
   private unannounced = 0;
   dropped = 0;
-  /** Requests answered (with a reply or an error), and being worked on. */
+  /** Requests answered (with a reply or an error) and being worked on, as `inspector.clients()` shows them. */
   answered = 0;
   inFlight = 0;
   private readonly bucket: TokenBucket;

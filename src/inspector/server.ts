@@ -37,7 +37,7 @@ export interface InspectorClient {
   readonly dropped: number;
   /** Bytes held for it: unsent in its socket, and waiting in its queue. */
   readonly bufferedBytes: number;
-  /** Requests it was answered (a reply or an error). */
+  /** Its requests answered with a reply or an error (frames refused before being read as a request, such as rate-limited ones, not counted). */
   readonly answered: number;
 }
 
