@@ -38,8 +38,9 @@ export { createLimiter, Limiter, LimiterError, RetriesExhaustedError, type Limit
 export { retryAfterMs, type RetryOptions } from '../actors/limiter/retry-policy.js';
 export { startOfflineModel, OfflineModelError, type OfflineModel, type OfflineModelOptions, type OfflineModelStats, type OfflineRequestEvent } from '../actors/offline-model/offline-model.js';
 export { echoScript, lastText, toolResults, type OfflineScript, type OfflineRequest, type OfflineReply, type OfflineFault, type OfflineToolCall } from '../actors/offline-model/script.js';
-export { InspectorError, type Inspector, type InspectorOptions } from './inspector/server.js';
-export { PROTOCOL_VERSION, type ClientRequest, type InspectorEvent, type MessageSummary, type OverBudgetEvent, type ServerMessage, type TreeEntry } from './inspector/protocol.js';
+export { InspectorError, type Inspector, type InspectorClient, type InspectorOptions } from './inspector/server.js';
+export { DEFAULT_SECRET_KEYS, DEFAULT_SECRET_VALUES } from './inspector/json-safe.js';
+export { inspectorSubprotocols, PROTOCOL_VERSION, type ClientRequest, type InspectorEvent, type MessageSummary, type OverBudgetEvent, type ServerMessage, type TreeEntry } from './inspector/protocol.js';
 export type { AgentSnapshot, StateChartNode } from './inspector/describe.js';
 // Interaction protocols (contract net, directory, query, subscribe) and the conversation ports under them.
 export { PORT_PREFIX } from './runtime/addresses.js';

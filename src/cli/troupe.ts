@@ -5,12 +5,14 @@ import { parseArgs } from 'node:util';
 import { COMMANDS, inspect, InspectUsageError } from '../inspector/terminal-client.js';
 
 export const USAGE = `usage: troupe inspect <url> [--token T] [--filter CONVERSATION|/PATH]... [--json] [--no-color]
-  <url>       the inspector's address, as printed by the system (http://127.0.0.1:7400/ or ws://...)
-  --token     the inspector token (sent in the connection URL; gives this connection control)
+  <url>       the inspector's address, as printed by the system (http://127.0.0.1:7400/ or ws://...);
+              a token in its #fragment (http://127.0.0.1:7400/#token=...) is used as --token
+  --token     the inspector token: opens agents' snapshots and control to this connection
+              (sent in the WebSocket handshake, never in the URL)
   --filter    only events of this conversation id, or of the agents at or under this path; repeatable
   --json      one JSON object per line (events, then hello, dropped and error frames as they come)
   --no-color  plain text even on a terminal (also when NO_COLOR is set)
-While it runs, it reads commands from standard input, one per line (control needs --token):
+While it runs, it reads commands from standard input, one per line (snapshot and control need the token):
   ${COMMANDS}`;
 
 /** Runs the command line; resolves with the exit code (2 for a usage error). */

@@ -1,12 +1,17 @@
 /**
  * What the inspector answers queries with: the tree, an agent's snapshot (context made
  * JSON-safe and redacted), and an agent's statechart drawn from its machine's own definition.
+ * Each is built under the reply's budget of output bytes (json-safe.ts), so none can grow
+ * past it whatever the tree, the memory or the machine holds.
  */
 import type { AclMessage } from '../acl/message.js';
 import { AgentProcess } from '../runtime/agent-process.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ChildInfo, ContainerNode, TreeNode } from '../runtime/tree.js';
+import { OutputBudget, redactFields, toJsonSafe, type ViewRules } from './json-safe.js';
 import type { MessageSummary, TreeEntry } from './protocol.js';
+
+export type { ViewRules };
 
 export function summarize(message: AclMessage): MessageSummary {
   return {
@@ -24,88 +29,32 @@ function isContainer(node: TreeNode): node is ContainerNode {
   return typeof (node as Partial<ContainerNode>).whichChildren === 'function';
 }
 
-function entryOf(runtime: Runtime, node: TreeNode | undefined, info: ChildInfo): TreeEntry {
-  const base = { id: info.id, path: info.path, kind: info.kind, status: info.status, incarnation: info.incarnation ?? null, restarts: info.restarts };
-  if (node instanceof AgentProcess) return { ...base, mailbox: node.metrics.queueDepth, suspended: node.lifecycle.kind === 'suspended' };
-  if (node !== undefined && isContainer(node)) {
-    return { ...base, children: node.whichChildren().map((child) => entryOf(runtime, runtime.lookup(child.path), child)) };
-  }
-  return base;
+/** Bytes of JSON an object's own fields take (without the commas and brackets around it). */
+function fieldsBytes(fields: object): number {
+  return Buffer.byteLength(JSON.stringify(fields), 'utf8');
 }
 
-/** The whole tree from the root supervisor (an empty root while the system is stopping). */
-export function describeTree(runtime: Runtime): TreeEntry {
+function entryOf(runtime: Runtime, node: TreeNode | undefined, info: ChildInfo, budget: OutputBudget): TreeEntry {
+  const base = { id: info.id, path: info.path, kind: info.kind, status: info.status, incarnation: info.incarnation ?? null, restarts: info.restarts };
+  let entry: TreeEntry = base;
+  if (node instanceof AgentProcess) entry = { ...base, mailbox: node.metrics.queueDepth, suspended: node.lifecycle.kind === 'suspended' };
+  budget.take(fieldsBytes(entry) + 1);
+  if (node === undefined || !isContainer(node)) return entry;
+  const infos = node.whichChildren();
+  const children: TreeEntry[] = [];
+  for (const child of infos) {
+    if (budget.exhausted) return { ...entry, children, truncated: `${infos.length - children.length} children not shown: ${budget.reason}` };
+    children.push(entryOf(runtime, runtime.lookup(child.path), child, budget));
+  }
+  return { ...entry, children };
+}
+
+/** The whole tree from the root supervisor (an empty root while the system is stopping), within `maxBytes` of JSON. */
+export function describeTree(runtime: Runtime, maxBytes: number): TreeEntry {
   const root = runtime.lookup('/');
   const restarts = root !== undefined && 'restarts' in root ? Number((root as { restarts: unknown }).restarts) : 0;
   const info: ChildInfo = { id: 'root', path: '/', kind: 'supervisor', incarnation: root?.incarnation, status: root?.status ?? 'stopped', restarts };
-  return entryOf(runtime, root, info);
-}
-
-const MAX_DEPTH = 8;
-const MAX_ITEMS = 200;
-const MAX_STRING = 2_000;
-export const REDACTED = '[redacted]';
-
-/**
- * A JSON-safe copy of `value`: cycles, functions, symbols, bigints, class instances and
- * oversize collections become short descriptions, so any context can be shown.
- */
-export function toJsonSafe(value: unknown, depth = 0, seen: Set<object> = new Set()): unknown {
-  if (value === null || typeof value === 'boolean') return value;
-  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
-  if (typeof value === 'string') return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}… (${value.length} characters)` : value;
-  if (value === undefined) return null;
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
-  if (typeof value === 'symbol') return value.toString();
-  if (seen.has(value)) return '[circular]';
-  if (depth >= MAX_DEPTH) return '[too deep]';
-  if (value instanceof Date) return value.toISOString();
-  if (value instanceof Error) return { error: value.name, message: value.message };
-  seen.add(value);
-  try {
-    if (Array.isArray(value)) {
-      const items = value.slice(0, MAX_ITEMS).map((item) => toJsonSafe(item, depth + 1, seen));
-      if (value.length > MAX_ITEMS) items.push(`… ${value.length - MAX_ITEMS} more`);
-      return items;
-    }
-    if (value instanceof Map) return { '[Map]': toJsonSafe([...value.entries()], depth + 1, seen) };
-    if (value instanceof Set) return { '[Set]': toJsonSafe([...value.values()], depth + 1, seen) };
-    const prototype: unknown = Object.getPrototypeOf(value);
-    if (prototype !== Object.prototype && prototype !== null) {
-      const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
-      // Actor references and other live objects: a name, not their internals.
-      if (Object.hasOwn(value, 'sessionId')) return `[actor ${String((value as { id?: unknown }).id)}]`;
-      return `[${name}]`;
-    }
-    // No prototype: an own key "__proto__" (from parsed JSON) stays a plain field, and a
-    // dotted redact path can never walk out of the copy into Object.prototype.
-    const out = Object.create(null) as Record<string, unknown>;
-    const keys = Object.keys(value);
-    for (const key of keys.slice(0, MAX_ITEMS)) out[key] = toJsonSafe((value as Record<string, unknown>)[key], depth + 1, seen);
-    if (keys.length > MAX_ITEMS) out['…'] = `${keys.length - MAX_ITEMS} more keys`;
-    return out;
-  } finally {
-    seen.delete(value);
-  }
-}
-
-function ownField(target: unknown, key: string): unknown {
-  return typeof target === 'object' && target !== null && Object.hasOwn(target, key) ? (target as Record<string, unknown>)[key] : undefined;
-}
-
-/** Replaces each named field (dotted for nested: `auth.apiKey`) of a JSON-safe copy with "[redacted]". */
-export function redact(value: unknown, fields: readonly string[]): unknown {
-  for (const field of fields) {
-    const parts = field.split('.');
-    // Own fields only, at every step: a field list comes from clients ("__proto__.toString"
-    // must not reach Object.prototype).
-    let target: unknown = value;
-    for (let i = 0; i < parts.length - 1; i++) target = ownField(target, parts[i] as string);
-    const last = parts[parts.length - 1] as string;
-    if (ownField(target, last) !== undefined) Object.defineProperty(target, last, { value: REDACTED, enumerable: true, writable: true, configurable: true });
-  }
-  return value;
+  return entryOf(runtime, root, info, OutputBudget.forReply(maxBytes));
 }
 
 export interface AgentSnapshot {
@@ -121,6 +70,8 @@ export interface AgentSnapshot {
   readonly mailbox: { readonly depth: number; readonly capacity: number | 'Infinity'; readonly overflow: string; readonly head: (MessageSummary & { readonly content: unknown }) | null };
   readonly processed: number;
   readonly processingMs: number;
+  /** Present when the reply's budget left parts out (each cut is marked "[truncated] N more ..." where it happened). */
+  readonly truncated?: string;
 }
 
 interface XStateSnapshotLike {
@@ -134,35 +85,48 @@ interface XStateSnapshotLike {
 /** An agent's machine as a snapshot shows it: JSON-safe, the context redacted. Computed where the machine runs (a worker thread's too). */
 export type MachineView = Pick<AgentSnapshot, 'state' | 'context'>;
 
-export function describeMachine(xstateSnapshot: unknown, redactFields: readonly string[]): MachineView {
+/** The machine's state and context within `budget`, redacted by `rules`. */
+function viewOf(xstateSnapshot: unknown, rules: ViewRules, budget: OutputBudget): MachineView {
   const snapshot = xstateSnapshot as XStateSnapshotLike | undefined;
   if (snapshot === undefined) return { state: null, context: null };
-  return {
-    state: { status: snapshot.status, value: toJsonSafe(snapshot.value), tags: [...(snapshot.tags ?? [])], active: (snapshot._nodes ?? []).map((node) => node.id) },
-    context: redact(toJsonSafe(snapshot.context), redactFields),
-  };
+  const state = { status: snapshot.status, value: toJsonSafe(snapshot.value, budget, rules), tags: [...(snapshot.tags ?? [])], active: (snapshot._nodes ?? []).map((node) => node.id) };
+  budget.take(fieldsBytes({ status: state.status, tags: state.tags, active: state.active }));
+  return { state, context: redactFields(toJsonSafe(snapshot.context, budget, rules), rules.fields) };
+}
+
+/** On a worker thread: the view a snapshot there sends back, within the reply's budget. */
+export function describeMachine(xstateSnapshot: unknown, rules: ViewRules): MachineView {
+  return viewOf(xstateSnapshot, rules, OutputBudget.forReply(rules.maxBytes));
 }
 
 /** Runs elsewhere (a worker thread) and describes its machine there. */
 interface DescribedElsewhere {
-  describeMachine(redact: readonly string[]): Promise<MachineView>;
+  describeMachine(rules: ViewRules): Promise<MachineView>;
 }
 
 function describedElsewhere(executor: object): executor is DescribedElsewhere {
   return typeof (executor as Partial<DescribedElsewhere>).describeMachine === 'function';
 }
 
-/** An agent's snapshot: its machine described where it runs, the rest (mailbox, metrics) here where they live. */
-export async function describeAgent(cell: AgentProcess, redactFields: readonly string[]): Promise<AgentSnapshot> {
+/**
+ * An agent's snapshot: its machine described where it runs, the rest (mailbox, metrics) here
+ * where they live. What a thread sends back is copied again here, under this reply's own
+ * budget: a thread is across a trust boundary, and a structured clone can carry shared references.
+ */
+export async function describeAgent(cell: AgentProcess, rules: ViewRules): Promise<AgentSnapshot> {
   const executor = cell.executor;
-  const machine = describedElsewhere(executor) ? await executor.describeMachine(redactFields) : describeMachine(cell.snapshot(), redactFields);
-  return describeAgentWith(cell, cell.lifecycle.kind === 'suspended', machine, redactFields);
+  const budget = OutputBudget.forReply(rules.maxBytes);
+  const suspended = cell.lifecycle.kind === 'suspended';
+  if (!describedElsewhere(executor)) return describeAgentWith(cell, suspended, viewOf(cell.snapshot(), rules, budget), rules, budget);
+  const view = (await executor.describeMachine(rules)) as Partial<MachineView> | undefined;
+  const machine: MachineView = { state: toJsonSafe(view?.state ?? null, budget, rules) as MachineView['state'], context: redactFields(toJsonSafe(view?.context ?? null, budget, rules), rules.fields) };
+  return describeAgentWith(cell, suspended, machine, rules, budget);
 }
 
-function describeAgentWith(cell: AgentProcess, suspended: boolean, machine: MachineView, redactFields: readonly string[]): AgentSnapshot {
+function describeAgentWith(cell: AgentProcess, suspended: boolean, machine: MachineView, rules: ViewRules, budget: OutputBudget): AgentSnapshot {
   const head = cell.mailbox.peek();
   const metrics = cell.metrics;
-  return {
+  const snapshot: AgentSnapshot = {
     path: cell.path,
     agent: cell.definition.name,
     status: cell.status,
@@ -174,16 +138,19 @@ function describeAgentWith(cell: AgentProcess, suspended: boolean, machine: Mach
       depth: cell.mailbox.length,
       capacity: Number.isFinite(cell.mailbox.capacity) ? cell.mailbox.capacity : 'Infinity',
       overflow: cell.mailbox.overflow,
-      head: head === undefined ? null : { ...summarize(head), content: redactContent(head, redactFields) },
+      head: head === undefined ? null : headOf(head, rules, budget),
     },
     processed: metrics.processed,
     processingMs: metrics.processingMs,
   };
+  const notice = budget.notice;
+  return notice === undefined ? snapshot : { ...snapshot, truncated: notice };
 }
 
-/** The head message's content is redacted by the same field names as the context. */
-function redactContent(message: AclMessage, fields: readonly string[]): unknown {
-  return redact(toJsonSafe(message.content), fields);
+/** The head message's summary and content, copied like the context: both come from whoever sent it. */
+function headOf(message: AclMessage, rules: ViewRules, budget: OutputBudget): AgentSnapshot['mailbox']['head'] {
+  const summary = toJsonSafe(summarize(message), budget, rules) as MessageSummary;
+  return { ...summary, content: redactFields(toJsonSafe(message.content, budget, rules), rules.fields) };
 }
 
 /** One state of a statechart, from the machine's own definition. */
@@ -195,6 +162,8 @@ export interface StateChartNode {
   readonly tags: readonly string[];
   readonly transitions: readonly { readonly event: string; readonly targets: readonly string[]; readonly guarded: boolean }[];
   readonly states: readonly StateChartNode[];
+  /** Present when the reply's budget left out some of this node's transitions or states. */
+  readonly truncated?: string;
 }
 
 interface StateNodeLike {
@@ -207,23 +176,36 @@ interface StateNodeLike {
   readonly transitions: ReadonlyMap<string, readonly { readonly target?: readonly StateNodeLike[] | undefined; readonly guard?: unknown }[]>;
 }
 
-function describeNode(node: StateNodeLike): StateChartNode {
-  const transitions: { event: string; targets: string[]; guarded: boolean }[] = [];
+type Transition = StateChartNode['transitions'][number];
+
+/** The node, or undefined when not even its own fields fit in what is left of the budget. */
+function describeNode(node: StateNodeLike, budget: OutputBudget): StateChartNode | undefined {
+  const own = { id: node.id, key: node.key, type: node.type, initial: node.initial?.target[0]?.id ?? null, tags: [...node.tags] };
+  if (!budget.take(fieldsBytes(own) + 30)) return undefined;
+  const transitions: Transition[] = [];
+  let left = 0;
   for (const [event, candidates] of node.transitions) {
-    for (const candidate of candidates) transitions.push({ event, targets: (candidate.target ?? []).map((target) => target.id), guarded: candidate.guard !== undefined });
+    for (const candidate of candidates) {
+      const transition = { event, targets: (candidate.target ?? []).map((target) => target.id), guarded: candidate.guard !== undefined };
+      if (left > 0 || !budget.take(fieldsBytes(transition) + 1)) left++;
+      else transitions.push(transition);
+    }
   }
-  return {
-    id: node.id,
-    key: node.key,
-    type: node.type,
-    initial: node.initial?.target[0]?.id ?? null,
-    tags: [...node.tags],
-    transitions,
-    states: Object.values(node.states).map(describeNode),
-  };
+  const children = Object.values(node.states);
+  const states: StateChartNode[] = [];
+  for (const child of children) {
+    const described = left > 0 || budget.exhausted ? undefined : describeNode(child, budget);
+    if (described === undefined) break;
+    states.push(described);
+  }
+  const cut = [left > 0 ? `${left} transitions` : '', states.length < children.length ? `${children.length - states.length} states` : ''].filter((part) => part !== '');
+  const chart = { ...own, transitions, states };
+  return cut.length === 0 ? chart : { ...chart, truncated: `${cut.join(' and ')} not shown: ${budget.reason}` };
 }
 
-/** The agent's statechart: states nested as in the machine, transitions by event, ids to match `state` values. */
-export function describeStatechart(cell: Pick<AgentProcess, 'definition'>): StateChartNode {
-  return describeNode((cell.definition.machine as unknown as { root: StateNodeLike }).root);
+/** The agent's statechart: states nested as in the machine, transitions by event, ids to match `state` values; within `maxBytes` of JSON. */
+export function describeStatechart(cell: Pick<AgentProcess, 'definition'>, maxBytes: number): StateChartNode {
+  const budget = OutputBudget.forReply(maxBytes);
+  const root = (cell.definition.machine as unknown as { root: StateNodeLike }).root;
+  return describeNode(root, budget) ?? { id: root.id, key: root.key, type: root.type, initial: null, tags: [], transitions: [], states: [], truncated: `the machine's states not shown: ${budget.reason}` };
 }

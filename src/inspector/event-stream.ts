@@ -21,7 +21,8 @@ import type { TapEvent } from '../runtime/tap.js';
 import type { SystemEvent } from '../runtime/system-events.js';
 import { TokenBucket } from '../runtime/token-bucket.js';
 import { hookInspection, inspectedNodes, type InspectionEvent } from '../runtime/xstate-adapter.js';
-import { summarize, toJsonSafe } from './describe.js';
+import { summarize } from './describe.js';
+import { toJsonSafe } from './json-safe.js';
 
 const SYSTEM_ADDRESS = '/$';
 const SLASH = 47;
@@ -447,5 +448,6 @@ export class EventStream {
 }
 
 function stateEvent(path: string, incarnation: string | undefined, value: unknown, cause: string, at: number): object {
-  return { type: 'state', path, incarnation: incarnation ?? null, value: toJsonSafe(value), event: cause, at };
+  // A state value is a state name, or an object of them, from the machine's definition.
+  return { type: 'state', path, incarnation: incarnation ?? null, value: typeof value === 'string' ? value : toJsonSafe(value), event: cause, at };
 }

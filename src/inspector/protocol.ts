@@ -21,6 +21,8 @@ export interface TreeEntry {
   readonly mailbox?: number;
   readonly suspended?: boolean;
   readonly children?: readonly TreeEntry[];
+  /** Present when the reply's budget left out some of `children` (the first ones are shown). */
+  readonly truncated?: string;
 }
 
 /** A message as the sequence diagram needs it (content left out: query a snapshot for it). */
@@ -59,7 +61,8 @@ export interface OverBudgetEvent {
 }
 
 export type ServerMessage =
-  | { readonly type: 'hello'; readonly protocol: number; readonly system: string; readonly control: boolean; readonly tree: TreeEntry }
+  /** `control`: the inspector has a token (control and snapshots are on); `authenticated`: this connection gave it. */
+  | { readonly type: 'hello'; readonly protocol: number; readonly system: string; readonly control: boolean; readonly authenticated: boolean; readonly tree: TreeEntry }
   | { readonly type: 'events'; readonly events: readonly InspectorEvent[] }
   | { readonly type: 'dropped'; readonly count: number }
   | { readonly type: 'reply'; readonly id: RequestId; readonly result: unknown }
@@ -73,16 +76,17 @@ export type ErrorCode =
   | 'invalid-request'
   | 'unknown-type'
   | 'rate-limited'
+  | 'busy'
   | 'unauthorized'
   | 'control-disabled'
   | 'not-found'
   | 'failed';
 
-/** Requests a client may send; `token` is needed by the control requests. */
+/** Requests a client may send; control requests and `snapshot` need the token (given in the handshake, or in `token`). */
 export type ClientRequest =
   | { readonly type: 'ping'; readonly id: RequestId }
   | { readonly type: 'tree'; readonly id: RequestId }
-  | { readonly type: 'snapshot'; readonly id: RequestId; readonly path: string; readonly redact: readonly string[] }
+  | { readonly type: 'snapshot'; readonly id: RequestId; readonly path: string; readonly redact: readonly string[]; readonly token: string | undefined }
   | { readonly type: 'statechart'; readonly id: RequestId; readonly path: string }
   | { readonly type: 'stop' | 'restart' | 'suspend' | 'resume'; readonly id: RequestId; readonly path: string; readonly token: string | undefined }
   | {
@@ -99,7 +103,26 @@ export const CONTROL_TYPES: ReadonlySet<string> = new Set(['stop', 'restart', 's
 const QUERY_TYPES: ReadonlySet<string> = new Set(['ping', 'tree', 'snapshot', 'statechart']);
 
 /** Close codes the server uses besides ws's own (1009 for an oversize frame). */
-export const CLOSE = { policy: 1008, tooBig: 1009, goingAway: 1001 } as const;
+export const CLOSE = { policy: 1008, tooBig: 1009, goingAway: 1001, tryAgainLater: 1013 } as const;
+
+/**
+ * The WebSocket subprotocol every client offers. The token travels as a second one,
+ * `troupe-token.<token in base64url>`: in the handshake, never in the URL (URLs end up in
+ * logs, browser history and shell history), and the server never echoes it back.
+ */
+export const SUBPROTOCOL = 'troupe-inspector';
+export const TOKEN_SUBPROTOCOL_PREFIX = 'troupe-token.';
+
+/** The subprotocols a client offers to connect with `token` (or without one). */
+export function inspectorSubprotocols(token: string | undefined): string[] {
+  return token === undefined ? [SUBPROTOCOL] : [SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX + Buffer.from(token, 'utf8').toString('base64url')];
+}
+
+/** The token a client offered in its handshake (the first, if several), or undefined. */
+export function tokenOffered(header: string | undefined): string | undefined {
+  const offered = header?.split(',').map((part) => part.trim()).find((part) => part.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
+  return offered === undefined ? undefined : Buffer.from(offered.slice(TOKEN_SUBPROTOCOL_PREFIX.length), 'base64url').toString('utf8');
+}
 
 export type Parsed = { readonly ok: true; readonly request: ClientRequest } | { readonly ok: false; readonly id: RequestId | null; readonly code: ErrorCode; readonly message: string };
 
@@ -134,13 +157,13 @@ export function parseRequest(text: string): Parsed {
   const path = fields.path;
   if (typeof path !== 'string' || !path.startsWith('/') || path.length > 512) return fail(id, 'invalid-request', `${type} needs "path": an agent path such as "/greeter"`);
   if (type === 'statechart') return { ok: true, request: { type, id, path } };
+  const token = fields.token;
+  if (token !== undefined && typeof token !== 'string') return fail(id, 'invalid-request', '"token" must be a string');
   if (type === 'snapshot') {
     const redact = fields.redact ?? [];
     if (!Array.isArray(redact) || !redact.every((field) => typeof field === 'string')) return fail(id, 'invalid-request', '"redact" must be an array of context field names (dotted for nested fields)');
-    return { ok: true, request: { type, id, path, redact: redact as string[] } };
+    return { ok: true, request: { type, id, path, redact: redact as string[], token } };
   }
-  const token = fields.token;
-  if (token !== undefined && typeof token !== 'string') return fail(id, 'invalid-request', '"token" must be a string');
   if (type !== 'send') return { ok: true, request: { type: type as 'stop' | 'restart' | 'suspend' | 'resume', id, path, token } };
   const performative = fields.performative;
   if (typeof performative !== 'string' || !isPerformative(performative)) return fail(id, 'invalid-request', `send needs "performative": a FIPA performative such as "request" or "inform", got ${JSON.stringify(performative)}`);

@@ -6,10 +6,11 @@
 import { createInterface } from 'node:readline';
 import { WebSocket } from 'ws';
 import type { InspectorEvent, ServerMessage, TreeEntry } from './protocol.js';
-import { PROTOCOL_VERSION } from './protocol.js';
+import { inspectorSubprotocols, PROTOCOL_VERSION } from './protocol.js';
 
 export interface InspectOptions {
   readonly url: string;
+  /** Opens snapshots and control; else the one the URL carries (`#token=...`), if any. */
   readonly token?: string;
   /** Conversation ids, or paths (starting with `/`): an event passes when it matches any. */
   readonly filters: readonly string[];
@@ -61,8 +62,12 @@ export function parseCommand(line: string): { readonly request: Record<string, u
 /** Something wrong with the command line or the address: exit code 2. */
 export class InspectUsageError extends Error {}
 
-/** `http://host:port/` (the page's address) or `ws://...`: the WebSocket address, with the token. */
-export function inspectorSocketUrl(given: string, token: string | undefined): URL {
+/**
+ * `http://host:port/` (the page's address) or `ws://...`: the WebSocket address, and the
+ * token it carries, if any (`#token=...` as the demo prints it, or `?token=...`). The token is
+ * taken out of the URL: it travels in the handshake, never in the request line.
+ */
+export function inspectorAddress(given: string): { readonly url: URL; readonly token: string | undefined } {
   let url: URL;
   try {
     url = new URL(given);
@@ -72,9 +77,10 @@ export function inspectorSocketUrl(given: string, token: string | undefined): UR
   if (url.protocol === 'http:') url.protocol = 'ws:';
   else if (url.protocol === 'https:') url.protocol = 'wss:';
   else if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new InspectUsageError(`unsupported scheme ${url.protocol} in ${given}; use http(s):// or ws(s)://`);
+  const token = new URLSearchParams(url.hash.slice(1)).get('token') ?? url.searchParams.get('token') ?? undefined;
   url.hash = '';
-  if (token !== undefined) url.searchParams.set('token', token);
-  return url;
+  url.searchParams.delete('token');
+  return { url, token };
 }
 
 const COLORS = { dim: 2, red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36 } as const;
@@ -171,6 +177,12 @@ export function formatEvent(given: InspectorEvent, color: boolean): string {
   }
 }
 
+/** What this connection may do, as the hello says. */
+function access(hello: Extract<ServerMessage, { type: 'hello' }>): string {
+  if (!hello.control) return 'the inspector has no token: watching only';
+  return hello.authenticated === true ? 'token accepted: snapshots and control on' : 'no token: watching only (snapshots and control need --token)';
+}
+
 function isTree(value: unknown): value is TreeEntry {
   return typeof value === 'object' && value !== null && 'path' in value && 'kind' in value && 'restarts' in value && 'status' in value && !('agent' in value);
 }
@@ -187,10 +199,11 @@ function formatResult(result: unknown, color: boolean): string[] {
  * failed or was refused.
  */
 export function inspect(options: InspectOptions, signal?: AbortSignal): Promise<number> {
-  const url = inspectorSocketUrl(options.url, options.token);
+  const address = inspectorAddress(options.url);
+  const url = address.url;
   const { write, json, color, filters } = options;
   return new Promise((resolve) => {
-    const socket = new WebSocket(url);
+    const socket = new WebSocket(url, inspectorSubprotocols(options.token ?? address.token));
     let failed: string | undefined;
     const stop = (): void => socket.close(1000, 'client done');
     signal?.addEventListener('abort', stop, { once: true });
@@ -224,7 +237,7 @@ export function inspect(options: InspectOptions, signal?: AbortSignal): Promise<
       switch (frame.type) {
         case 'hello':
           if (frame.protocol !== PROTOCOL_VERSION) write(paint(color, 'yellow', `warning: the server speaks inspector protocol ${frame.protocol}, this client ${PROTOCOL_VERSION}`));
-          write(printable(`connected to ${frame.system} at ${options.url} (protocol ${frame.protocol}, control ${frame.control ? 'on' : 'off'})`));
+          write(printable(`connected to ${frame.system} at ${url.origin}${url.pathname} (protocol ${frame.protocol}, ${access(frame)})`));
           for (const line of formatTree(frame.tree, color)) write(line);
           return;
         case 'events':

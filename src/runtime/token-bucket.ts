@@ -29,6 +29,12 @@ export class TokenBucket {
     return this.tokens >= 1;
   }
 
+  /** Refills up to `now`, then takes a token when one is left. */
+  takeAt(now: number): boolean {
+    this.refill(now);
+    return this.take();
+  }
+
   /** Takes a token when one is left. */
   take(): boolean {
     if (this.tokens < 1) return false;

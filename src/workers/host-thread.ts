@@ -1,7 +1,7 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { AclMessage } from '../acl/message.js';
 import { ASK_PREFIX, PORT_PREFIX } from '../runtime/addresses.js';
-import type { MachineView } from '../inspector/describe.js';
+import type { MachineView, ViewRules } from '../inspector/describe.js';
 import type { Kernel } from '../runtime/kernel.js';
 import type { ExitReason } from '../runtime/tree.js';
 import type { DeadLetterReason } from '../runtime/dead-letters.js';
@@ -100,7 +100,7 @@ export class HostThread {
    * The machine of an agent here, described on the thread for the inspector. A thread busy
    * in one long handler answers when it is done; one that has not within QUERY_TIMEOUT_MS fails the query.
    */
-  describe(path: string, redact: readonly string[]): Promise<MachineView> {
+  describe(path: string, redact: ViewRules): Promise<MachineView> {
     if (!this.alive) return Promise.reject(new WorkerCrashError(this.threadId, 'has exited'));
     const id = ++this.nextQuery;
     return new Promise((resolve, reject) => {

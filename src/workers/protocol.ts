@@ -4,7 +4,7 @@
  */
 import { freezeContent } from '../acl/content.js';
 import { createMessage, type AclMessage } from '../acl/message.js';
-import type { MachineView } from '../inspector/describe.js';
+import type { MachineView, ViewRules } from '../inspector/describe.js';
 import type { ExitReason, Shutdown } from '../runtime/tree.js';
 
 /**
@@ -41,7 +41,7 @@ export type ToWorker =
   | { readonly t: 'answer'; readonly message: AclMessage }
   | { readonly t: 'handover'; readonly message: AclMessage }
   | { readonly t: 'port'; readonly message: AclMessage }
-  | { readonly t: 'describe'; readonly id: number; readonly path: string; readonly redact: readonly string[] };
+  | { readonly t: 'describe'; readonly id: number; readonly path: string; readonly redact: ViewRules };
 
 export type FromWorker =
   | { readonly t: 'started'; readonly path: string; readonly incarnation: string }

@@ -1,6 +1,6 @@
 import { closesConversation } from '../acl/performatives.js';
 import type { AclMessage } from '../acl/message.js';
-import type { MachineView } from '../inspector/describe.js';
+import type { MachineView, ViewRules } from '../inspector/describe.js';
 import { StartError, type AgentProcess } from '../runtime/agent-process.js';
 import type { Executor } from '../runtime/executor.js';
 import { describeExit, type ExitReason, type Shutdown } from '../runtime/tree.js';
@@ -64,7 +64,7 @@ export class ThreadExecutor implements Executor, HostedAgent {
   }
 
   /** For the inspector: its machine, described on its thread (none while it is not started there). */
-  describeMachine(redact: readonly string[]): Promise<MachineView> {
+  describeMachine(redact: ViewRules): Promise<MachineView> {
     const host = this.host;
     if (this.process.lifecycle.kind !== 'running' || !this.ready || host === undefined || !host.alive) return Promise.resolve({ state: null, context: null });
     return host.describe(this.path, redact);

@@ -6,7 +6,7 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { AgentDefinition } from '../agent/define-agent.js';
-import { describeMachine } from '../inspector/describe.js';
+import { describeMachine, type ViewRules } from '../inspector/describe.js';
 import { AgentProcess } from '../runtime/agent-process.js';
 import { InlineExecutor } from '../runtime/inline-executor.js';
 import type { ExitReason, ParentLink, Shutdown, TreeNode } from '../runtime/tree.js';
@@ -113,7 +113,7 @@ function deliver(seq: number, path: string, incarnation: string, wire: Parameter
 }
 
 /** The inspector's view of an agent's machine here (an agent between incarnations shows none). */
-function describe(id: number, path: string, redact: readonly string[]): void {
+function describe(id: number, path: string, redact: ViewRules): void {
   try {
     const agent = cells.get(path)?.agent;
     post({ t: 'described', id, view: describeMachine(agent?.status === 'running' ? agent.snapshot() : undefined, redact), error: undefined });

@@ -3,24 +3,29 @@
  * wait for frames, replies or the close instead of sleeping.
  */
 import { WebSocket, type ClientOptions } from 'ws';
-import type { InspectorEvent, ServerMessage } from '../../src/index.js';
+import { inspectorSubprotocols, type InspectorEvent, type ServerMessage } from '../../src/index.js';
 
 export class TestClient {
   readonly frames: ServerMessage[] = [];
+  /** The size in bytes of each frame, as received. */
+  readonly sizes: number[] = [];
   readonly socket: WebSocket;
   readonly opened: Promise<void>;
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: { match: (frame: ServerMessage) => boolean; resolve: (frame: ServerMessage) => void }[] = [];
   private nextId = 1;
 
-  constructor(url: string, options?: ClientOptions) {
-    this.socket = new WebSocket(url, options);
+  constructor(url: string, options?: ClientOptions & { token?: string }) {
+    const { token, ...rest } = options ?? {};
+    // The token travels in the handshake, as the page and `troupe inspect` send it.
+    this.socket = token === undefined ? new WebSocket(url, rest) : new WebSocket(url, inspectorSubprotocols(token), rest);
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('open', () => resolve());
       this.socket.once('error', reject);
     });
     this.closed = new Promise((resolve) => this.socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     this.socket.on('message', (data) => {
+      this.sizes.push((data as Buffer).length);
       const frame = JSON.parse(data.toString()) as ServerMessage;
       this.frames.push(frame);
       this.waiters = this.waiters.filter((waiter) => {
@@ -31,7 +36,7 @@ export class TestClient {
     });
   }
 
-  static async open(url: string, options?: ClientOptions): Promise<TestClient> {
+  static async open(url: string, options?: ClientOptions & { token?: string }): Promise<TestClient> {
     const client = new TestClient(url, options);
     await client.opened;
     await client.next((frame) => frame.type === 'hello');
@@ -61,6 +66,11 @@ export class TestClient {
     const id = this.nextId++;
     this.socket.send(JSON.stringify({ id, ...request }));
     return (await this.next((frame) => (frame.type === 'reply' || frame.type === 'error') && frame.id === id)) as Extract<ServerMessage, { type: 'reply' | 'error' }>;
+  }
+
+  /** The size in bytes of a frame received. */
+  sizeOf(frame: ServerMessage): number {
+    return this.sizes[this.frames.indexOf(frame)] ?? 0;
   }
 
   sendRaw(data: string | Buffer, binary = false): void {

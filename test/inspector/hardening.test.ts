@@ -22,8 +22,9 @@ function runtimeOf(system: object): Runtime {
 
 describe('inspector: no prototype pollution from what clients send', () => {
   it('a redact list walks own fields only: "__proto__.toString" changes nothing outside the copy', async () => {
-    const system = await inspectedSystem({ token: TOKEN, redact: ['__proto__.valueOf'] });
-    const client = await TestClient.open(wsUrl(system));
+    // No default secret patterns: only the listed fields are redacted.
+    const system = await inspectedSystem({ token: TOKEN, redact: ['__proto__.valueOf'], secretKeys: [] });
+    const client = await TestClient.open(wsUrl(system), { token: TOKEN });
     const toString = Object.prototype.toString;
     const valueOf = Object.prototype.valueOf;
     const reply = await client.call({ type: 'snapshot', path: '/greeter', redact: ['__proto__.toString', 'constructor.prototype.toString', 'auth.__proto__.hasOwnProperty', 'apiKey'] });
@@ -36,19 +37,20 @@ describe('inspector: no prototype pollution from what clients send', () => {
 
   it('content with an own "__proto__" key is shown as a field, and can be redacted', async () => {
     const system = await inspectedSystem();
-    const client = await TestClient.open(wsUrl(system));
+    const client = await TestClient.open(wsUrl(system), { token: TOKEN });
     system.suspend('/greeter');
     // JSON.parse makes "__proto__" an own data field, as any message from outside may carry.
-    const content = JSON.parse('{"__proto__":{"admin":true,"secret":"s"},"plain":1}') as unknown;
+    const content = JSON.parse('{"__proto__":{"admin":true,"role":"s","secret":"x"},"plain":1}') as unknown;
     await system.tell('/greeter', 'inform', content);
     const shown = await client.call({ type: 'snapshot', path: '/greeter' });
     expect(shown).toMatchObject({ type: 'reply' });
     const head = (shown as { result: { mailbox: { head: { content: Record<string, unknown> } } } }).result.mailbox.head.content;
     expect(Object.hasOwn(head, '__proto__')).toBe(true);
-    expect(JSON.stringify(head)).toBe('{"__proto__":{"admin":true,"secret":"s"},"plain":1}');
-    const redacted = await client.call({ type: 'snapshot', path: '/greeter', redact: ['__proto__.secret'] });
+    // A field named like a secret is redacted by default, under "__proto__" as anywhere.
+    expect(JSON.stringify(head)).toBe('{"__proto__":{"admin":true,"role":"s","secret":"[redacted]"},"plain":1}');
+    const redacted = await client.call({ type: 'snapshot', path: '/greeter', redact: ['__proto__.role'] });
     const redactedHead = (redacted as { result: { mailbox: { head: { content: unknown } } } }).result.mailbox.head.content;
-    expect(JSON.stringify(redactedHead)).toBe('{"__proto__":{"admin":true,"secret":"[redacted]"},"plain":1}');
+    expect(JSON.stringify(redactedHead)).toBe('{"__proto__":{"admin":true,"role":"[redacted]","secret":"[redacted]"},"plain":1}');
     expect(({} as { admin?: unknown }).admin).toBeUndefined();
     await client.close();
   });

@@ -76,12 +76,19 @@ describe('inspector page in Chromium', () => {
   it('shows the tree, the sequence diagram and the statechart; restarts an agent with the token; reconnects', async () => {
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    // Every address the page asks for: the token is in none (a fragment is never sent).
+    const requested: string[] = [];
+    page.on('request', (request) => requested.push(request.url()));
+    page.on('websocket', (socket) => requested.push(socket.url()));
     const system = await inspectedSystem();
     const url = system.inspector?.url as string;
     await page.goto(`${url}#token=${TOKEN}`);
 
-    // The tree, live from the hello.
+    // The tree, live from the hello; the token taken out of the address bar, and accepted in the handshake.
     await page.locator('body[data-connected="true"]').waitFor();
+    await page.locator('body[data-authenticated="true"]').waitFor();
+    expect(page.url()).toBe(url);
+    expect(await page.locator('#access').textContent()).toBe('token accepted: memory and control');
     const greeterRow = page.locator('#tree .node[data-path="/greeter"]');
     await expect.poll(() => greeterRow.locator('.incarnation').textContent()).toBe(system.lookup('/greeter')?.incarnation);
     expect(await page.locator('#tree .node[data-path="/caller"] .state').textContent()).toBe('running');
@@ -115,11 +122,20 @@ describe('inspector page in Chromium', () => {
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'inspector.png'), fullPage: true });
 
-    // Without the token the page reports the refusal and nothing changes.
+    // Without the token (the field emptied: the page connects again without it) the page shows
+    // the statechart but no memory, reports the refusal of control, and nothing changes.
     await page.fill('#token', '');
+    await page.locator('#token').blur();
+    await page.locator('body[data-authenticated="false"]').waitFor();
+    await page.locator('body[data-connected="true"]').waitFor();
+    await greeterRow.click();
+    await expect.poll(() => page.locator('#snapshot').textContent()).toMatch(/^\(snapshot needs the inspector token/);
+    await system.request('/greeter', { name: 'Ada' });
+    await page.locator('#statechart .chart-state.active[data-state-id="greeter.warm"]').waitFor();
     await page.click('#restart');
     await expect.poll(() => page.locator('#control-result.error').textContent()).toContain('needs the inspector token');
     expect(system.lookup('/greeter')?.incarnation).toBe(after);
+    expect(requested.filter((address) => address.includes(TOKEN))).toEqual([]);
 
     // The system goes away and comes back on the same port: the page reconnects by itself.
     const port = system.inspector?.port as number;

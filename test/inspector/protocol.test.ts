@@ -24,7 +24,7 @@ describe('inspector: connection', () => {
     const client = await TestClient.open(wsUrl(system));
     const hello = client.frames[0];
     if (hello?.type !== 'hello') throw new Error('the first frame is not hello');
-    expect(hello).toMatchObject({ protocol: PROTOCOL_VERSION, system: 'inspected', control: true });
+    expect(hello).toMatchObject({ protocol: PROTOCOL_VERSION, system: 'inspected', control: true, authenticated: false });
     expect(hello.tree).toMatchObject({ path: '/', kind: 'supervisor', status: 'running' });
     expect(childOf(hello.tree, '/greeter')).toMatchObject({ kind: 'agent', status: 'running', incarnation: system.lookup('/greeter')?.incarnation, restarts: 0, mailbox: 0, suspended: false });
     expect(childOf(hello.tree, '/caller')).toMatchObject({ kind: 'agent', status: 'running' });
@@ -187,7 +187,7 @@ describe('inspector: queries', () => {
 
   it('answers a snapshot: state, context with redacted fields, mailbox depth and head, incarnation and restarts', async () => {
     const system = await inspectedSystem();
-    const client = await TestClient.open(wsUrl(system));
+    const client = await TestClient.open(wsUrl(system), { token: TOKEN });
     await system.request('/greeter', { name: 'Ada' });
     system.suspend('/greeter');
     await system.tell('/greeter', 'inform', { note: 'queued', password: 'in-a-message' }, { conversationId: 'head-1' });
@@ -227,7 +227,7 @@ describe('inspector: queries', () => {
 
   it('answers a snapshot and the statechart of an agent on a worker thread, its machine described there', { timeout: 60_000 }, async () => {
     const system = await inspectedSystem({ token: TOKEN }, [{ id: 'greeter', agent: workerGreeter }]);
-    const client = await TestClient.open(wsUrl(system));
+    const client = await TestClient.open(wsUrl(system), { token: TOKEN });
     await system.request('/greeter', { name: 'Ada' }, { timeoutMs: 20_000 });
     // Its mailbox lives on this thread: its depth is streamed as an inline agent's is.
     await expect.poll(() => client.events().some((event) => event.type === 'mailbox' && event.path === '/greeter'), { timeout: 10_000 }).toBe(true);
@@ -256,7 +256,7 @@ describe('inspector: queries', () => {
 
   it('fails a snapshot query about a worker agent whose thread is stuck, with what to do', { timeout: 60_000 }, async () => {
     const system = await inspectedSystem({ token: TOKEN }, [{ id: 'stuck', agent: worker, shutdownMs: 200 }]);
-    const client = await TestClient.open(wsUrl(system));
+    const client = await TestClient.open(wsUrl(system), { token: TOKEN });
     await system.request('/stuck', { op: 'loop-later' }, { acceptAgree: true, timeoutMs: 20_000 });
     const reply = await client.call({ type: 'snapshot', path: '/stuck' });
     expect(reply).toMatchObject({ type: 'error', code: 'failed', message: expect.stringMatching(/did not describe \/stuck within 5000 ms: it is busy in a long handler or stuck; ask again later/) });
@@ -265,7 +265,7 @@ describe('inspector: queries', () => {
 
   it('answers not-found for a path without an agent', async () => {
     const system = await inspectedSystem();
-    const client = await TestClient.open(wsUrl(system));
+    const client = await TestClient.open(wsUrl(system), { token: TOKEN });
     expect(await client.call({ type: 'snapshot', path: '/nobody' })).toMatchObject({ type: 'error', code: 'not-found', message: 'no agent at /nobody' });
     expect(await client.call({ type: 'statechart', path: '/' })).toMatchObject({ type: 'error', code: 'not-found' });
     await client.close();
@@ -369,16 +369,22 @@ describe('inspector: control', () => {
     await client.close();
   });
 
-  it('takes the token from the connection URL; a wrong one there is reported and gives no control', async () => {
+  it('takes the token from the handshake; a wrong one there is reported and gives no control; one in the URL is never read', async () => {
     const system = await inspectedSystem();
-    const authorized = await TestClient.open(`${wsUrl(system)}?token=${TOKEN}`);
+    const authorized = await TestClient.open(wsUrl(system), { token: TOKEN });
+    expect(authorized.frames[0]).toMatchObject({ type: 'hello', authenticated: true });
     expect(await authorized.call({ type: 'suspend', path: '/greeter' })).toMatchObject({ type: 'reply', result: { changed: true } });
-    const wrong = await TestClient.open(`${wsUrl(system)}?token=nope-nope-nope`);
+    const inUrl = await TestClient.open(`${wsUrl(system)}?token=${TOKEN}`);
+    expect(inUrl.frames[0]).toMatchObject({ type: 'hello', authenticated: false });
+    await inUrl.next((frame) => frame.type === 'error' && frame.code === 'invalid-request' && frame.message.startsWith('a token in the connection URL is not read'));
+    expect(await inUrl.call({ type: 'resume', path: '/greeter' })).toMatchObject({ type: 'error', code: 'unauthorized' });
+    const wrong = await TestClient.open(wsUrl(system), { token: 'nope-nope-nope' });
+    expect(wrong.frames[0]).toMatchObject({ type: 'hello', authenticated: false });
     await wrong.next((frame) => frame.type === 'error' && frame.code === 'unauthorized');
     expect(await wrong.call({ type: 'resume', path: '/greeter' })).toMatchObject({ type: 'error', code: 'unauthorized' });
     expect(system.lookup('/greeter')).toBeDefined();
     expect((system.whichChildren('/')[0] as { status: string }).status).toBe('running');
-    await Promise.all([authorized.close(), wrong.close()]);
+    await Promise.all([authorized.close(), inUrl.close(), wrong.close()]);
   });
 });
 

@@ -98,6 +98,17 @@ describe('troupe inspect', { timeout: 30_000 }, () => {
     await Promise.all([right.interrupt(), wrong.interrupt()]);
   });
 
+  it('takes the token from the address\'s #fragment, as the demo prints it, and never prints it back', async () => {
+    const system = await inspectedSystem();
+    const cli = new Cli(['inspect', `${system.inspector?.url as string}#token=${TOKEN}`]);
+    const connected = await cli.line((line) => line.startsWith('connected to'));
+    expect(connected).toMatch(/^connected to inspected at ws:\/\/127\.0\.0\.1:\d+\/ \(protocol 1, token accepted: snapshots and control on\)$/);
+    cli.type('snapshot /greeter');
+    await cli.line((line) => line.includes('"password": "[redacted]"'));
+    expect(cli.lines.join('\n')).not.toContain(TOKEN);
+    expect(await cli.interrupt()).toBe(0);
+  });
+
   it('takes commands on standard input: queries, and control with --token', async () => {
     const system = await inspectedSystem();
     const cli = new Cli(['inspect', system.inspector?.url as string, '--token', TOKEN]);
@@ -121,10 +132,12 @@ describe('troupe inspect', { timeout: 30_000 }, () => {
     expect(await cli.interrupt()).toBe(0);
   });
 
-  it('without the token, control commands are refused and change nothing', async () => {
+  it('without the token, snapshots and control commands are refused and change nothing', async () => {
     const system = await inspectedSystem();
     const cli = new Cli(['inspect', system.inspector?.url as string]);
-    await cli.line((line) => line.startsWith('connected to'));
+    expect(await cli.line((line) => line.startsWith('connected to'))).toContain('no token: watching only (snapshots and control need --token)');
+    cli.type('snapshot /greeter');
+    await cli.line((line) => line.startsWith('error unauthorized: snapshot needs the inspector token'));
     const before = system.lookup('/greeter')?.incarnation;
     cli.type('restart /greeter');
     await cli.line((line) => line.startsWith('error unauthorized: restart needs the inspector token'));

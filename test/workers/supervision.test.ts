@@ -252,7 +252,7 @@ describe('stopping', () => {
     const settle = (promise: Promise<unknown>) => promise.then((answer) => (answer as { performative: string }).performative, (error: unknown) => (error as FailureError).reason);
     const outcomes = Promise.all([settle(system.request('/w', { op: 'spin', ms: 100 }, { timeoutMs: 20_000 })), ...Array.from({ length: 5 }, () => settle(echo(system, '/w')))]);
     await system.stop();
-    for (const outcome of await outcomes) expect(['inform', 'agent-stopped']).toContain(outcome);
+    for (const outcome of await outcomes) expect(['inform', 'agent-stopping', 'agent-stopped']).toContain(outcome);
     await expect(system.request('/w', { op: 'echo' })).rejects.toThrow(/stopped/);
   });
 

@@ -1,6 +1,9 @@
 // The inspector page: plain DOM, no framework, no build step. It speaks protocol version 1
 // (src/inspector/protocol.ts) to the server it was loaded from, and reconnects on its own.
 // Every text from the server is set with textContent: nothing received is ever evaluated.
+// The token (from the address's #fragment or the token field) goes in the WebSocket
+// handshake as a subprotocol, never in a URL; it is kept for this tab only (sessionStorage)
+// and taken out of the address bar.
 
 const PROTOCOL = 1;
 const MAX_MESSAGES = 300;
@@ -11,6 +14,9 @@ const PERFORMATIVES = [
   'request-when', 'request-whenever', 'subscribe',
 ];
 const LIFECYCLE = new Set(['started', 'stopped', 'failed', 'restarted', 'hung', 'escalated', 'suspended', 'resumed']);
+const SUBPROTOCOL = 'troupe-inspector';
+const TOKEN_PREFIX = 'troupe-token.';
+const TOKEN_KEY = 'troupe-inspector-token';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -20,6 +26,10 @@ const state = {
   tree: undefined,
   selected: undefined,
   chart: undefined,
+  /** This connection gave the token: snapshots (agents' memory) and control are open to it. */
+  authenticated: false,
+  /** The last state value streamed per agent: the statechart's highlight without a snapshot. */
+  values: new Map(),
   messages: [],
   askers: new Map(),
   ports: new Map(),
@@ -28,6 +38,8 @@ const state = {
   retryMs: 250,
   /** Set when retrying cannot help (another protocol version, a policy close): the reason shown. */
   givenUp: undefined,
+  /** The token field changed: the next connection starts at once. */
+  reconnectNow: false,
   treeTimer: undefined,
   snapshotTimer: undefined,
 };
@@ -52,17 +64,29 @@ function svg(tag, attributes = {}, text) {
 
 // ---- connection ----------------------------------------------------------------------------
 
+/** The token as a subprotocol: base64url of its UTF-8 bytes (what a subprotocol may contain). */
+function tokenProtocol(token) {
+  const bytes = new TextEncoder().encode(token);
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return TOKEN_PREFIX + btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 function connect() {
   const url = new URL('/', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const socket = new WebSocket(url);
+  const token = $('token').value;
+  const socket = new WebSocket(url, token ? [SUBPROTOCOL, tokenProtocol(token)] : [SUBPROTOCOL]);
   state.socket = socket;
   socket.addEventListener('open', () => {
     state.retryMs = 250;
     setConnection(true);
   });
-  socket.addEventListener('message', (frame) => onServerMessage(JSON.parse(frame.data)));
+  socket.addEventListener('message', (frame) => {
+    if (state.socket === socket) onServerMessage(JSON.parse(frame.data));
+  });
   socket.addEventListener('close', (event) => {
+    if (state.socket !== socket) return;
     for (const { reject } of state.pending.values()) reject(new Error('connection lost'));
     state.pending.clear();
     // Refused by policy (origin, flood): retrying would not help.
@@ -72,9 +96,24 @@ function connect() {
       return;
     }
     setConnection(false, event.reason, true);
-    setTimeout(connect, state.retryMs);
-    state.retryMs = Math.min(state.retryMs * 2, 5_000);
+    setTimeout(connect, state.reconnectNow ? 0 : state.retryMs);
+    if (!state.reconnectNow) state.retryMs = Math.min(state.retryMs * 2, 5_000);
+    state.reconnectNow = false;
   });
+}
+
+/** A new token (or none): connect again with it. */
+function reconnect() {
+  if (state.socket?.readyState === WebSocket.OPEN || state.socket?.readyState === WebSocket.CONNECTING) {
+    state.reconnectNow = true;
+    state.socket.close(1000, 'token changed');
+  }
+}
+
+function setAccess(text, authenticated) {
+  state.authenticated = authenticated;
+  $('access').textContent = text;
+  document.body.dataset.authenticated = String(authenticated);
 }
 
 function setConnection(connected, reason, retrying) {
@@ -103,6 +142,9 @@ function onServerMessage(message) {
         return;
       }
       $('system-name').textContent = message.system;
+      if (!message.control) setAccess('the inspector has no token: watching only', false);
+      else if (message.authenticated) setAccess('token accepted: memory and control', true);
+      else setAccess('no token: watching only (memory and control need it)', false);
       renderTree(message.tree);
       if (state.selected) selectAgent(state.selected);
       return;
@@ -121,6 +163,7 @@ function onServerMessage(message) {
       const waiting = state.pending.get(message.id);
       if (waiting === undefined) {
         if (message.type === 'error') log(`error ${message.code}: ${message.message}`);
+        if (message.type === 'error' && message.code === 'unauthorized') setAccess(`wrong token: watching only`, false);
         return;
       }
       state.pending.delete(message.id);
@@ -142,7 +185,11 @@ function onEvent(event) {
     if (badge) badge.textContent = `✉ ${event.depth}`;
   } else if (event.type === 'state') {
     log(`${event.path} → ${JSON.stringify(event.value)}${event.event ? ` on ${event.event}` : ''}`);
-    if (event.path === state.selected) refreshSnapshotSoon();
+    state.values.set(event.path, event.value);
+    if (event.path === state.selected) {
+      if (state.authenticated) refreshSnapshotSoon();
+      else renderChart(state.chart, activeFrom(state.chart, event.value));
+    }
   } else if (event.type === 'over-budget') {
     showOverBudget(event);
   } else if (LIFECYCLE.has(event.type)) {
@@ -224,7 +271,10 @@ async function selectAgent(path) {
   for (const node of document.querySelectorAll('#tree .node')) node.classList.toggle('selected', node.dataset.path === path);
   for (const id of ['stop', 'restart', 'suspend', 'resume', 'send']) $(id).disabled = false;
   try {
-    if (changed || state.chart === undefined) state.chart = await call({ type: 'statechart', path });
+    if (changed || state.chart === undefined) {
+      state.chart = await call({ type: 'statechart', path });
+      renderChart(state.chart, activeFrom(state.chart, state.values.get(path)));
+    }
     await refreshSnapshot();
   } catch (error) {
     $('snapshot').textContent = `(${error.message})`;
@@ -244,6 +294,25 @@ async function refreshSnapshot() {
   const snapshot = await call({ type: 'snapshot', path: state.selected });
   $('snapshot').textContent = JSON.stringify(snapshot, null, 2);
   renderChart(state.chart, new Set(snapshot.state?.active ?? []));
+}
+
+/** The ids of the chart's nodes a streamed state value names (`"warm"`, `{"busy": "fetching"}`). */
+function activeFrom(chart, value) {
+  const active = new Set();
+  const walk = (node, at) => {
+    active.add(node.id);
+    if (typeof at === 'string') {
+      const child = node.states.find((candidate) => candidate.key === at);
+      if (child) active.add(child.id);
+    } else if (at && typeof at === 'object') {
+      for (const [key, inner] of Object.entries(at)) {
+        const child = node.states.find((candidate) => candidate.key === key);
+        if (child) walk(child, inner);
+      }
+    }
+  };
+  if (chart && value !== undefined) walk(chart, value);
+  return active;
 }
 
 function renderChart(chart, active) {
@@ -297,7 +366,18 @@ function setUpControls() {
     control('send', { performative: $('send-performative').value, content });
   });
   const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
-  if (fromHash) $('token').value = fromHash;
+  if (fromHash) {
+    sessionStorage.setItem(TOKEN_KEY, fromHash);
+    // Out of the address bar (and this history entry): a screenshot or a shared screen shows no token.
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  $('token').value = sessionStorage.getItem(TOKEN_KEY) ?? '';
+  $('token').addEventListener('change', () => {
+    const token = $('token').value;
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+    reconnect();
+  });
   $('conversation-filter').addEventListener('input', renderSequence);
   $('clear-messages').addEventListener('click', () => {
     state.messages = [];
