@@ -42,7 +42,7 @@ export class StartError extends TroupeError {
  */
 export type Lifecycle =
   | { readonly kind: 'stopped' }
-  | { readonly kind: 'starting' }
+  | { readonly kind: 'starting'; readonly isRestart: boolean }
   | { readonly kind: 'running' }
   | { readonly kind: 'suspended' }
   | { readonly kind: 'draining' }
@@ -51,7 +51,9 @@ export type Lifecycle =
   | { readonly kind: 'restarting' };
 
 const STOPPED: Lifecycle = { kind: 'stopped' };
-const STARTING: Lifecycle = { kind: 'starting' };
+type Starting = Extract<Lifecycle, { readonly kind: 'starting' }>;
+const STARTING: Starting = { kind: 'starting', isRestart: false };
+const RESTARTING_NOW: Starting = { kind: 'starting', isRestart: true };
 const RUNNING: Lifecycle = { kind: 'running' };
 const SUSPENDED: Lifecycle = { kind: 'suspended' };
 const DRAINING: Lifecycle = { kind: 'draining' };
@@ -110,7 +112,6 @@ export class AgentProcess implements AgentNode, Sender {
   private processingMs = 0;
   private seenProcessed = -1;
   private stalledSince = 0;
-  private isRestart = false;
   private logger: Logger | undefined;
   /**
    * How its first start ended, for createSystem to wait on: rejected with the StartError of a
@@ -166,19 +167,28 @@ export class AgentProcess implements AgentNode, Sender {
 
   /** Starts a new incarnation. Throws StartError when it fails here and now. */
   start(): void {
+    this.begin(STARTING);
+  }
+
+  /** Starts again after an exit; the mailbox carries over to the new incarnation. */
+  restart(): void {
+    this.restarts++;
+    this.begin(RESTARTING_NOW);
+  }
+
+  private begin(starting: Starting): void {
     this.incarnation = this.runtime.newIncarnation();
     this.logger = undefined; // a child logger per incarnation
     this.seenProcessed = -1;
     this.blockedOn = 0;
     this.keepOnlyHandedOver();
-    this.lifecycle = STARTING;
+    this.lifecycle = starting;
     this.runtime.register(this);
     let runs: boolean;
     try {
-      runs = this.executor.start(this.incarnation, this.isRestart);
+      runs = this.executor.start(this.incarnation, starting.isRestart);
     } catch (error) {
       this.lifecycle = RESTARTING;
-      this.isRestart = false;
       // Failed in this call: the supervisor hears it from the throw, createSystem need not wait.
       this.settleFirstStart?.();
       throw error instanceof StartError ? error : new StartError(this.path, error);
@@ -186,22 +196,15 @@ export class AgentProcess implements AgentNode, Sender {
     if (runs) this.started();
   }
 
-  /** Starts again after an exit; the mailbox carries over to the new incarnation. */
-  restart(): void {
-    this.restarts++;
-    this.isRestart = true;
-    this.start();
-  }
-
   /** The executor started the incarnation: messages flow. */
   started(): void {
-    if (this.lifecycle !== STARTING) return;
+    const starting = this.lifecycle;
+    if (starting.kind !== 'starting') return;
     this.lifecycle = RUNNING;
     this.settleFirstStart?.();
     const incarnation = this.incarnation as string;
     this.runtime.emit({ type: 'started', path: this.path, kind: 'agent', incarnation, at: this.runtime.time.now() });
-    if (this.isRestart) this.runtime.emit({ type: 'restarted', path: this.path, kind: 'agent', incarnation, restarts: this.restarts, at: this.runtime.time.now() });
-    this.isRestart = false;
+    if (starting.isRestart) this.runtime.emit({ type: 'restarted', path: this.path, kind: 'agent', incarnation, restarts: this.restarts, at: this.runtime.time.now() });
     if (this.hasQueued()) this.executor.wake();
   }
 
