@@ -114,12 +114,13 @@ export class AgentProcess implements AgentNode, Sender {
   private stalledSince = 0;
   private logger: Logger | undefined;
   /**
-   * How its first start ended, for createSystem to wait on: rejected with the StartError of a
-   * first start that failed after `start()` returned (on a thread), resolved once it started
-   * or ended in any other way (then its supervisor has it in hand).
+   * How its first start ended, for createSystem to wait on (see `firstStart`): pending, done
+   * (started, or ended in any way that leaves its supervisor in charge), or the StartError of a
+   * first start that failed after `start()` returned (on a thread). Only a pending first start
+   * that someone waits on holds a promise: an idle agent carries none.
    */
-  readonly firstStart: Promise<void>;
-  private settleFirstStart: ((error?: StartError) => void) | undefined;
+  private firstStartOutcome: 'pending' | 'done' | StartError = 'pending';
+  private firstStartWaiters: { readonly promise: Promise<void>; readonly resolve: () => void; readonly reject: (error: StartError) => void } | undefined;
 
   constructor(
     readonly runtime: Kernel,
@@ -131,16 +132,34 @@ export class AgentProcess implements AgentNode, Sender {
   ) {
     this.mailbox = new Mailbox(definition.mailbox.capacity, definition.mailbox.overflow);
     this.input = definition.input;
-    this.firstStart = new Promise<void>((resolve, reject) => {
-      this.settleFirstStart = (error) => {
-        this.settleFirstStart = undefined;
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-    });
-    // Only createSystem listens, and only while it starts the tree.
-    this.firstStart.catch(() => undefined);
     this.executor = makeExecutor(this);
+  }
+
+  /** Resolves once the first start is over (rejects with the StartError of one that failed on its thread). */
+  get firstStart(): Promise<void> {
+    const outcome = this.firstStartOutcome;
+    if (outcome === 'done') return DONE;
+    if (outcome !== 'pending') return Promise.reject(outcome);
+    if (this.firstStartWaiters === undefined) {
+      let resolve!: () => void;
+      let reject!: (error: StartError) => void;
+      const promise = new Promise<void>((ok, fail) => {
+        resolve = ok;
+        reject = fail;
+      });
+      this.firstStartWaiters = { promise, resolve, reject };
+    }
+    return this.firstStartWaiters.promise;
+  }
+
+  private settleFirstStart(error?: StartError): void {
+    if (this.firstStartOutcome !== 'pending') return;
+    this.firstStartOutcome = error ?? 'done';
+    const waiters = this.firstStartWaiters;
+    this.firstStartWaiters = undefined;
+    if (waiters === undefined) return;
+    if (error === undefined) waiters.resolve();
+    else waiters.reject(error);
   }
 
   get status(): NodeStatus {
@@ -190,7 +209,7 @@ export class AgentProcess implements AgentNode, Sender {
     } catch (error) {
       this.lifecycle = RESTARTING;
       // Failed in this call: the supervisor hears it from the throw, createSystem need not wait.
-      this.settleFirstStart?.();
+      this.settleFirstStart();
       throw error instanceof StartError ? error : new StartError(this.path, error);
     }
     if (runs) this.started();
@@ -201,7 +220,7 @@ export class AgentProcess implements AgentNode, Sender {
     const starting = this.lifecycle;
     if (starting.kind !== 'starting') return;
     this.lifecycle = RUNNING;
-    this.settleFirstStart?.();
+    this.settleFirstStart();
     const incarnation = this.incarnation as string;
     this.runtime.emit({ type: 'started', path: this.path, kind: 'agent', incarnation, at: this.runtime.time.now() });
     if (starting.isRestart) this.runtime.emit({ type: 'restarted', path: this.path, kind: 'agent', incarnation, restarts: this.restarts, at: this.runtime.time.now() });
@@ -211,7 +230,7 @@ export class AgentProcess implements AgentNode, Sender {
   /** The executor could not start the incarnation (after `start()` returned). */
   startFailed(error: unknown): void {
     const failed = error instanceof StartError ? error : new StartError(this.path, error);
-    this.settleFirstStart?.(failed);
+    this.settleFirstStart(failed);
     this.exited({ kind: 'crash', error: failed }, { failureReason: 'agent-failed' });
   }
 
@@ -319,7 +338,7 @@ export class AgentProcess implements AgentNode, Sender {
     const incarnation = this.incarnation ?? '';
     this.lifecycle = STOPPED;
     this.executor.kill();
-    this.settleFirstStart?.();
+    this.settleFirstStart();
     this.answerOpen('agent-stopped', `agent ${this.path} stopped (${describeExit(reason)})`);
     for (const message of [...this.returned.splice(0), ...this.mailbox.takeAll()]) this.runtime.reject(message, 'agent-stopped', 'agent-stopped', `agent ${this.path} stopped before handling the message`);
     this.runtime.unregister(this);
@@ -336,7 +355,7 @@ export class AgentProcess implements AgentNode, Sender {
   exited(reason: ExitReason, report: ExitReport): void {
     const state = this.lifecycle;
     if (state === STOPPED || state === RESTARTING) return;
-    this.settleFirstStart?.();
+    this.settleFirstStart();
     const incarnation = this.incarnation ?? '';
     this.lifecycle = RESTARTING;
     const detail = `agent ${this.path} ${reason.kind === 'normal' ? 'reached a final state' : `failed: ${describeExit(reason)}`}`;

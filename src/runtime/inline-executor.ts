@@ -19,7 +19,7 @@ import type { Terminated } from './watchers.js';
 import type { Runnable } from './scheduler.js';
 import type { SystemEvent } from './system-events.js';
 import type { ExitReason, Shutdown } from './tree.js';
-import { activeNodes, actorParent, holdOwnEvents, hostActor, releaseOwnEvents, sendOwnEvent, stopActor, type ActorParent, type HostedActor } from './xstate-adapter.js';
+import { activeNodes, ActorHost, holdOwnEvents, hostActor, releaseOwnEvents, sendOwnEvent, stopActor, type HostedActor } from './xstate-adapter.js';
 
 const KILLED: ExitReason = Object.freeze({ kind: 'killed', detail: 'shutdown time ran out' });
 
@@ -30,11 +30,12 @@ const KILLED: ExitReason = Object.freeze({ kind: 'killed', detail: 'shutdown tim
  * after checking what the current state accepts and the content, routes what the machine
  * emits, and answers `ask` and protocol logic invoked inside the machine.
  */
-export class InlineExecutor implements Executor, Runnable, AskHost, ProtocolHost {
+export class InlineExecutor extends ActorHost implements Executor, Runnable, AskHost, ProtocolHost {
+  readonly [ASK_HOST]: AskHost = this;
+  readonly [PROTOCOL_HOST]: ProtocolHost = this;
   readonly placement = 'inline';
   readonly where = 'this thread';
   queued = false;
-  private readonly parent: ActorParent;
   private actor: HostedActor | undefined;
   /** Conversation ports this incarnation opened (see openPort). */
   private ports: Set<Port> | undefined;
@@ -63,15 +64,25 @@ export class InlineExecutor implements Executor, Runnable, AskHost, ProtocolHost
   private busySince = 0;
 
   constructor(private readonly process: AgentProcess) {
-    this.parent = actorParent(
-      process.runtime.xsystem,
-      {
-        failed: (error) => this.noteFailure(error),
-        finished: () => this.noteFinalState(),
-        other: (type) => this.process.log.warn({ event: type }, 'sendParent is not part of Troupe messaging; use tell() or reply()'),
-      },
-      { [ASK_HOST]: this, [PROTOCOL_HOST]: this },
-    );
+    super();
+  }
+
+  // ---- the XState parent of the agent's actor (see ActorHost) ---------------------------
+
+  get system(): unknown {
+    return this.process.runtime.xsystem;
+  }
+
+  protected actorFailed(error: unknown): void {
+    this.noteFailure(error);
+  }
+
+  protected actorFinished(): void {
+    this.noteFinalState();
+  }
+
+  protected actorSentParent(type: string): void {
+    this.process.log.warn({ event: type }, 'sendParent is not part of Troupe messaging; use tell() or reply()');
   }
 
   get live(): boolean {
@@ -97,7 +108,7 @@ export class InlineExecutor implements Executor, Runnable, AskHost, ProtocolHost
     this.busyProgress = -1;
     this.afterMessage = undefined;
     this.held = undefined;
-    const actor = hostActor(process.definition.machine, this.parent, { id: process.path, input: process.input, resumeFrom });
+    const actor = hostActor(process.definition.machine, this, { id: process.path, input: process.input, resumeFrom });
     actor.on(OUTBOUND, this.onOutbound);
     this.actor = actor;
     this.inTurn = true;

@@ -7,32 +7,27 @@
  */
 import { createActor, fromCallback, type AnyActorRef, type AnyStateMachine, type AnyStateNode, type EventObject } from 'xstate';
 
-/** What a hosted actor reports to its host. */
-export interface ActorReports {
+/**
+ * The XState parent of the actors a host starts (an agent's executor extends it): XState reads
+ * `system` when it creates an actor and relays the actor's own done and error events (and
+ * `sendParent`) to `_send`, which hands them to the three methods below. One object per host,
+ * no closures: it is part of every idle agent's footprint.
+ */
+export abstract class ActorHost {
+  /** The actor system the hosted actors join (one per Troupe system). */
+  abstract get system(): unknown;
   /** The machine threw (an action, a guard) or an invoked promise rejected unhandled. */
-  failed(error: unknown): void;
+  protected abstract actorFailed(error: unknown): void;
   /** The machine reached a final state. */
-  finished(): void;
+  protected abstract actorFinished(): void;
   /** Anything else sent to the parent (`sendParent`), which is not Troupe messaging. */
-  other(type: string): void;
-}
+  protected abstract actorSentParent(type: string): void;
 
-/** The object standing as hosted actors' XState parent; it carries `carried` for findUp. */
-export type ActorParent = object;
-
-/** Makes the stand-in parent of the actors a host starts, in the actor system `system`. */
-export function actorParent(system: unknown, reports: ActorReports, carried: Readonly<Record<symbol, unknown>>): ActorParent {
-  return {
-    ...carried,
-    // Read by XState when it creates the actor: every agent of a system shares one actor system.
-    system,
-    // XState relays the actor's own done and error events to its parent here.
-    _send(event: EventObject): void {
-      if (event.type.startsWith('xstate.error.actor')) reports.failed((event as { error?: unknown }).error);
-      else if (event.type.startsWith('xstate.done.actor')) reports.finished();
-      else reports.other(event.type);
-    },
-  };
+  _send(event: EventObject): void {
+    if (event.type.startsWith('xstate.error.actor')) this.actorFailed((event as { error?: unknown }).error);
+    else if (event.type.startsWith('xstate.done.actor')) this.actorFinished();
+    else this.actorSentParent(event.type);
+  }
 }
 
 /** The parts of a hosted XState actor Troupe uses, public and private. */
@@ -62,7 +57,7 @@ export function newActorSystem(clock?: { setTimeout(callback: () => void, ms: nu
 }
 
 /** Creates (not starts) an actor whose XState parent is `parent`. */
-export function hostActor(machine: AnyStateMachine, parent: ActorParent, options: { readonly id: string; readonly input: unknown; readonly resumeFrom: unknown }): HostedActor {
+export function hostActor(machine: AnyStateMachine, parent: ActorHost, options: { readonly id: string; readonly input: unknown; readonly resumeFrom: unknown }): HostedActor {
   return createActor(machine, {
     parent: parent as unknown as AnyActorRef,
     input: options.input,

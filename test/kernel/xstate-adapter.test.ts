@@ -5,15 +5,38 @@
  */
 import { assign, createActor, createMachine, fromCallback, fromPromise, sendParent, setup, type AnyActorRef } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { activeNodes, actorParent, findUp, holdOwnEvents, hookInspection, hostActor, newActorSystem, parentOf, releaseOwnEvents, sendOwnEvent, stopActor, stopChild, type InspectionEvent } from '../../src/runtime/xstate-adapter.js';
+import { activeNodes, ActorHost, findUp, holdOwnEvents, hookInspection, hostActor, newActorSystem, parentOf, releaseOwnEvents, sendOwnEvent, stopActor, stopChild, type InspectionEvent } from '../../src/runtime/xstate-adapter.js';
 import { latch } from '../support/latch.js';
 
 const CARRIED = Symbol('carried');
 
+class RecordingHost extends ActorHost {
+  readonly [CARRIED] = 'the host';
+  readonly failed: unknown[] = [];
+  finished = 0;
+  readonly other: string[] = [];
+  private readonly actorSystem = newActorSystem();
+
+  get system(): unknown {
+    return this.actorSystem;
+  }
+
+  protected actorFailed(error: unknown): void {
+    this.failed.push(error);
+  }
+
+  protected actorFinished(): void {
+    this.finished++;
+  }
+
+  protected actorSentParent(type: string): void {
+    this.other.push(type);
+  }
+}
+
 function host() {
-  const reports = { failed: [] as unknown[], finished: 0, other: [] as string[] };
-  const parent = actorParent(newActorSystem(), { failed: (error) => reports.failed.push(error), finished: () => reports.finished++, other: (type) => reports.other.push(type) }, { [CARRIED]: 'the host' });
-  return { parent, reports };
+  const parent = new RecordingHost();
+  return { parent, reports: parent };
 }
 
 describe('XState private members Troupe relies on (pinned xstate 5.33)', () => {
