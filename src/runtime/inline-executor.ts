@@ -31,8 +31,6 @@ const KILLED: ExitReason = Object.freeze({ kind: 'killed', detail: 'shutdown tim
  * emits, and answers `ask` and protocol logic invoked inside the machine.
  */
 export class InlineExecutor extends ActorHost implements Executor, Runnable, AskHost, ProtocolHost {
-  readonly [ASK_HOST]: AskHost = this;
-  readonly [PROTOCOL_HOST]: ProtocolHost = this;
   readonly placement = 'inline';
   readonly where = 'this thread';
   queued = false;
@@ -68,6 +66,15 @@ export class InlineExecutor extends ActorHost implements Executor, Runnable, Ask
   }
 
   // ---- the XState parent of the agent's actor (see ActorHost) ---------------------------
+
+  /** Found by `ask` and protocol logic walking up from an invoked actor (on the prototype: no field per agent). */
+  get [ASK_HOST](): AskHost {
+    return this;
+  }
+
+  get [PROTOCOL_HOST](): ProtocolHost {
+    return this;
+  }
 
   get system(): unknown {
     return this.process.runtime.xsystem;
