@@ -112,7 +112,7 @@ export class AgentCell implements RestartableNode, Runnable, AskHost, ProtocolHo
     readonly definition: AgentDefinition,
     private readonly parent: ParentLink,
   ) {
-    this.mailbox = new Mailbox(definition.mailbox.capacity, definition.mailbox.overflow);
+    this.mailbox = new Mailbox(definition.mailbox);
     this.input = definition.input;
   }
 

@@ -10,7 +10,7 @@ import { AgentCell } from './agent-cell.js';
 import { DeadLetters, type DeadLetterReason } from './dead-letters.js';
 import { ConfigurationError, type RuntimeReason } from './errors.js';
 import { Listeners } from './listeners.js';
-import type { Mailbox, Settle } from './mailbox.js';
+import { refusalOf, type Mailbox, type Settle } from './mailbox.js';
 import { normalizePath, parentPath } from './path.js';
 import { abortReason, ASK_PREFIX, PendingAsks } from './pending-asks.js';
 import { PORT_PREFIX, Ports } from './ports.js';
@@ -276,8 +276,8 @@ export class Runtime {
       case 'waiting':
         return 'waiting';
       case 'refused': {
-        const deadReason = mailbox.overflow === 'drop-newest' ? 'dropped-newest' : 'mailbox-full';
-        this.reject(message, deadReason, 'mailbox-full', `mailbox of ${path} is full (capacity ${mailbox.capacity})`);
+        const refusal = refusalOf(mailbox, path);
+        this.reject(message, refusal.deadReason, refusal.reason, refusal.detail);
         return 'refused';
       }
     }

@@ -66,7 +66,7 @@ export class RemoteAgent implements AgentNode {
     readonly definition: AgentDefinition,
     private readonly parent: ParentLink,
   ) {
-    this.mailbox = new Mailbox(definition.mailbox.capacity, definition.mailbox.overflow);
+    this.mailbox = new Mailbox(definition.mailbox);
     this.input = definition.input;
     this.firstStart = new Promise<void>((resolve, reject) => {
       this.settleFirstStart = (error) => {
