@@ -6,10 +6,14 @@
 import type OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { TroupeError } from '../../src/runtime/errors.js';
-import type { Limiter } from '../limiter/limiter.js';
+import { RateLimitedError, type Limiter } from '../limiter/limiter.js';
 import { messageTokens } from './memory.js';
 
-export type ModelFailureReason = 'model-deadline' | 'model-error' | 'malformed-output' | 'too-many-tool-rounds';
+/**
+ * `rate-limited`: a 429 paused the shared limiter past this call's deadline, so the call was
+ * never sent (the cause, at once, instead of `model-deadline` once the deadline passed).
+ */
+export type ModelFailureReason = 'model-deadline' | 'model-error' | 'rate-limited' | 'malformed-output' | 'too-many-tool-rounds';
 
 /** A model call or its answer went wrong; `reason` is what the agent's `failure` answer carries. */
 export class ModelCallError extends TroupeError {
@@ -88,6 +92,7 @@ export async function callModel(call: ModelCall, signal: AbortSignal): Promise<C
     if (signal.aborted) throw signal.reason;
     if (deadline !== undefined && controller.signal.reason === deadline) throw deadline;
     if (error instanceof ModelCallError) throw error;
+    if (error instanceof RateLimitedError) throw new ModelCallError('rate-limited', `the model call to ${call.body.model} was not sent: ${error.message}`, error);
     if (error instanceof SyntaxError) throw new ModelCallError('malformed-output', `the model's HTTP answer is not valid JSON: ${error.message}`, error);
     throw new ModelCallError('model-error', `the model call to ${call.body.model} failed: ${describe(error)}`, error);
   } finally {
