@@ -119,10 +119,21 @@ function copyRecord(source: object, bare: boolean, copies: Copies, depth: number
 
 /** The refusal of the value at `key` of `parent`, its path one level longer; a getter's throw becomes one. */
 function refusalAt(error: unknown, key: string | number, parent: object): Refusal {
-  const refusal = error instanceof Refusal ? error : new Refusal(`threw when read (${error instanceof Error ? error.message : String(error)})`, `${PLAIN}, not getters that throw`, undefined, error);
+  const refusal = error instanceof Refusal ? error : new Refusal(`threw when read (${describeThrown(error)})`, `${PLAIN}, not getters that throw`, undefined, error);
   refusal.keys.push(key);
   if (refusal.cycleTo === parent && refusal.below === undefined) refusal.below = refusal.keys.length;
   return refusal;
+}
+
+/** A getter's throw in a few words: whatever was thrown (its message may be long, or a getter that throws in turn). */
+function describeThrown(error: unknown): string {
+  let text: string;
+  try {
+    text = error instanceof Error ? error.message : String(error);
+  } catch {
+    text = 'a value that cannot be shown';
+  }
+  return text.length > MAX_THROWN_CHARS ? `${text.slice(0, MAX_THROWN_CHARS)}…` : text;
 }
 
 function invalid(refusal: Refusal): InvalidContentError {
@@ -136,6 +147,7 @@ function invalid(refusal: Refusal): InvalidContentError {
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 const MAX_SHOWN_KEYS = 8;
 const MAX_KEY_CHARS = 40;
+const MAX_THROWN_CHARS = 120;
 
 /** `$.a[0]["b c"]`, shortened in the middle past 8 keys and per key past 40 characters, so a deep path stays readable. */
 function pathOf(keys: readonly (string | number)[]): string {
@@ -162,7 +174,7 @@ function kindOf(value: object, proto: unknown): string {
 function constructorName(proto: unknown): string | undefined {
   if (typeof proto !== 'object' || proto === null || types.isProxy(proto)) return undefined;
   const constructor: unknown = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value;
-  if (typeof constructor !== 'function') return undefined;
+  if (typeof constructor !== 'function' || types.isProxy(constructor)) return undefined;
   const name: unknown = Object.getOwnPropertyDescriptor(constructor, 'name')?.value;
   return typeof name === 'string' && name !== '' ? name.slice(0, MAX_KEY_CHARS) : undefined;
 }

@@ -200,6 +200,21 @@ describe('content isolation: refusals name the path and stay short', () => {
     const error = refusalOf(content);
     expect(error.message).toMatch(/^content at \$\.list\[0\]\.bad threw when read \(boom\); send plain data/);
     expect(error.cause).toBe(boom);
+    // What was thrown is shown short, and shown at all when it cannot be turned into a string.
+    const long = refusalOf({
+      get x(): never {
+        throw new Error('y'.repeat(10_000));
+      },
+    });
+    expect(long.message.length).toBeLessThan(300);
+    const bare = Object.create(null) as object;
+    expect(
+      refusalOf({
+        get x(): never {
+          throw bare;
+        },
+      }).message,
+    ).toMatch(/^content at \$\.x threw when read \(a value that cannot be shown\)/);
   });
 
   it('an own `__proto__` key (as JSON.parse makes) stays a property and never becomes the copy’s prototype', () => {
