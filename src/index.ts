@@ -34,7 +34,7 @@ export { llmAgent, type LlmAgentOptions, type LlmAgentEvent } from '../actors/ll
 export { tool, agentTool, type Tool, type FunctionTool, type AgentTool, type ToolContext } from '../actors/llm/tools.js';
 export { ModelCallError, type ModelFailureReason } from '../actors/llm/model-call.js';
 export type { MemoryOptions } from '../actors/llm/memory.js';
-export { createLimiter, Limiter, LimiterError, RetriesExhaustedError, type LimiterOptions, type LimiterMetrics, type LimitedCall } from '../actors/limiter/limiter.js';
+export { createLimiter, Limiter, LimiterError, RateLimitedError, RetriesExhaustedError, type LimiterOptions, type LimiterMetrics, type LimitedCall } from '../actors/limiter/limiter.js';
 export { retryAfterMs, type RetryOptions } from '../actors/limiter/retry-policy.js';
 export { startOfflineModel, OfflineModelError, type OfflineModel, type OfflineModelOptions, type OfflineModelStats, type OfflineRequestEvent } from '../actors/offline-model/offline-model.js';
 export { echoScript, lastText, toolResults, type OfflineScript, type OfflineRequest, type OfflineReply, type OfflineFault, type OfflineToolCall } from '../actors/offline-model/script.js';

@@ -4,7 +4,8 @@
  * minute. Callers wait in a fair queue (start-time fair queueing between callers' keys:
  * a key's n-th waiting call goes after every other key's (n-1)-th; FIFO within a key), which
  * is the backpressure; failed calls are retried per the retry policy, and a 429
- * holds every new start until its `retry-after` has passed.
+ * holds every new start until its `retry-after` has passed (at most `retry.maxRetryAfterMs`);
+ * a call whose deadline comes before that fails at once with RateLimitedError.
  */
 import type { CodeUnder } from '../../src/runtime/error-catalogue.js';
 import { TroupeError } from '../../src/runtime/errors.js';
@@ -32,7 +33,9 @@ export interface LimitedCall<T> {
   readonly tokensUsed?: (result: T) => number | undefined;
   /**
    * When the caller stops caring (ms since the epoch, like Date.now()). A retry that could not
-   * start before it is not waited for: the call fails at once with its last error.
+   * start before it is not waited for: the call fails at once with its last error. A call that
+   * could not start before it because a 429 paused the limiter (waiting or new) fails at once
+   * with RateLimitedError, without being sent.
    */
   readonly deadlineAt?: number;
 }
@@ -84,6 +87,25 @@ export class RetriesExhaustedError extends LimiterError {
   }
 }
 
+/**
+ * A 429 paused the limiter past this call's deadline, so the call was not sent (or not sent
+ * again); `cause` is the 429 error, `resumesAt` when calls start again (epoch ms).
+ */
+export class RateLimitedError extends LimiterError {
+  constructor(
+    readonly resumesAt: number,
+    readonly deadlineAt: number,
+    cause: unknown,
+  ) {
+    const last = cause instanceof Error ? cause.message : String(cause);
+    super(
+      'rate-limited',
+      `the provider rate-limited this limiter (${last}) and every call waits until ${new Date(resumesAt).toISOString()}, after this call's deadline (${new Date(deadlineAt).toISOString()}), so it was not sent; give it a longer deadline, lower the limiter's requestsPerMinute or tokensPerMinute, or lower retry.maxRetryAfterMs (the longest retry-after followed)`,
+      { cause },
+    );
+  }
+}
+
 interface Waiter {
   readonly key: string;
   /** Fair-queue round: one more than this key's previous call still counted. */
@@ -91,7 +113,10 @@ interface Waiter {
   readonly seq: number;
   readonly tokens: number;
   readonly enqueuedAt: number;
+  /** Epoch ms; Infinity when the caller gave none. */
+  readonly deadlineAt: number;
   readonly admit: (permit: Permit) => void;
+  readonly fail: (error: Error) => void;
   readonly abandon: () => void;
 }
 
@@ -128,6 +153,8 @@ export class Limiter {
   private readonly starts: number[] = [];
   private readonly tokens: TokenEntry[] = [];
   private pausedUntil = 0;
+  /** The 429 that set `pausedUntil`. */
+  private pauseCause: unknown;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = 0;
   private readonly counts = { maxActive: 0, started: 0, succeeded: 0, failed: 0, retries: 0, rateLimited: 0, waitCount: 0, waitTotal: 0, waitMax: 0 };
@@ -163,27 +190,29 @@ export class Limiter {
   async run<T>(task: (attempt: AttemptInfo) => Promise<T>, call: LimitedCall<T> = {}): Promise<T> {
     const signal = call.signal ?? new AbortController().signal;
     const estimate = Math.max(0, Math.ceil(call.estimatedTokens ?? 1));
+    const deadlineAt = call.deadlineAt ?? Number.POSITIVE_INFINITY;
     for (let attempt = 0; ; attempt++) {
-      const acquired = this.acquire(call.key ?? 'default', estimate, signal);
+      const acquired = this.acquire(call.key ?? 'default', estimate, signal, deadlineAt);
       const permit = acquired instanceof Promise ? await acquired : acquired;
       let result: T;
       try {
         result = await task({ signal, attempt });
       } catch (error) {
-        permit.release();
-        if (signal.aborted) throw signal.reason;
-        const decision = this.policy.decide(error, attempt + 1);
-        const retryable = this.policy.decide(error, 1).retry;
-        // Waiting past the caller's deadline only to be aborted would hide the real cause.
-        const tooLate = decision.retry && call.deadlineAt !== undefined && Date.now() + decision.afterMs >= call.deadlineAt;
-        if (decision.retry && decision.rateLimited) {
-          // The provider's pause holds for every caller, also when this one gives up.
-          this.counts.rateLimited++;
-          this.pausedUntil = Math.max(this.pausedUntil, Date.now() + decision.afterMs);
+        if (signal.aborted) {
+          permit.release();
+          throw signal.reason;
         }
+        // What this error is, whatever retries are left: a 429 pauses every caller, also when
+        // this one gives up, and before its slot is given back (the next call would start into it).
+        const kind = this.policy.decide(error, 1);
+        if (kind.retry && kind.rateLimited) this.pause(kind.afterMs, error);
+        permit.release();
+        const decision = this.policy.decide(error, attempt + 1);
+        // Waiting past the caller's deadline only to be aborted would hide the real cause.
+        const tooLate = decision.retry && Date.now() + decision.afterMs >= deadlineAt;
         if (!decision.retry || tooLate) {
           this.counts.failed++;
-          if (retryable) throw new RetriesExhaustedError(attempt + 1, error, tooLate);
+          if (kind.retry) throw new RetriesExhaustedError(attempt + 1, error, tooLate);
           throw error;
         }
         this.counts.retries++;
@@ -202,9 +231,31 @@ export class Limiter {
     }
   }
 
+  /** Holds every start for `ms` (unless a pause already lasts longer); waiting calls it outlasts fail now. */
+  private pause(ms: number, cause: unknown): void {
+    this.counts.rateLimited++;
+    const until = Date.now() + ms;
+    if (until <= this.pausedUntil) return;
+    this.pausedUntil = until;
+    this.pauseCause = cause;
+    const outlasted = this.queue.filter((waiter) => waiter.deadlineAt <= until);
+    for (const waiter of outlasted) {
+      this.withdraw(waiter);
+      waiter.fail(this.pausedPast(waiter.deadlineAt));
+    }
+    if (outlasted.length > 0) this.pump();
+  }
+
+  /** The error of a call whose deadline comes before the pause ends (counted as failed). */
+  private pausedPast(deadlineAt: number): RateLimitedError {
+    this.counts.failed++;
+    return new RateLimitedError(this.pausedUntil, deadlineAt, this.pauseCause);
+  }
+
   /** A permit now when nobody waits and the limits allow it (no promise, no abort listener to undo); else one in fair order. */
-  private acquire(key: string, tokens: number, signal: AbortSignal): Permit | Promise<Permit> {
+  private acquire(key: string, tokens: number, signal: AbortSignal, deadlineAt: number): Permit | Promise<Permit> {
     if (signal.aborted) return Promise.reject(signal.reason);
+    if (deadlineAt <= this.pausedUntil && this.pausedUntil > Date.now()) return Promise.reject(this.pausedPast(deadlineAt));
     if (this.queue.length === 0 && this.active < this.maxConcurrent) {
       const now = Date.now();
       if (this.readyAt(tokens, now) <= now) {
@@ -227,10 +278,12 @@ export class Limiter {
         seq: this.seq++,
         tokens,
         enqueuedAt: performance.now(),
+        deadlineAt,
         admit: (permit) => {
           signal.removeEventListener('abort', onAbort);
           resolve(permit);
         },
+        fail: reject,
         abandon: () => signal.removeEventListener('abort', onAbort),
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -250,14 +303,18 @@ export class Limiter {
   }
 
   private remove(waiter: Waiter): void {
-    const index = this.queue.indexOf(waiter);
-    if (index < 0) return;
-    this.queue.splice(index, 1);
-    waiter.abandon();
+    if (!this.queue.includes(waiter)) return;
+    this.withdraw(waiter);
     // pump() below stops the window timer once the queue is empty: left armed, it would keep the process alive for nothing.
+    this.pump(); // a waiter that blocked the token budget may have left room for others
+  }
+
+  /** Takes a waiter out of the queue, as if it had never asked. */
+  private withdraw(waiter: Waiter): void {
+    this.queue.splice(this.queue.indexOf(waiter), 1);
+    waiter.abandon();
     // A call that never ran must not push its key's next call back a round.
     if (this.nextRound.get(waiter.key) === waiter.round + 1) this.nextRound.set(waiter.key, waiter.round);
-    this.pump(); // a waiter that blocked the token budget may have left room for others
   }
 
   private stopTimer(): void {

@@ -15,6 +15,12 @@ export interface RetryOptions {
   readonly jitter?: number;
   /** A 429 without `retry-after` waits this long (default 1,000 ms). */
   readonly rateLimitFallbackMs?: number;
+  /**
+   * The longest a 429's `retry-after` is followed (default 60,000 ms, as the OpenAI SDK does):
+   * a longer one pauses the limiter, and retries the call, after this long instead, so that one
+   * answer (a misconfigured proxy, a hostile server) cannot stop every caller for an hour.
+   */
+  readonly maxRetryAfterMs?: number;
 }
 
 export type RetryDecision = { readonly retry: false } | { readonly retry: true; readonly afterMs: number; readonly rateLimited: boolean };
@@ -65,7 +71,8 @@ export function createRetryPolicy(options: RetryOptions = {}, random: () => numb
   const maxMs = options.maxMs ?? 8_000;
   const jitter = options.jitter ?? 0.2;
   const fallbackMs = options.rateLimitFallbackMs ?? 1_000;
-  for (const [name, value] of Object.entries({ maxRetries, baseMs, maxMs, jitter, rateLimitFallbackMs: fallbackMs })) {
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+  for (const [name, value] of Object.entries({ maxRetries, baseMs, maxMs, jitter, rateLimitFallbackMs: fallbackMs, maxRetryAfterMs })) {
     if (!(Number.isFinite(value) && value >= 0)) throw new RangeError(`retry.${name} must be a finite number ≥ 0, got ${String(value)}`);
   }
   const backoff = (retry: number): number => Math.min(maxMs, baseMs * 2 ** (retry - 1)) * (1 + jitter * random());
@@ -74,7 +81,7 @@ export function createRetryPolicy(options: RetryOptions = {}, random: () => numb
     decide(error, retry) {
       if (retry > maxRetries || typeof error !== 'object' || error === null) return { retry: false };
       const httpError = error as HttpLikeError;
-      if (httpError.status === 429) return { retry: true, afterMs: retryAfterMs(httpError.headers) ?? fallbackMs, rateLimited: true };
+      if (httpError.status === 429) return { retry: true, afterMs: Math.min(maxRetryAfterMs, retryAfterMs(httpError.headers) ?? fallbackMs), rateLimited: true };
       if (typeof httpError.status === 'number' && httpError.status >= 500) return { retry: true, afterMs: backoff(retry), rateLimited: false };
       if (isNetworkError(httpError)) return { retry: true, afterMs: backoff(retry), rateLimited: false };
       return { retry: false };

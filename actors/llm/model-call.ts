@@ -7,7 +7,7 @@ import type OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { CodeOf } from '../../src/runtime/error-catalogue.js';
 import { TroupeError } from '../../src/runtime/errors.js';
-import type { Limiter } from '../limiter/limiter.js';
+import { RateLimitedError, type Limiter } from '../limiter/limiter.js';
 import { messageTokens } from './memory.js';
 
 export type ModelFailureReason = CodeOf<'ModelCallError'>;
@@ -89,6 +89,7 @@ export async function callModel(call: ModelCall, signal: AbortSignal): Promise<C
     if (signal.aborted) throw signal.reason;
     if (deadline !== undefined && controller.signal.reason === deadline) throw deadline;
     if (error instanceof ModelCallError) throw error;
+    if (error instanceof RateLimitedError) throw new ModelCallError('rate-limited', `the model call to ${call.body.model} was not sent: ${error.message}`, error);
     if (error instanceof SyntaxError) throw new ModelCallError('malformed-output', `the model's HTTP answer is not valid JSON: ${error.message}`, error);
     throw new ModelCallError('model-error', `the model call to ${call.body.model} failed: ${describe(error)}`, error);
   } finally {

@@ -130,7 +130,7 @@ export class AgentProcess implements AgentNode, Sender {
     private readonly parent: ParentLink,
     makeExecutor: (process: AgentProcess) => Executor,
   ) {
-    this.mailbox = new Mailbox(definition.mailbox.capacity, definition.mailbox.overflow);
+    this.mailbox = new Mailbox(definition.mailbox);
     this.input = definition.input;
     this.executor = makeExecutor(this);
   }

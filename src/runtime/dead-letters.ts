@@ -8,6 +8,7 @@ export type DeadLetterReason =
   | 'no-such-agent'
   | 'not-an-agent'
   | 'mailbox-full'
+  | 'backpressure-full'
   | 'dropped-oldest'
   | 'dropped-newest'
   | 'agent-stopped'

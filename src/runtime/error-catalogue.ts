@@ -56,6 +56,12 @@ const MODEL_FAILURES = {
     means: 'the model asked for tools again after `maxToolRounds` rounds of tool calls',
     remedy: 'raise `maxToolRounds`, or change the instructions so the model answers sooner',
   },
+  'rate-limited': {
+    answer: 'failure',
+    from: ['llm-agent'],
+    means: "a 429 paused the shared limiter past the call's deadline, so the call was never sent",
+    remedy: 'wait until the limiter resumes (the detail says when), give the call a later deadline, or lower the request rate',
+  },
 } as const satisfies Readonly<Record<string, ReasonEntry>>;
 
 /** Every error class Troupe exports, in the order the README lists them. */
@@ -256,6 +262,13 @@ export const ERROR_CLASSES = {
       'retries-exhausted': { means: 'every retry of a model call failed, or the next one could not start before the deadline (`.outOfTime`)', remedy: 'raise `retry.maxRetries` or the deadline, or check the provider' },
     },
   },
+  RateLimitedError: {
+    extends: 'LimiterError',
+    about: "a 429's pause lasts past the call's deadline, so the call was not sent; `.resumesAt`, `.deadlineAt`, `cause` (the 429)",
+    codes: {
+      'rate-limited': { means: "the shared limiter is paused by a 429 until after this call's deadline", remedy: 'retry after `resumesAt`, or give the call a later deadline' },
+    },
+  },
   ModelCallError: {
     extends: 'TroupeError',
     about: 'a model call that failed; `.reason` is its code, which an LLM agent answers as `failure` `{ reason, detail }`',
@@ -274,6 +287,7 @@ export const ERROR_CLASSES = {
 export const ANSWER_REASONS = {
   'no-such-agent': { answer: 'failure', from: ['runtime'], means: "nothing lives at the receiver's path (never started, stopped for good, or a conversation port since closed)", remedy: 'check the path; wait for the agent to be started' },
   'not-an-agent': { answer: 'failure', from: ['runtime'], means: "the receiver's path is a supervisor, which takes no messages", remedy: 'send to one of its agents' },
+  'backpressure-full': { answer: 'failure', from: ['runtime'], means: "the receiver's `backpressure` mailbox is full and so is its queue of waiting senders (`maxWaiting`)", remedy: 'await the sends already waiting before sending more, or raise `capacity` / `maxWaiting`' },
   'mailbox-full': { answer: 'failure', from: ['runtime', 'llm-agent'], means: "the receiver's mailbox (an LLM agent's task queue) is at capacity", remedy: 'try again later, raise `mailbox.capacity`, or send less' },
   'agent-failed': { answer: 'failure', from: ['runtime'], means: 'the receiver crashed while the request was open (or on the message itself)', remedy: 'its supervisor restarts it; retry once it is back' },
   hung: { answer: 'failure', from: ['runtime'], means: 'the receiver was found hung by its heartbeat while the request was open', remedy: 'its supervisor restarts it; retry, and look for the handler that blocks' },

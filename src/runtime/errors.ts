@@ -17,10 +17,10 @@ export class TroupeError extends Error {
   }
 }
 
-/** Content that is not plain data (a Map, a Date, a function, a class instance, a cycle). */
+/** Content that is not plain data (a Map, a Date, a function, a class instance, a Proxy, a cycle). */
 export class InvalidContentError extends TroupeError {
-  constructor(message: string) {
-    super('invalid-content', message);
+  constructor(message: string, cause?: unknown) {
+    super('invalid-content', message, cause === undefined ? undefined : { cause });
   }
 }
 

@@ -13,7 +13,7 @@ import { ConfigurationError, type RuntimeReason } from './errors.js';
 import { InlineExecutor } from './inline-executor.js';
 import type { Kernel, SendOrigin, Sender } from './kernel.js';
 import { Listeners } from './listeners.js';
-import type { Mailbox, Settle } from './mailbox.js';
+import { refusalOf, type Mailbox, type Settle } from './mailbox.js';
 import { normalizePath } from './path.js';
 import { Registry } from './registry.js';
 import { abortReason, PendingAsks } from './pending-asks.js';
@@ -284,8 +284,8 @@ export class Runtime implements Kernel {
       case 'waiting':
         return 'waiting';
       case 'refused': {
-        const deadReason = mailbox.overflow === 'drop-newest' ? 'dropped-newest' : 'mailbox-full';
-        this.reject(message, deadReason, 'mailbox-full', `mailbox of ${path} is full (capacity ${mailbox.capacity})`);
+        const refusal = refusalOf(mailbox, path);
+        this.reject(message, refusal.deadReason, refusal.reason, refusal.detail);
         return 'refused';
       }
     }

@@ -9,11 +9,10 @@
  * Timers (heartbeats, deadlines, Date) are fake and advanced only when the scheduler is idle,
  * so a round costs CPU time, not wall-clock waits; setImmediate (the scheduler) stays real.
  */
-import vm from 'node:vm';
-import v8 from 'node:v8';
 import { assign, fromPromise, setup } from 'xstate';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSystem, defineAgent, FailureError, reply, supervisor, type AclMessage, type Strategy, type System } from '../../src/index.js';
+import { forceGc } from '../support/gc.js';
 import { prng } from '../support/prng.js';
 
 const GROUPS = 10;
@@ -147,18 +146,6 @@ async function stopAll(system: System): Promise<void> {
 
 interface Internals {
   runtime: { asks: { size: number } };
-}
-
-/** A GC to call between rounds: the test process is not started with --expose-gc. */
-function forceGc(): (() => void) | undefined {
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (exposed !== undefined) return exposed;
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    return vm.runInNewContext('gc') as () => void;
-  } catch {
-    return undefined;
-  }
 }
 
 describe('chaos', () => {

@@ -5,7 +5,7 @@
  */
 import { afterEach, vi } from 'vitest';
 import { assign, setup } from 'xstate';
-import { createSystem, defineAgent, reply, supervisor, type AclMessage, type AgentDefinition, type ChildSpec, type System, type SystemOptions } from '../../src/index.js';
+import { createSystem, defineAgent, reply, supervisor, type AclMessage, type AgentDefinition, type ChildSpec, type MailboxOptions, type System, type SystemOptions } from '../../src/index.js';
 
 export { EventLog } from '../support/event-log.js';
 export { latch, type Latch } from '../support/latch.js';
@@ -35,7 +35,7 @@ export async function startSystem(children: readonly ChildSpec[], options: Omit<
 }
 
 /** Answers every `request` with `inform` carrying the request's content back. */
-export function echo(name = 'echo', mailbox?: AgentDefinition['mailbox']): AgentDefinition {
+export function echo(name = 'echo', mailbox?: MailboxOptions): AgentDefinition {
   return defineAgent({
     name,
     mailbox,
@@ -49,7 +49,7 @@ export function echo(name = 'echo', mailbox?: AgentDefinition['mailbox']): Agent
  * Handles `request` and `inform`; calls `seen` with every message it handles, in order.
  * A request is answered `inform { n }` with the running count.
  */
-export function recorder(seen: (message: AclMessage) => void, name = 'recorder', mailbox?: AgentDefinition['mailbox']): AgentDefinition {
+export function recorder(seen: (message: AclMessage) => void, name = 'recorder', mailbox?: MailboxOptions): AgentDefinition {
   return defineAgent({
     name,
     mailbox,

@@ -1,15 +1,19 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { setup } from 'xstate';
 import { defineAgent, FailureError, tell, type AclMessage, type OverflowPolicy } from '../../src/index.js';
-import { Mailbox } from '../../src/runtime/mailbox.js';
+import { DEFAULT_MAILBOX, Mailbox } from '../../src/runtime/mailbox.js';
 import { latch, nextImmediate, recorder, startSystem } from './helpers.js';
 
 const POLICIES: OverflowPolicy[] = ['reject', 'drop-oldest', 'drop-newest', 'backpressure'];
 
+function mailbox<T>(capacity: number, overflow: OverflowPolicy, maxWaiting = DEFAULT_MAILBOX.maxWaiting): Mailbox<T> {
+  return new Mailbox<T>({ capacity, overflow, maxWaiting });
+}
+
 describe('Mailbox (unit)', () => {
   it('is a FIFO that holds at most `capacity` messages', () => {
-    const box = new Mailbox<number>(3, 'reject');
+    const box = mailbox<number>(3, 'reject');
     expect(box.length).toBe(0);
     expect(box.shift()).toBeUndefined();
     expect(box.offer(1).kind).toBe('queued');
@@ -23,12 +27,12 @@ describe('Mailbox (unit)', () => {
   });
 
   it('drop-oldest evicts the head to make room; drop-newest refuses the newcomer', () => {
-    const oldest = new Mailbox<string>(2, 'drop-oldest');
+    const oldest = mailbox<string>(2, 'drop-oldest');
     oldest.offer('a');
     oldest.offer('b');
     expect(oldest.offer('c')).toEqual({ kind: 'evicted', evicted: 'a' });
     expect(oldest.takeAll()).toEqual(['b', 'c']);
-    const newest = new Mailbox<string>(2, 'drop-newest');
+    const newest = mailbox<string>(2, 'drop-newest');
     newest.offer('a');
     newest.offer('b');
     expect(newest.offer('c').kind).toBe('refused');
@@ -36,7 +40,7 @@ describe('Mailbox (unit)', () => {
   });
 
   it('backpressure parks the newcomer, admits it (calling back) when room appears, refuses the rest when emptied', () => {
-    const box = new Mailbox<string>(1, 'backpressure');
+    const box = mailbox<string>(1, 'backpressure');
     const told: string[] = [];
     const settle = (item: string) => (outcome: 'queued' | 'refused') => told.push(`${item} ${outcome}`);
     box.offer('a', settle('a'));
@@ -52,8 +56,47 @@ describe('Mailbox (unit)', () => {
     expect(box.waitingCount).toBe(0);
   });
 
+  it('backpressure refuses a newcomer once maxWaiting wait, and takes newcomers again as the waiting get in', () => {
+    const box = mailbox<string>(1, 'backpressure', 2);
+    const told: string[] = [];
+    const settle = (item: string) => (outcome: 'queued' | 'refused') => told.push(`${item} ${outcome}`);
+    box.offer('a');
+    expect(box.offer('b', settle('b')).kind).toBe('waiting');
+    expect(box.offer('c', settle('c')).kind).toBe('waiting');
+    expect(box.offer('d', settle('d')).kind).toBe('refused');
+    expect(box.waitingCount).toBe(2);
+    expect(told).toEqual([]); // a refused offer is answered by its outcome, not by settle
+    expect(box.shift()).toBe('a');
+    expect(box.offer('e', settle('e')).kind).toBe('waiting');
+    expect([box.shift(), box.shift(), box.shift()]).toEqual(['b', 'c', 'e']);
+    expect(told).toEqual(['b queued', 'c queued', 'e queued']);
+  });
+
+  it('admits a waiting message in O(1) with a million waiting: no admission walks or moves the waiting list (counted)', () => {
+    const waiting = 1_000_000;
+    const box = mailbox<number>(1, 'backpressure', waiting);
+    box.offer(-1);
+    let admitted = 0;
+    const settle = (): void => void admitted++;
+    for (let i = 0; i < waiting; i++) box.offer(i, settle);
+    expect(box.waitingCount).toBe(waiting);
+    // Every Array method that costs time in the length of its array, counted with the length it ran on.
+    const linear = (['shift', 'unshift', 'splice', 'slice', 'indexOf', 'copyWithin'] as const).map((name) => vi.spyOn(Array.prototype, name));
+    const out: number[] = [];
+    try {
+      for (let i = 0; i < 1_000; i++) out.push(box.shift() as number);
+    } finally {
+      for (const spy of linear) spy.mockRestore();
+    }
+    const longest = Math.max(0, ...linear.flatMap((spy) => spy.mock.contexts.map((array) => (array as unknown[]).length)));
+    expect(longest).toBeLessThan(64);
+    expect(out).toEqual([-1, ...Array.from({ length: 999 }, (_, i) => i)]);
+    expect(admitted).toBe(1_000);
+    expect(box.waitingCount).toBe(waiting - 1_000);
+  });
+
   it('keeps order across ring-buffer growth and wrap-around', () => {
-    const box = new Mailbox<number>(Number.POSITIVE_INFINITY, 'reject');
+    const box = mailbox<number>(Number.POSITIVE_INFINITY, 'reject');
     const out: number[] = [];
     let next = 0;
     for (let round = 0; round < 50; round++) {
@@ -67,8 +110,8 @@ describe('Mailbox (unit)', () => {
   it('property: matches a reference model for every policy under random offer/shift interleavings', () => {
     const op = fc.oneof(fc.constant<'shift'>('shift'), fc.constant<'offer'>('offer'), fc.constant<'offer'>('offer'));
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 8 }), fc.constantFrom(...POLICIES), fc.array(op, { maxLength: 200 }), (capacity, policy, ops) => {
-        const box = new Mailbox<number>(capacity, policy);
+      fc.property(fc.integer({ min: 1, max: 8 }), fc.constantFrom(...POLICIES), fc.integer({ min: 1, max: 4 }), fc.array(op, { maxLength: 200 }), (capacity, policy, maxWaiting, ops) => {
+        const box = mailbox<number>(capacity, policy, maxWaiting);
         const queue: number[] = [];
         const waiting: number[] = [];
         const admitted: number[] = [];
@@ -83,7 +126,7 @@ describe('Mailbox (unit)', () => {
             } else if (policy === 'drop-oldest') {
               expect(outcome).toEqual({ kind: 'evicted', evicted: queue.shift() });
               queue.push(item);
-            } else if (policy === 'backpressure') {
+            } else if (policy === 'backpressure' && waiting.length < maxWaiting) {
               expect(outcome.kind).toBe('waiting');
               waiting.push(item);
             } else {
@@ -100,6 +143,7 @@ describe('Mailbox (unit)', () => {
           expect(box.length).toBe(queue.length);
           expect(box.length).toBeLessThanOrEqual(capacity);
           expect(box.waitingCount).toBe(waiting.length);
+          expect(box.waitingCount).toBeLessThanOrEqual(maxWaiting);
           expect(box.peek()).toBe(queue[0]);
         }
         expect(box.takeAll()).toEqual([...queue, ...waiting]);
@@ -192,6 +236,26 @@ describe('mailbox overflow policies (through the system)', () => {
     expect(system.deadLetters.recent().map((letter) => [letter.message.content, letter.reason])).toEqual([
       [1, 'agent-stopped'],
       [2, 'agent-stopped'],
+    ]);
+    await system.stop();
+  });
+
+  it('backpressure: past maxWaiting a send is refused with reason backpressure-full, saying what to do; the waiting ones still get in', async () => {
+    const seen: AclMessage[] = [];
+    const system = await startSystem([{ id: 'r', agent: recorder((m) => seen.push(m), 'r', { capacity: 1, overflow: 'backpressure', maxWaiting: 2 }) }]);
+    const queued = system.tell('/r', 'inform', 1);
+    const waiting = [system.tell('/r', 'inform', 2), system.tell('/r', 'inform', 3)];
+    expect(await system.tell('/r', 'inform', 4)).toBe('refused');
+    const error = await system.request('/r', 5).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FailureError);
+    expect((error as FailureError).reason).toBe('backpressure-full');
+    expect((error as FailureError).message).toMatch(/mailbox of \/r is full \(capacity 1\) and so is its backpressure queue \(maxWaiting 2 messages waiting for room\); wait for the sends already waiting \(await system\.tell\) before sending more, or raise the receiver's mailbox capacity or maxWaiting/);
+    expect(await Promise.all([queued, ...waiting])).toEqual(['queued', 'queued', 'queued']);
+    await system.whenIdle();
+    expect(seen.map((m) => m.content)).toEqual([1, 2, 3]);
+    expect(system.deadLetters.recent().map((l) => [l.reason, l.message.content])).toEqual([
+      ['backpressure-full', 4],
+      ['backpressure-full', 5],
     ]);
     await system.stop();
   });

@@ -60,14 +60,23 @@ describe('defineAgent checks its options up front', () => {
     ['a NaN capacity', { capacity: Number.NaN }],
     ['a string capacity', { capacity: '10' }],
     ['an unknown overflow policy', { overflow: 'explode' }],
+    ['maxWaiting 0', { overflow: 'backpressure', maxWaiting: 0 }],
+    ['a fractional maxWaiting', { overflow: 'backpressure', maxWaiting: 2.5 }],
+    ['an infinite maxWaiting', { overflow: 'backpressure', maxWaiting: Number.POSITIVE_INFINITY }],
+    ['a string maxWaiting', { overflow: 'backpressure', maxWaiting: '10' }],
   ])('refuses a mailbox with %s with ConfigurationError invalid-mailbox', (_what, mailbox) => {
     configError(() => defineAgent({ name: 'x', machine, mailbox: mailbox as never }), 'invalid-mailbox');
   });
 
   it('accepts every overflow policy and an unbounded capacity', () => {
     for (const overflow of ['reject', 'drop-oldest', 'drop-newest', 'backpressure'] as const) {
-      expect(defineAgent({ name: 'x', machine, mailbox: { capacity: Number.POSITIVE_INFINITY, overflow } }).mailbox).toEqual({ capacity: Number.POSITIVE_INFINITY, overflow });
+      expect(defineAgent({ name: 'x', machine, mailbox: { capacity: Number.POSITIVE_INFINITY, overflow } }).mailbox).toEqual({ capacity: Number.POSITIVE_INFINITY, overflow, maxWaiting: 10_000 });
     }
+    expect(defineAgent({ name: 'x', machine, mailbox: { capacity: 5, overflow: 'backpressure', maxWaiting: 1 } }).mailbox).toEqual({ capacity: 5, overflow: 'backpressure', maxWaiting: 1 });
+  });
+
+  it('says what maxWaiting bounds and how to fix a bad one', () => {
+    expect(() => defineAgent({ name: 'x', machine, mailbox: { overflow: 'backpressure', maxWaiting: 0 } })).toThrow(/maxWaiting must be a whole number ≥ 1 \(it bounds the messages waiting at a full backpressure mailbox; for no bound on the mailbox, set capacity: Infinity\), got 0/);
   });
 });
 

@@ -1,9 +1,10 @@
 /**
  * The shared limiter: concurrency never exceeded under a seeded hammer, fair round-robin
- * between callers, requests and tokens per minute, the 429 pause, aborts while queued.
+ * between callers, requests and tokens per minute, the 429 pause (capped, and failing at once
+ * the calls whose deadline it outlasts), aborts while queued.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createLimiter, LimiterError, retryAfterMs, RetriesExhaustedError, type Limiter } from '../../src/index.js';
+import { createLimiter, LimiterError, RateLimitedError, retryAfterMs, RetriesExhaustedError, type Limiter } from '../../src/index.js';
 import { prng } from '../support/prng.js';
 
 afterEach(() => {
@@ -138,6 +139,86 @@ describe('limiter', () => {
     await Promise.all([limited, other]);
     expect(started.sort()).toEqual(['limited-1', 'limited-2', 'other']);
     expect(limiter.metrics.rateLimited).toBe(1);
+  });
+
+  it('a call queued behind a 429 does not start into it: the pause is set before the 429 gives its slot back', async () => {
+    vi.useFakeTimers();
+    const limiter = createLimiter({ maxConcurrent: 1, retry: { maxRetries: 1 } });
+    const started: string[] = [];
+    let fail!: () => void;
+    const limited = limiter.run(
+      ({ attempt }) =>
+        new Promise<string>((resolve, reject) => {
+          started.push('limited');
+          if (attempt === 0) fail = () => reject(Object.assign(new Error('slow down'), { status: 429, headers: new Headers({ 'retry-after-ms': '2000' }) }));
+          else resolve('retried');
+        }),
+    );
+    const queued = limiter.run(async () => started.push('queued'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(limiter.metrics.queueDepth).toBe(1);
+    fail();
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(started).toEqual(['limited']);
+    await vi.advanceTimersByTimeAsync(1);
+    await Promise.all([queued, limited]);
+    // Both start once the pause has passed: the queued call and the limited one's retry.
+    expect(started.sort()).toEqual(['limited', 'limited', 'queued']);
+  });
+
+  it('one 429 asking for an hour pauses a shared limiter for retry.maxRetryAfterMs at most; calls whose deadline it outlasts fail at once with its cause', async () => {
+    vi.useFakeTimers();
+    const limiter = createLimiter({ maxConcurrent: 1, retry: { maxRetries: 1 } });
+    const hour = Object.assign(new Error('slow down for an hour'), { status: 429, headers: new Headers({ 'retry-after-ms': '3600000' }) });
+    const started: string[] = [];
+    let fail!: () => void;
+    const limited = limiter.run(
+      ({ attempt }) =>
+        new Promise<string>((resolve, reject) => {
+          started.push(`limited-${attempt}`);
+          if (attempt === 0) fail = () => reject(hour);
+          else resolve('retried');
+        }),
+      { key: 'a' },
+    );
+    // Another agent's call, queued behind it, whose deadline (30 s) comes before the pause ends (60 s).
+    const short = limiter.run(async () => started.push('short'), { key: 'b', deadlineAt: Date.now() + 30_000 });
+    const shortOutcome = short.catch((error: unknown) => error);
+    // A third one whose deadline (120 s) the capped pause does not outlast.
+    const long = limiter.run(async () => started.push('long'), { key: 'c', deadlineAt: Date.now() + 120_000 });
+    await vi.advanceTimersByTimeAsync(0);
+    fail();
+    await vi.advanceTimersByTimeAsync(0);
+    // The short call failed at once, with the 429 as its cause, and never started.
+    const error = await shortOutcome;
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(error).toMatchObject({ code: 'rate-limited', cause: hour, resumesAt: Date.now() + 60_000 });
+    expect((error as Error).message).toMatch(/^the provider rate-limited this limiter \(slow down for an hour\) and every call waits until .*, after this call's deadline .*, so it was not sent; give it a longer deadline/);
+    // A new call arriving during the pause with a deadline before its end fails at once too.
+    await expect(limiter.run(async () => started.push('late'), { deadlineAt: Date.now() + 59_000 })).rejects.toBeInstanceOf(RateLimitedError);
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(started).toEqual(['limited-0']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await limited).toBe('retried');
+    await long;
+    expect(started.sort()).toEqual(['limited-0', 'limited-1', 'long']);
+    expect(limiter.metrics).toMatchObject({ rateLimited: 1, failed: 2, succeeded: 2, queueDepth: 0, active: 0 });
+  });
+
+  it('follows a retry-after up to retry.maxRetryAfterMs, which must be a finite number ≥ 0', async () => {
+    vi.useFakeTimers();
+    const limiter = createLimiter({ retry: { maxRetries: 1, maxRetryAfterMs: 5_000 } });
+    let calls = 0;
+    const limited = limiter.run(async () => {
+      if (++calls === 1) throw Object.assign(new Error('slow down'), { status: 429, headers: new Headers({ 'retry-after': '86400' }) });
+      return 'ok';
+    });
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await limited).toBe('ok');
+    expect(() => createLimiter({ retry: { maxRetryAfterMs: Number.POSITIVE_INFINITY } })).toThrow(/retry\.maxRetryAfterMs must be a finite number ≥ 0, got Infinity/);
+    expect(() => createLimiter({ retry: { maxRetryAfterMs: -1 } })).toThrow(LimiterError);
   });
 
   it('gives up after maxRetries with RetriesExhaustedError, and never retries a 4xx', async () => {

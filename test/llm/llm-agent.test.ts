@@ -139,6 +139,44 @@ describe('llmAgent', () => {
     expect(limiter.metrics).toMatchObject({ rateLimited: 1, retries: 1, succeeded: 1 });
   });
 
+  it("one 429 asking for an hour on a shared limiter: another agent's call whose deadline it outlasts fails at once with rate-limited, never sent", async () => {
+    const release = latch();
+    const { server, client } = await offline({
+      script: async (request) => {
+        if (request.index > 1) return { content: 'should not be asked' };
+        await release.promise; // answered once the other agent's call waits in the limiter
+        return { fault: 'rate-limit', retryAfterMs: 3_600_000 };
+      },
+    });
+    const limiter = createLimiter({ maxConcurrent: 1, retry: { maxRetries: 1 } });
+    // Told when the second call enters the limiter (behind the first, which holds its only slot).
+    let entered = 0;
+    const run = limiter.run.bind(limiter);
+    const queued = latch();
+    limiter.run = (task, call) => {
+      if (++entered === 2) queued.open();
+      return run(task, call);
+    };
+    const system = await startSystem([
+      { id: 'patient', agent: llmAgent({ name: 'patient', model: MODEL, instructions: 'x', client, limiter, deadlineMs: 120_000 }), shutdownMs: 'brutal' },
+      { id: 'hurried', agent: llmAgent({ name: 'hurried', model: MODEL, instructions: 'x', client, limiter, deadlineMs: 30_000 }) },
+    ]);
+    const patient = system.request('/patient', 'first', { timeoutMs: 130_000 }).catch((error: unknown) => error);
+    await whenRequests(server, 1);
+    const hurried = failureOf(system.request('/hurried', 'second', { timeoutMs: 40_000 }));
+    await queued.promise;
+    expect(limiter.metrics.queueDepth).toBe(1);
+    release.open();
+    const error = await hurried;
+    expect(error.reason).toBe('rate-limited');
+    expect(error.message).toMatch(/the model call to offline-test was not sent: the provider rate-limited this limiter \(429 rate limit reached/);
+    expect(server.stats.requests).toBe(1);
+    // The capped pause (60 s) holds the patient agent's retry; stopping the system aborts it.
+    expect(limiter.metrics).toMatchObject({ rateLimited: 1, retries: 1 });
+    await system.stop();
+    await patient;
+  });
+
   it('retries 5xx with backoff and gives up after maxRetries with failure model-error', async () => {
     const { server, client } = await offline({ script: (request) => (request.index <= 2 ? { fault: 'server-error', status: 503 } : { content: 'third time lucky' }) });
     const limiter = createLimiter({ retry: { maxRetries: 2, baseMs: 5, maxMs: 20 } });
