@@ -17,7 +17,7 @@ export type { SystemEvent, SystemEventType } from './runtime/system-events.js';
 export { describeExit, isNormalExit } from './runtime/tree.js';
 export type { ChildInfo, ChildSpec, DynamicChild, ExitReason, Heartbeat, NodeSpec, NodeStatus, Placement, RestartType, Shutdown } from './runtime/tree.js';
 export type { WorkerPoolOptions } from './workers/pool.js';
-export { AgentModuleError, WorkerBusyError, WorkerCrashError } from './workers/worker-errors.js';
+export { AgentModuleError, WorkerBusyError, WorkerCrashError, WorkerProtocolError } from './workers/worker-errors.js';
 export {
   TroupeError,
   ConfigurationError,

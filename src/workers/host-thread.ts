@@ -1,13 +1,12 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import { answerAddress, type AclMessage } from '../acl/message.js';
-import { ASK_PREFIX } from '../runtime/pending-asks.js';
+import type { AclMessage } from '../acl/message.js';
 import { PORT_PREFIX } from '../runtime/ports.js';
 import { redact, type MachineView } from '../inspector/describe.js';
 import type { Kernel } from '../runtime/kernel.js';
 import type { ExitReason } from '../runtime/tree.js';
 import { PlacedAgents } from './placed-agents.js';
 import { FINISHED, STARTED, type FromWorker, type ToWorker } from './protocol.js';
-import { RecentSet } from './recent-set.js';
+import { sameMessage, ThreadAuthority, type Answerer } from './thread-authority.js';
 import { readThreadLog } from './thread-log.js';
 import { checkFromWorker, type WireThread } from './wire-check.js';
 import type { WorkerData } from './worker-host.js';
@@ -20,13 +19,8 @@ export interface HostThreadOptions {
 }
 
 /** An agent placed on a thread, as the thread's host sees it (the thread executor). */
-export interface HostedAgent {
-  readonly path: string;
-  readonly process: {
-    reportHung(detail: string): void;
-    /** The requests its incarnation accepted and has not answered: all it may answer from its thread. */
-    readonly open: { has(address: string, tag: string): boolean };
-  };
+export interface HostedAgent extends Answerer {
+  readonly process: Answerer['process'] & { reportHung(detail: string): void };
   /** The message handed to the thread and not yet handled or given back. */
   readonly handedOver: AclMessage | undefined;
   /** A message from the thread about this agent. */
@@ -39,8 +33,6 @@ export interface HostedAgent {
 
 /** How long an inspector query about an agent waits for its thread. */
 const QUERY_TIMEOUT_MS = 5_000;
-/** How many requests sent to a thread's conversation ports are remembered, so that its port may answer them (see route). */
-const REMEMBERED_PORT_REQUESTS = 1_024;
 
 /**
  * One worker thread as the main thread sees it: the agents placed on it, the messages to
@@ -65,8 +57,8 @@ export class HostThread implements WireThread {
   private hung: { readonly agent: HostedAgent; readonly detail: string } | undefined;
   /** Set when the thread is terminated because it broke the worker protocol: nothing it sends is heard since. */
   private violation: WorkerProtocolError | undefined;
-  /** Requests sent to conversation ports on the thread (answer address and tag): a port there may answer these, and only these, at an ask address. */
-  private readonly portRequests = new RecentSet<string>(REMEMBERED_PORT_REQUESTS);
+  /** Who on the thread may answer what (see thread-authority.ts). */
+  private readonly authority: ThreadAuthority;
   private readonly exited: Promise<void>;
   /** Inspector queries waiting for the thread, by id. */
   private readonly queries = new Map<number, { readonly resolve: (view: MachineView) => void; readonly reject: (error: unknown) => void; readonly timer: ReturnType<typeof setTimeout>; readonly redact: readonly string[] }>();
@@ -80,6 +72,7 @@ export class HostThread implements WireThread {
     // No inherited execArgv: the parent's flags (a test runner's, a loader's) are not the thread's business.
     this.worker = new Worker(options.entry, { workerData, execArgv: [], resourceLimits: options.resourceLimits, stdout: false, stderr: false });
     this.threadId = this.worker.threadId;
+    this.authority = new ThreadAuthority(this.threadId);
     this.worker.on('message', (message: unknown) => this.onMessage(message));
     this.worker.on('messageerror', (error) => this.protocolViolation(new WorkerProtocolError(this.threadId, `a message that could not be read (${error.message})`)));
     this.worker.on('error', (error) => {
@@ -102,7 +95,7 @@ export class HostThread implements WireThread {
 
   post(command: ToWorker): void {
     if (!this.alive) return;
-    if (command.t === 'port' && command.message.replyWith !== undefined) this.portRequests.add(answerKey(answerAddress(command.message), command.message.replyWith));
+    if (command.t === 'port') this.authority.sentToPort(command.message);
     this.worker.postMessage(command);
   }
 
@@ -308,14 +301,15 @@ export class HostThread implements WireThread {
   }
 
   /**
-   * A message sent on the thread. An agent speaks only for itself (wire-check.ts has made sure
-   * it was placed here) and answers only what it was asked; the thread's ports answer only
-   * what was sent to them. Its own asks' addresses are made to name this thread, so that
-   * answers find their way back.
+   * A message sent on the thread: by an agent placed there (wire-check.ts has made sure of
+   * that) or a port's answer, delivered when it answers only what was asked (see
+   * thread-authority.ts), else refused.
    */
   private route(message: AclMessage): void {
     if (message.sender.startsWith(PORT_PREFIX)) {
-      this.routePortAnswer(message);
+      const refusal = this.authority.portRefusal(message);
+      if (refusal === undefined) this.runtime.deliver(message);
+      else this.refuse(message, refusal);
       return;
     }
     const agent = this.agents.get(message.sender);
@@ -324,84 +318,21 @@ export class HostThread implements WireThread {
       this.runtime.deadLetters.record(message, 'stale-incarnation');
       return;
     }
-    // Judged before `sent`, which closes the request an answer answers.
-    const unowed = this.unowed(agent, message);
-    const routed = this.withReplyTo(agent, message);
+    const refusal = this.authority.refusal(agent, message);
+    const routed = this.authority.routed(agent, message);
     const verdict = agent.sent(routed);
-    if (verdict !== 'deliver') {
-      this.runtime.deadLetters.record(routed, verdict === 'stale' ? 'stale-incarnation' : 'no-waiting-request');
-      return;
-    }
-    if (unowed !== undefined) {
-      this.runtime.logger.warn({ thread: this.threadId, path: agent.path, receiver: message.receiver, conversationId: message.conversationId }, `worker thread ${this.threadId}: ${unowed}; it was refused (a dead letter)`);
-      this.runtime.deadLetters.record(routed, 'no-waiting-request');
-      return;
-    }
-    this.runtime.deliver(routed);
+    if (verdict !== 'deliver') this.runtime.deadLetters.record(routed, verdict === 'stale' ? 'stale-incarnation' : 'no-waiting-request');
+    else if (refusal !== undefined) this.refuse(routed, refusal);
+    else this.runtime.deliver(routed);
   }
 
-  /**
-   * Why `agent` may not send `message`: an answer at an ask address (someone's waiting
-   * request) that it owes nobody, or a request whose answers go to another's ask address it
-   * was not handed (forwarding a request it accepted hands its asker over; nothing else does).
-   */
-  private unowed(agent: HostedAgent, message: AclMessage): string | undefined {
-    const open = agent.process.open;
-    const inReplyTo = message.inReplyTo;
-    if (message.receiver.startsWith(ASK_PREFIX) && (inReplyTo === undefined || !open.has(message.receiver, inReplyTo))) {
-      return `${agent.path} sent a ${message.performative} to the ask ${message.receiver}, which it was not asked`;
-    }
-    const replyTo = message.replyTo;
-    if (replyTo !== undefined && replyTo.startsWith(ASK_PREFIX) && replyTo.includes('.') && !this.forwards(agent, message)) {
-      return `${agent.path} sent a ${message.performative} whose answers go to the ask ${replyTo}, which it was not handed`;
-    }
-    return undefined;
-  }
-
-  /** Whether `message` forwards a request `agent` accepted, with the asker's reply-to and tag. */
-  private forwards(agent: HostedAgent, message: AclMessage): boolean {
-    return message.replyTo !== undefined && message.replyWith !== undefined && agent.process.open.has(message.replyTo, message.replyWith);
-  }
-
-  /** An ask made on the thread (`/$ask/<n>`) is answered at `/$ask/w<thread>.<n>`; a forwarded asker keeps its address. */
-  private withReplyTo(agent: HostedAgent, message: AclMessage): AclMessage {
-    const replyTo = message.replyTo;
-    if (replyTo === undefined || !replyTo.startsWith(ASK_PREFIX) || replyTo.includes('.') || this.forwards(agent, message)) return message;
-    return Object.freeze({ ...message, replyTo: `${ASK_PREFIX}w${this.threadId}.${replyTo.slice(ASK_PREFIX.length)}` });
-  }
-
-  /** A port's answer (a closed or unknown port there): at an ask address, only to a request sent to the thread's ports. */
-  private routePortAnswer(message: AclMessage): void {
-    const inReplyTo = message.inReplyTo;
-    if (message.receiver.startsWith(ASK_PREFIX) && (inReplyTo === undefined || !this.portRequests.delete(answerKey(message.receiver, inReplyTo)))) {
-      this.runtime.logger.warn({ thread: this.threadId, sender: message.sender, receiver: message.receiver }, `worker thread ${this.threadId}: its port ${message.sender} sent a ${message.performative} to the ask ${message.receiver}, which no port there was asked; it was refused (a dead letter)`);
-      this.runtime.deadLetters.record(message, 'no-waiting-request');
-      return;
-    }
-    this.runtime.deliver(message);
+  private refuse(message: AclMessage, why: string): void {
+    this.runtime.logger.warn({ thread: this.threadId, sender: message.sender, receiver: message.receiver, conversationId: message.conversationId }, `worker thread ${this.threadId}: ${why}; it was refused (a dead letter)`);
+    this.runtime.deadLetters.record(message, 'no-waiting-request');
   }
 
   private replayLog(line: string): void {
     const record = readThreadLog(line, this);
     this.runtime.logger[record.level](record.fields, record.msg);
   }
-}
-
-/** Whether the thread's copy of a message is the one handed over (their content aside). */
-function sameMessage(original: AclMessage, copy: AclMessage): boolean {
-  return (
-    original.performative === copy.performative &&
-    original.sender === copy.sender &&
-    original.senderIncarnation === copy.senderIncarnation &&
-    original.receiver === copy.receiver &&
-    original.conversationId === copy.conversationId &&
-    original.replyWith === copy.replyWith &&
-    original.replyTo === copy.replyTo &&
-    original.lamport === copy.lamport
-  );
-}
-
-/** The key of a request by where its answer goes and its tag (the address's length first, so no two pairs run together). */
-function answerKey(address: string, tag: string): string {
-  return `${address.length}:${address}${tag}`;
 }

@@ -60,9 +60,9 @@ export function checkFromWorker(value: unknown, thread: WireThread): FromWorker 
   const kind = fields.t;
   switch (kind) {
     case 'started':
-      return { t: kind, path: placedPath(fields.path, thread, kind), incarnation: field(fields.incarnation, thread, `the incarnation of ${a(kind)}`) };
+      return { t: kind, path: placedPath(fields.path, thread, kind), incarnation: field(fields.incarnation, thread, 'incarnation', kind) };
     case 'start-failed':
-      return { t: kind, path: placedPath(fields.path, thread, kind), incarnation: field(fields.incarnation, thread, `the incarnation of ${a(kind)}`), error: wireError(fields.error) };
+      return { t: kind, path: placedPath(fields.path, thread, kind), incarnation: field(fields.incarnation, thread, 'incarnation', kind), error: wireError(fields.error) };
     case 'send':
       return checkSend(fields, thread);
     case 'handled':
@@ -70,7 +70,7 @@ export function checkFromWorker(value: unknown, thread: WireThread): FromWorker 
     case 'returned':
       return checkReturned(fields, thread);
     case 'exited':
-      return { t: kind, path: placedPath(fields.path, thread, kind), incarnation: field(fields.incarnation, thread, `the incarnation of ${a(kind)}`), reason: exitReason(fields.reason, thread) };
+      return { t: kind, path: placedPath(fields.path, thread, kind), incarnation: field(fields.incarnation, thread, 'incarnation', kind), reason: exitReason(fields.reason, thread) };
     case 'halted':
     case 'stopped':
       return { t: kind, path: placedPath(fields.path, thread, kind) };
@@ -94,7 +94,7 @@ export function checkFromWorker(value: unknown, thread: WireThread): FromWorker 
  * `failure` or `not-understood` of the thread's runtime for a closed or unknown port there).
  */
 function checkSend(fields: Fields, thread: WireThread): FromWorker {
-  const message = aclMessage(fields.message, thread, 'a send');
+  const message = aclMessage(fields.message, thread, 'send');
   const sender = message.sender;
   if (isOwnPort(sender, thread)) {
     const portAnswer = (message.performative === 'failure' || message.performative === 'not-understood') && message.replyWith === undefined && message.replyTo === undefined;
@@ -108,7 +108,7 @@ function checkSend(fields: Fields, thread: WireThread): FromWorker {
 function checkHandled(fields: Fields, thread: WireThread): FromWorker {
   const ms = fields.ms;
   if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) throw violation(thread, `a handled whose time ${preview(ms)} is not a number of milliseconds`);
-  return { t: 'handled', path: placedPath(fields.path, thread, 'handled'), incarnation: field(fields.incarnation, thread, 'the incarnation of a handled'), ms };
+  return { t: 'handled', path: placedPath(fields.path, thread, 'handled'), incarnation: field(fields.incarnation, thread, 'incarnation', 'handled'), ms };
 }
 
 /** The message the thread was handed for an agent and gives back unhandled: exactly one, addressed to that agent. */
@@ -116,15 +116,15 @@ function checkReturned(fields: Fields, thread: WireThread): FromWorker {
   const path = placedPath(fields.path, thread, 'returned');
   const messages = fields.messages;
   if (!Array.isArray(messages) || messages.length !== 1) throw violation(thread, `a returned that holds ${preview(messages)}, not the one message it was handed`);
-  const message = aclMessage(messages[0], thread, 'a returned');
+  const message = aclMessage(messages[0], thread, 'returned');
   if (message.receiver !== path) throw violation(thread, `a returned for ${path} whose message is for ${preview(message.receiver)}`);
-  return { t: 'returned', path, incarnation: field(fields.incarnation, thread, 'the incarnation of a returned'), messages: [message] };
+  return { t: 'returned', path, incarnation: field(fields.incarnation, thread, 'incarnation', 'returned'), messages: [message] };
 }
 
 function checkPong(fields: Fields, thread: WireThread): FromWorker {
   const hung = fields.hung;
   if (hung !== undefined && typeof hung !== 'string') throw violation(thread, `a pong whose hung detail is ${preview(hung)}`);
-  return { t: 'pong', path: placedPath(fields.path, thread, 'pong'), seq: count(fields.seq, thread, 'the sequence number of a pong'), hung: hung === undefined ? undefined : clip(hung, MAX_TEXT) };
+  return { t: 'pong', path: placedPath(fields.path, thread, 'pong'), seq: count(fields.seq, thread, 'sequence number', 'pong'), hung: hung === undefined ? undefined : clip(hung, MAX_TEXT) };
 }
 
 /**
@@ -135,7 +135,7 @@ function checkPong(fields: Fields, thread: WireThread): FromWorker {
 function checkDeadLetter(fields: Fields, thread: WireThread): FromWorker {
   const reason = fields.reason;
   if (typeof reason !== 'string' || !Object.hasOwn(DEAD_LETTER_REASONS, reason)) throw violation(thread, `a dead letter whose reason ${preview(reason)} is not one the kernel gives`);
-  const message = aclMessage(fields.message, thread, 'a dead letter');
+  const message = aclMessage(fields.message, thread, 'dead letter');
   const own = (address: string): boolean => thread.wasPlaced(address) || isOwnPort(address, thread);
   if (!own(message.sender) && !own(message.receiver) && !isLocalAsk(message.receiver)) {
     throw violation(thread, `a dead letter from ${preview(message.sender)} to ${preview(message.receiver)}, neither of which is on the thread`);
@@ -145,7 +145,7 @@ function checkDeadLetter(fields: Fields, thread: WireThread): FromWorker {
 
 /** The inspector's view of a machine described on the thread, bounded like any view (the context is redacted again by the host). */
 function checkDescribed(fields: Fields, thread: WireThread): FromWorker {
-  const id = count(fields.id, thread, 'the query id of a described');
+  const id = count(fields.id, thread, 'query id', 'described');
   if (fields.view === undefined) return { t: 'described', id, view: undefined, error: wireError(fields.error) };
   const view = plainObject(fields.view, thread, 'a machine view');
   const state = view.state === null ? null : stateView(plainObject(view.state, thread, 'the state of a machine view'), thread);
@@ -153,7 +153,7 @@ function checkDescribed(fields: Fields, thread: WireThread): FromWorker {
 }
 
 function stateView(state: Fields, thread: WireThread): MachineView['state'] {
-  return { status: field(state.status, thread, 'the status of a machine view'), value: toJsonSafe(state.value), tags: fieldList(state.tags, thread, 'the tags of a machine view'), active: fieldList(state.active, thread, 'the active states of a machine view') };
+  return { status: field(state.status, thread, 'status', 'machine view'), value: toJsonSafe(state.value), tags: fieldList(state.tags, thread, 'tags', 'machine view'), active: fieldList(state.active, thread, 'active states', 'machine view') };
 }
 
 function exitReason(value: unknown, thread: WireThread): WireExit {
@@ -180,35 +180,34 @@ function exitReason(value: unknown, thread: WireThread): WireExit {
 
 /** A well-formed ACL message, rebuilt from its checked fields and frozen (its content checked as plain data). */
 function aclMessage(value: unknown, thread: WireThread, within: string): AclMessage {
-  const fields = plainObject(value, thread, `the message of ${within}`);
+  const fields = plainObject(value, thread, `the message of ${a(within)}`);
   const performative = fields.performative;
-  if (!isPerformative(performative) || fields.type !== performative) throw violation(thread, `${within} whose performative ${preview(performative)} is not a FIPA performative (or its type differs)`);
-  const what = (name: string): string => `the ${name} of ${within}`;
+  if (!isPerformative(performative) || fields.type !== performative) throw violation(thread, `${a(within)} whose performative ${preview(performative)} is not a FIPA performative (or its type differs)`);
   const replyBy = fields.replyBy;
-  if (replyBy !== undefined && (typeof replyBy !== 'number' || !Number.isFinite(replyBy))) throw violation(thread, `${what('reply-by')} is ${preview(replyBy)}, not a time`);
+  if (replyBy !== undefined && (typeof replyBy !== 'number' || !Number.isFinite(replyBy))) throw violation(thread, `${named('reply-by', within)} is ${preview(replyBy)}, not a time`);
   let content: unknown;
   try {
     content = freezeContent(fields.content);
   } catch (error) {
-    throw violation(thread, `${what('content')} is not plain data (${error instanceof Error ? error.message : String(error)})`);
+    throw violation(thread, `${named('content', within)} is not plain data (${error instanceof Error ? error.message : String(error)})`);
   }
   return createMessage({
     performative,
-    sender: address(fields.sender, thread, what('sender')),
-    senderIncarnation: optionalField(fields.senderIncarnation, thread, what('sender incarnation')),
-    receiver: address(fields.receiver, thread, what('receiver')),
-    receiverIncarnation: optionalField(fields.receiverIncarnation, thread, what('receiver incarnation')),
-    replyTo: fields.replyTo === undefined ? undefined : address(fields.replyTo, thread, what('reply-to')),
+    sender: address(fields.sender, thread, 'sender', within),
+    senderIncarnation: optionalField(fields.senderIncarnation, thread, 'sender incarnation', within),
+    receiver: address(fields.receiver, thread, 'receiver', within),
+    receiverIncarnation: optionalField(fields.receiverIncarnation, thread, 'receiver incarnation', within),
+    replyTo: fields.replyTo === undefined ? undefined : address(fields.replyTo, thread, 'reply-to', within),
     content,
-    language: optionalField(fields.language, thread, what('language')),
-    encoding: optionalField(fields.encoding, thread, what('encoding')),
-    ontology: optionalField(fields.ontology, thread, what('ontology')),
-    protocol: optionalField(fields.protocol, thread, what('protocol')),
-    conversationId: field(fields.conversationId, thread, what('conversation id')),
-    replyWith: optionalField(fields.replyWith, thread, what('reply-with')),
-    inReplyTo: optionalField(fields.inReplyTo, thread, what('in-reply-to')),
+    language: optionalField(fields.language, thread, 'language', within),
+    encoding: optionalField(fields.encoding, thread, 'encoding', within),
+    ontology: optionalField(fields.ontology, thread, 'ontology', within),
+    protocol: optionalField(fields.protocol, thread, 'protocol', within),
+    conversationId: field(fields.conversationId, thread, 'conversation id', within),
+    replyWith: optionalField(fields.replyWith, thread, 'reply-with', within),
+    inReplyTo: optionalField(fields.inReplyTo, thread, 'in-reply-to', within),
     replyBy,
-    lamport: count(fields.lamport, thread, what('Lamport time')),
+    lamport: count(fields.lamport, thread, 'Lamport time', within),
   });
 }
 
@@ -234,33 +233,38 @@ function plainObject(value: unknown, thread: WireThread, what: string): Fields {
 }
 
 function placedPath(value: unknown, thread: WireThread, kind: string): string {
-  const path = address(value, thread, `the path of ${a(kind)}`);
+  const path = address(value, thread, 'path', kind);
   if (!thread.wasPlaced(path)) throw violation(thread, `${a(kind)} for ${preview(path)}, which is not an agent placed on the thread`);
   return path;
 }
 
-function address(value: unknown, thread: WireThread, what: string): string {
-  if (typeof value !== 'string' || !value.startsWith('/') || value.length > MAX_ADDRESS) throw violation(thread, `${what} is ${preview(value)}, not an address of at most ${MAX_ADDRESS} characters`);
+function address(value: unknown, thread: WireThread, name: string, within: string): string {
+  if (typeof value !== 'string' || !value.startsWith('/') || value.length > MAX_ADDRESS) throw violation(thread, `${named(name, within)} is ${preview(value)}, not an address of at most ${MAX_ADDRESS} characters`);
   return value;
 }
 
-function field(value: unknown, thread: WireThread, what: string): string {
-  if (typeof value !== 'string' || value.length > MAX_FIELD) throw violation(thread, `${what} is ${preview(value)}, not a string of at most ${MAX_FIELD} characters`);
+function field(value: unknown, thread: WireThread, name: string, within: string): string {
+  if (typeof value !== 'string' || value.length > MAX_FIELD) throw violation(thread, `${named(name, within)} is ${preview(value)}, not a string of at most ${MAX_FIELD} characters`);
   return value;
 }
 
-function optionalField(value: unknown, thread: WireThread, what: string): string | undefined {
-  return value === undefined ? undefined : field(value, thread, what);
+function optionalField(value: unknown, thread: WireThread, name: string, within: string): string | undefined {
+  return value === undefined ? undefined : field(value, thread, name, within);
 }
 
-function fieldList(value: unknown, thread: WireThread, what: string): string[] {
-  if (!Array.isArray(value) || value.length > MAX_LIST) throw violation(thread, `${what} is ${preview(value)}, not a list of at most ${MAX_LIST} strings`);
-  return value.map((item) => field(item, thread, what));
+function fieldList(value: unknown, thread: WireThread, name: string, within: string): string[] {
+  if (!Array.isArray(value) || value.length > MAX_LIST) throw violation(thread, `${named(name, within)} is ${preview(value)}, not a list of at most ${MAX_LIST} strings`);
+  return value.map((item) => field(item, thread, name, within));
 }
 
-function count(value: unknown, thread: WireThread, what: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 0) throw violation(thread, `${what} is ${preview(value)}, not a whole number`);
+function count(value: unknown, thread: WireThread, name: string, within: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) throw violation(thread, `${named(name, within)} is ${preview(value)}, not a whole number`);
   return value as number;
+}
+
+/** A field of a message for an error: `the path of an exited` (built only when one is thrown: checks are per message). */
+function named(name: string, within: string): string {
+  return `the ${name} of ${a(within)}`;
 }
 
 /**

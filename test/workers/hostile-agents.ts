@@ -6,7 +6,8 @@
 import { parentPort, threadId } from 'node:worker_threads';
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
-import { defineAgent, reply, type AclMessage, type InboundEvents } from '../../src/index.js';
+import type { Content } from '../../src/agent/actions.js';
+import { defineAgent, reply, tell, type AclMessage, type InboundEvents } from '../../src/index.js';
 
 /**
  * What cannot be sent as plain content is made on the thread: `{ $make: 'string', length, prefix }`
@@ -78,6 +79,28 @@ export const keeper = defineAgent({
     on: {
       request: { actions: assign({ held: ({ event }) => event }) },
       inform: { actions: reply('inform', { genuine: true }, { to: ({ context }) => context.held as AclMessage }) },
+    },
+  }),
+});
+
+const forwardOrders = { request: z.object({ to: z.string(), content: z.unknown() }) };
+
+/** A worker agent that forwards a request to `to`, handing over its asker: the answer goes straight to whoever asked. */
+export const forwarder = defineAgent({
+  name: 'forwarder',
+  module: import.meta.url,
+  placement: 'worker',
+  content: forwardOrders,
+  machine: setup({ types: { events: {} as InboundEvents<typeof forwardOrders> } }).createMachine({
+    on: {
+      request: {
+        actions: tell(
+          ({ event }) => event.content.to,
+          'request',
+          ({ event }) => event.content.content as Content,
+          ({ event }) => ({ conversationId: event.conversationId, replyWith: event.replyWith, replyTo: event.replyTo ?? event.sender }),
+        ),
+      },
     },
   }),
 });

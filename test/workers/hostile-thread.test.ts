@@ -12,8 +12,8 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createSystem, supervisor, type System, type SystemEvent } from '../../src/index.js';
-import { worker } from './agents.js';
-import { hostile, keeper, mate, recorder } from './hostile-agents.js';
+import { greeter, worker } from './agents.js';
+import { forwarder, hostile, keeper, mate, recorder } from './hostile-agents.js';
 import { failureOf } from '../support/failures.js';
 import { stoppedAfterEach } from '../support/systems.js';
 
@@ -251,5 +251,13 @@ describe('a forgery within the protocol is refused, and the thread goes on', () 
     await expect(attack(system, [{ t: 'log', line: { $make: 'string', length: 1_000_000 } }], 'attack')).resolves.toMatchObject({ performative: 'inform' });
     await expect.poll(() => lines.find((entry) => typeof entry.msg === 'string' && entry.msg.includes('wrote a log line of 1000000 characters')), POLL).toMatchObject({ level: 40, thread: threads.hostile });
     await expect(threadOf(system, '/hostile')).resolves.toBe(threads.hostile);
+  });
+});
+
+describe('what a correct thread does stays allowed', () => {
+  it('forwarding a request it accepted hands its asker over: the answer reaches the caller', SLOW, async () => {
+    const system = track(await createSystem({ root: supervisor({ children: [{ id: 'forwarder', agent: forwarder }, { id: 'greeter', agent: greeter }] }), workers: { size: 1 } }));
+    const answer = await system.request('/forwarder', { to: '/greeter', content: 'hi' }, { timeoutMs: 30_000 });
+    expect(answer).toMatchObject({ sender: '/greeter', content: { hello: 'hi' } });
   });
 });
