@@ -269,7 +269,8 @@ function named(name: string, within: string): string {
 
 /**
  * An error from the thread (a crash, a failed start or query), bounded: an Error keeps its
- * name, message and stack (cut to MAX_TEXT), anything else is made JSON-safe.
+ * name, message and stack (cut to MAX_TEXT), anything else (agent code may throw any value)
+ * is made JSON-safe, as plain objects that print like the value thrown.
  */
 function wireError(value: unknown): unknown {
   if (value instanceof Error) {
@@ -279,7 +280,7 @@ function wireError(value: unknown): unknown {
     return copy;
   }
   if (typeof value === 'string') return clip(value, MAX_TEXT);
-  return value === undefined ? undefined : toJsonSafe(value);
+  return value === undefined ? undefined : (JSON.parse(JSON.stringify(toJsonSafe(value))) as unknown);
 }
 
 function clip(text: string, max: number): string {

@@ -22,9 +22,9 @@ function made(value: unknown): unknown {
   return Object.fromEntries(Object.entries(record).map(([key, item]) => [key, made(item)]));
 }
 
-const orders = { request: z.object({ op: z.enum(['echo', 'post']), post: z.array(z.unknown()).optional() }) };
+const orders = { request: z.object({ op: z.enum(['echo', 'post', 'throw']), post: z.array(z.unknown()).optional() }) };
 
-/** Echoes its thread, or posts `post` (each item made, see `made`) to its parent port and then answers `inform`. */
+/** Echoes its thread, or posts `post` (each item made, see `made`) to its parent port and then answers `inform`, or throws a plain object (`throw`). */
 export const hostile = defineAgent({
   name: 'hostile',
   module: import.meta.url,
@@ -35,6 +35,8 @@ export const hostile = defineAgent({
       request: {
         actions: [
           ({ event }) => {
+            // Agent code may throw any value, not only an Error.
+            if (event.content.op === 'throw') throw { code: 7 };
             for (const raw of event.content.post ?? []) parentPort?.postMessage(made(raw));
           },
           reply('inform', () => ({ thread: threadId })),

@@ -255,6 +255,14 @@ describe('a forgery within the protocol is refused, and the thread goes on', () 
 });
 
 describe('what a correct thread does stays allowed', () => {
+  it('agent code that throws a plain object fails its agent, restarted on the same thread', SLOW, async () => {
+    const { system, lines, threads } = await scene();
+    const failure = await failureOf(system.request('/hostile', { op: 'throw' }, { timeoutMs: 60_000 }));
+    expect(failure.reason).toBe('agent-failed');
+    await expect(threadOf(system, '/hostile')).resolves.toBe(threads.hostile);
+    expect(lines.filter((line) => typeof line.msg === 'string' && line.msg.includes('broke the worker protocol'))).toEqual([]);
+  });
+
   it('forwarding a request it accepted hands its asker over: the answer reaches the caller', SLOW, async () => {
     const system = track(await createSystem({ root: supervisor({ children: [{ id: 'forwarder', agent: forwarder }, { id: 'greeter', agent: greeter }] }), workers: { size: 1 } }));
     const answer = await system.request('/forwarder', { to: '/greeter', content: 'hi' }, { timeoutMs: 30_000 });
