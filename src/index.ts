@@ -21,7 +21,7 @@ export type { SystemEvent, SystemEventType } from './runtime/system-events.js';
 export { describeExit, isNormalExit } from './runtime/tree.js';
 export type { ChildInfo, ChildSpec, DynamicChild, ExitReason, Heartbeat, NodeSpec, NodeStatus, Placement, RestartType, Shutdown } from './runtime/tree.js';
 export type { WorkerPoolOptions } from './workers/pool.js';
-export { AgentModuleError, WorkerBusyError, WorkerCrashError } from './workers/worker-errors.js';
+export { AgentModuleError, WorkerBusyError, WorkerCrashError, WorkerProtocolError } from './workers/worker-errors.js';
 export { TroupeError, ConfigurationError, InvalidContentError, InvalidPathError, SystemStoppedError, DeadlineError, type RuntimeReason } from './runtime/errors.js';
 export { ReplyError, RefusedError, FailureError, NotUnderstoodError } from './acl/reply-errors.js';
 export { ERROR_CLASSES, ANSWER_REASONS, type TroupeErrorCode, type RuntimeReasonCode, type AnswerReason, type ErrorClassName } from './runtime/error-catalogue.js';

@@ -224,6 +224,13 @@ export const ERROR_CLASSES = {
       'worker-crashed': { means: 'the exit reason (`crash`) of an agent whose worker thread died, or was terminated because another agent on it hung', remedy: 'read the message and `cause`; the supervisor restarts the agent on a new thread' },
     },
   },
+  WorkerProtocolError: {
+    extends: 'TroupeError',
+    about: 'the `cause` of a `WorkerCrashError` when a thread sent the main thread something the worker protocol does not allow; `.threadId`, `.detail`',
+    codes: {
+      'worker-protocol': { means: 'a worker thread broke the protocol (a malformed message, or one speaking for an agent it does not host): it was terminated and its agents restarted', remedy: 'look for agent code that posts to `parentPort` itself; Troupe owns that port' },
+    },
+  },
   WorkerBusyError: {
     extends: 'TroupeError',
     about: 'a worker thread did not answer a query in time; `.threadId`',

@@ -34,6 +34,13 @@ export class OpenRequests {
     return this.more !== undefined && this.more.size > 0 && this.more.delete(keyOf(address, tag));
   }
 
+  /** Whether the request whose answer goes to `address` with tag `tag` is open. */
+  has(address: string, tag: string): boolean {
+    const first = this.first;
+    if (first !== undefined && first.replyWith === tag && answerAddress(first) === address) return true;
+    return this.more !== undefined && this.more.has(keyOf(address, tag));
+  }
+
   clear(): void {
     this.first = undefined;
     this.more = undefined;

@@ -1,13 +1,16 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { AclMessage } from '../acl/message.js';
-import { ASK_PREFIX, PORT_PREFIX } from '../runtime/addresses.js';
+import { PORT_PREFIX } from '../runtime/addresses.js';
 import type { MachineView, ViewRules } from '../inspector/describe.js';
 import type { Kernel } from '../runtime/kernel.js';
 import type { ExitReason } from '../runtime/tree.js';
-import type { DeadLetterReason } from '../runtime/dead-letters.js';
-import { FINISHED, fromWire, STARTED, type FromWorker, type ToWorker } from './protocol.js';
+import { PlacedAgents } from './placed-agents.js';
+import { FINISHED, STARTED, type FromWorker, type ToWorker } from './protocol.js';
+import { sameMessage, ThreadAuthority, type Answerer } from './thread-authority.js';
+import { readThreadLog } from './thread-log.js';
+import { checkFromWorker, type WireThread } from './wire-check.js';
 import type { WorkerData } from './worker-host.js';
-import { WorkerBusyError, WorkerCrashError } from './worker-errors.js';
+import { WorkerBusyError, WorkerCrashError, WorkerProtocolError } from './worker-errors.js';
 
 export interface HostThreadOptions {
   readonly entry: URL;
@@ -16,9 +19,10 @@ export interface HostThreadOptions {
 }
 
 /** An agent placed on a thread, as the thread's host sees it (the thread executor). */
-export interface HostedAgent {
-  readonly path: string;
-  readonly process: { reportHung(detail: string): void };
+export interface HostedAgent extends Answerer {
+  readonly process: Answerer['process'] & { reportHung(detail: string): void };
+  /** The message handed to the thread and not yet handled or given back. */
+  readonly handedOver: AclMessage | undefined;
   /** A message from the thread about this agent. */
   onWorker(event: FromWorker): void;
   /** The thread died (or was terminated) with this agent on it. */
@@ -30,17 +34,15 @@ export interface HostedAgent {
 /** How long an inspector query about an agent waits for its thread. */
 const QUERY_TIMEOUT_MS = 5_000;
 
-const LEVELS: Readonly<Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'>> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
-
 /**
  * One worker thread as the main thread sees it: the agents placed on it, the messages to
  * and from it, and its death, which fails every agent it hosted.
  */
-export class HostThread {
+export class HostThread implements WireThread {
   readonly worker: Worker;
   readonly threadId: number;
   /** Hosted agents by path. */
-  readonly agents = new Map<string, HostedAgent>();
+  readonly agents = new PlacedAgents<HostedAgent>();
   /** Delivery sequence numbers the thread began / finished, written by the thread (see protocol.ts). */
   private readonly progress = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
   private seq = 0;
@@ -53,6 +55,10 @@ export class HostThread {
   private lastError: unknown;
   /** Set when the thread is terminated because an agent on it hung. */
   private hung: { readonly agent: HostedAgent; readonly detail: string } | undefined;
+  /** Set when the thread is terminated because it broke the worker protocol: nothing it sends is heard since. */
+  private violation: WorkerProtocolError | undefined;
+  /** Who on the thread may answer what (see thread-authority.ts). */
+  private readonly authority: ThreadAuthority;
   private readonly exited: Promise<void>;
   /** Inspector queries waiting for the thread, by id. */
   private readonly queries = new Map<number, { readonly resolve: (view: MachineView) => void; readonly reject: (error: unknown) => void; readonly timer: ReturnType<typeof setTimeout> }>();
@@ -66,7 +72,9 @@ export class HostThread {
     // No inherited execArgv: the parent's flags (a test runner's, a loader's) are not the thread's business.
     this.worker = new Worker(options.entry, { workerData, execArgv: [], resourceLimits: options.resourceLimits, stdout: false, stderr: false });
     this.threadId = this.worker.threadId;
-    this.worker.on('message', (message: FromWorker) => this.onMessage(message));
+    this.authority = new ThreadAuthority(this.threadId);
+    this.worker.on('message', (message: unknown) => this.onMessage(message));
+    this.worker.on('messageerror', (error) => this.protocolViolation(new WorkerProtocolError(this.threadId, `a message that could not be read (${error.message})`)));
     this.worker.on('error', (error) => {
       this.lastError = error;
     });
@@ -86,7 +94,14 @@ export class HostThread {
   }
 
   post(command: ToWorker): void {
-    if (this.alive) this.worker.postMessage(command);
+    if (!this.alive) return;
+    if (command.t === 'port') this.authority.sentToPort(command.message);
+    this.worker.postMessage(command);
+  }
+
+  /** Whether an agent at `path` is placed on the thread, or was: what the thread may speak for (see wire-check.ts). */
+  wasPlaced(path: string): boolean {
+    return this.agents.wasPlaced(path);
   }
 
   /** Ends the thread (system stop): its agents have been stopped already. */
@@ -119,6 +134,7 @@ export class HostThread {
     if (query === undefined) return;
     this.queries.delete(id);
     clearTimeout(query.timer);
+    // Bounded and redacted again where it is shown (describeAgent): the thread's word is not taken.
     if (view === undefined) query.reject(error);
     else query.resolve(view);
   }
@@ -189,15 +205,23 @@ export class HostThread {
     void this.worker.terminate();
   }
 
+  /**
+   * The thread sent something the worker protocol does not allow (agent code can post
+   * anything to its parent port): it is terminated, nothing it sends is heard any more, and
+   * its agents fail as in a crash, so that their supervisors restart them on a fresh thread.
+   */
+  private protocolViolation(error: WorkerProtocolError): void {
+    if (!this.alive || this.closing || this.hung !== undefined || this.violation !== undefined) return;
+    this.violation = error;
+    this.runtime.logger.error({ thread: this.threadId, agents: [...this.agents.keys()], err: error }, `${error.message}; the thread is terminated and its agents are restarted`);
+    void this.worker.terminate();
+  }
 
   private failAgents(code: number): void {
     if (this.closing && this.hung === undefined) return;
     const hung = this.hung;
-    const crash =
-      hung !== undefined
-        ? new WorkerCrashError(this.threadId, `was terminated because ${hung.agent.path} on it was hung (${hung.detail})`)
-        : new WorkerCrashError(this.threadId, this.lastError === undefined ? `exited with code ${code}` : `crashed: ${this.lastError instanceof Error ? this.lastError.message : String(this.lastError)}`, { cause: this.lastError });
-    if (hung === undefined) this.runtime.logger.error({ thread: this.threadId, err: this.lastError, agents: [...this.agents.keys()] }, crash.message);
+    const crash = this.crashError(code);
+    if (hung === undefined && this.violation === undefined) this.runtime.logger.error({ thread: this.threadId, err: this.lastError, agents: [...this.agents.keys()] }, crash.message);
     const agents = [...this.agents.values()];
     this.agents.clear();
     this.delivered.clear();
@@ -207,16 +231,43 @@ export class HostThread {
     }
   }
 
-  private onMessage(message: FromWorker): void {
-    this.lastHeard = Date.now();
+  /** Why the agents of the exited thread fail. */
+  private crashError(code: number): WorkerCrashError {
+    const hung = this.hung;
+    if (hung !== undefined) return new WorkerCrashError(this.threadId, `was terminated because ${hung.agent.path} on it was hung (${hung.detail})`);
+    const violation = this.violation;
+    if (violation !== undefined) return new WorkerCrashError(this.threadId, `was terminated because it broke the worker protocol: ${violation.detail}`, { cause: violation });
+    const error = this.lastError;
+    return new WorkerCrashError(this.threadId, error === undefined ? `exited with code ${code}` : `crashed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+
+  /**
+   * What the thread sent, checked first like input from outside (see wire-check.ts). A thread
+   * that breaks the protocol is terminated; nothing it sends ever throws here.
+   */
+  private onMessage(value: unknown): void {
+    if (this.violation !== undefined) return;
+    try {
+      const message = checkFromWorker(value, this);
+      this.lastHeard = Date.now();
+      this.handle(message);
+    } catch (error) {
+      this.protocolViolation(error instanceof WorkerProtocolError ? error : new WorkerProtocolError(this.threadId, `a message that could not be handled (${error instanceof Error ? error.message : String(error)})`, { cause: error }));
+    }
+  }
+
+  private handle(message: FromWorker): void {
     switch (message.t) {
       case 'handled':
-      case 'returned':
         this.prune();
         this.agents.get(message.path)?.onWorker(message);
         return;
+      case 'returned':
+        this.prune();
+        this.takeBack(message);
+        return;
       case 'send':
-        this.route(fromWire(message.message));
+        this.route(message.message);
         return;
       case 'log':
         this.replayLog(message.line);
@@ -225,7 +276,7 @@ export class HostThread {
         this.answerQuery(message.id, message.view, message.error);
         return;
       case 'dead-letter':
-        this.runtime.deadLetters.record(fromWire(message.message), message.reason as DeadLetterReason);
+        this.runtime.deadLetters.record(message.message, message.reason);
         return;
       default:
         this.agents.get(message.path)?.onWorker(message);
@@ -233,37 +284,55 @@ export class HostThread {
   }
 
   /**
-   * A message an agent here sent. It speaks only for the agents this thread hosts; its ask
-   * addresses name this thread, so answers find their way back.
+   * A message the thread gives back unhandled. What goes back into the mailbox is the
+   * original that was handed over, never the thread's copy (which could carry any sender or
+   * reply-to); a copy of a handover already written off (the agent was killed) is a dead letter.
+   */
+  private takeBack(returned: Extract<FromWorker, { t: 'returned' }>): void {
+    const agent = this.agents.get(returned.path);
+    const original = agent?.handedOver;
+    const copy = returned.messages[0] as AclMessage;
+    if (agent !== undefined && original !== undefined && sameMessage(original, copy)) {
+      agent.onWorker({ ...returned, messages: [original] });
+      return;
+    }
+    this.runtime.deadLetters.record(copy, 'stale-incarnation');
+    agent?.onWorker({ ...returned, messages: [] });
+  }
+
+  /**
+   * A message sent on the thread: by an agent placed there (wire-check.ts has made sure of
+   * that) or a port's answer, delivered when it answers only what was asked (see
+   * thread-authority.ts), else refused.
    */
   private route(message: AclMessage): void {
-    let routed = message;
-    const replyTo = message.replyTo;
-    if (replyTo !== undefined && replyTo.startsWith(ASK_PREFIX) && !replyTo.includes('.')) {
-      routed = Object.freeze({ ...message, replyTo: `${ASK_PREFIX}w${this.threadId}.${replyTo.slice(ASK_PREFIX.length)}` });
+    if (message.sender.startsWith(PORT_PREFIX)) {
+      const refusal = this.authority.portRefusal(message);
+      if (refusal === undefined) this.runtime.deliver(message);
+      else this.refuse(message, refusal);
+      return;
     }
-    // A port's answers (a closed or unknown port there) come from the thread's runtime, not an agent.
-    if (!message.sender.startsWith(PORT_PREFIX)) {
-      // An agent no longer here (stopped, or given up on in a halt) had its requests answered then.
-      const verdict = this.agents.get(message.sender)?.sent(routed) ?? 'stale';
-      if (verdict !== 'deliver') {
-        this.runtime.deadLetters.record(routed, verdict === 'stale' ? 'stale-incarnation' : 'no-waiting-request');
-        return;
-      }
+    const agent = this.agents.get(message.sender);
+    // An agent no longer here (stopped, or given up on in a halt) had its requests answered then.
+    if (agent === undefined) {
+      this.runtime.deadLetters.record(message, 'stale-incarnation');
+      return;
     }
-    this.runtime.deliver(routed);
+    const refusal = this.authority.refusal(agent, message);
+    const routed = this.authority.routed(agent, message);
+    const verdict = agent.sent(routed);
+    if (verdict !== 'deliver') this.runtime.deadLetters.record(routed, verdict === 'stale' ? 'stale-incarnation' : 'no-waiting-request');
+    else if (refusal !== undefined) this.refuse(routed, refusal);
+    else this.runtime.deliver(routed);
+  }
+
+  private refuse(message: AclMessage, why: string): void {
+    this.runtime.logger.warn({ thread: this.threadId, sender: message.sender, receiver: message.receiver, conversationId: message.conversationId }, `worker thread ${this.threadId}: ${why}; it was refused (a dead letter)`);
+    this.runtime.deadLetters.record(message, 'no-waiting-request');
   }
 
   private replayLog(line: string): void {
-    let record: Record<string, unknown>;
-    try {
-      record = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      this.runtime.logger.warn({ thread: this.threadId, line }, 'a worker thread wrote a log line that is not JSON');
-      return;
-    }
-    const { level, msg, time: _time, pid: _pid, hostname: _hostname, ...fields } = record;
-    const label = LEVELS[level as number] ?? 'info';
-    this.runtime.logger[label](fields, typeof msg === 'string' ? msg : '');
+    const record = readThreadLog(line, this);
+    this.runtime.logger[record.level](record.fields, record.msg);
   }
 }

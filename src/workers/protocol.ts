@@ -5,6 +5,7 @@
 import { freezeContent } from '../acl/content.js';
 import { createMessage, type AclMessage } from '../acl/message.js';
 import type { MachineView, ViewRules } from '../inspector/describe.js';
+import type { DeadLetterReason } from '../runtime/dead-letters.js';
 import type { ExitReason, Shutdown } from '../runtime/tree.js';
 
 /**
@@ -53,7 +54,7 @@ export type FromWorker =
   | { readonly t: 'halted'; readonly path: string }
   | { readonly t: 'stopped'; readonly path: string }
   | { readonly t: 'pong'; readonly path: string; readonly seq: number; readonly hung: string | undefined }
-  | { readonly t: 'dead-letter'; readonly message: AclMessage; readonly reason: string }
+  | { readonly t: 'dead-letter'; readonly message: AclMessage; readonly reason: DeadLetterReason }
   | { readonly t: 'log'; readonly line: string }
   | { readonly t: 'described'; readonly id: number; readonly view: MachineView | undefined; readonly error: unknown };
 

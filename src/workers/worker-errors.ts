@@ -31,3 +31,21 @@ export class WorkerBusyError extends TroupeError {
     super('worker-busy', `worker thread ${threadId} ${detail}`);
   }
 }
+
+/**
+ * A worker thread sent the main thread something the worker protocol does not allow: a
+ * malformed message, or one that speaks for an agent or a port that is not its own. Agent code
+ * can post anything to its thread's parent port, so the main thread checks every message (see
+ * wire-check.ts); a thread that breaks the protocol is terminated, and its agents fail with a
+ * WorkerCrashError whose cause is this error.
+ */
+export class WorkerProtocolError extends TroupeError {
+  constructor(
+    readonly threadId: number,
+    /** What was wrong, without the thread number. */
+    readonly detail: string,
+    options?: ErrorOptions,
+  ) {
+    super('worker-protocol', `worker thread ${threadId} broke the worker protocol: ${detail}`, options);
+  }
+}

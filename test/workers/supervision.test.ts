@@ -7,8 +7,9 @@ import { readdirSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createSystem, FailureError, supervisor, type ChildSpec, type SystemEvent, type System, type SystemOptions } from '../../src/index.js';
+import { createSystem, type FailureError, supervisor, type ChildSpec, type SystemEvent, type System, type SystemOptions } from '../../src/index.js';
 import { collector, greeter, holder, worker } from './agents.js';
+import { failureOf } from '../support/failures.js';
 import { stoppedAfterEach } from '../support/systems.js';
 
 /** Bounds waits that include a thread's boot, which a loaded machine can make slow (nothing is timed). */
@@ -23,15 +24,6 @@ async function start(children: ChildSpec[], workers: SystemOptions['workers'] = 
   const events: SystemEvent[] = [];
   system.subscribe((event) => events.push(event));
   return { system, events };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<FailureError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(FailureError);
-  return error as FailureError;
 }
 
 const echo = (system: System, path: string, text = '') => system.request(path, { op: 'echo', text }, { expect: Answer, timeoutMs: 20_000 });
