@@ -90,9 +90,10 @@ describe('troupe inspect', { timeout: 30_000 }, () => {
 
   it('takes --token for the connection; a wrong one is reported', async () => {
     const system = await inspectedSystem();
+    // One after the other: a wrong token makes the next token from the same address wait (the guess backoff).
     const right = new Cli(['inspect', system.inspector?.url as string, '--token', TOKEN, '--json']);
-    const wrong = new Cli(['inspect', system.inspector?.url as string, '--token', 'wrong-token', '--json']);
     await right.line((line) => line.startsWith('{"type":"hello"'));
+    const wrong = new Cli(['inspect', system.inspector?.url as string, '--token', 'wrong-token', '--json']);
     await wrong.line((line) => line.includes('"code":"unauthorized"'));
     expect(right.lines.some((line) => line.includes('unauthorized'))).toBe(false);
     await Promise.all([right.interrupt(), wrong.interrupt()]);
