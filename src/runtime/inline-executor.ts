@@ -19,7 +19,7 @@ import type { Terminated } from './watchers.js';
 import type { Runnable } from './scheduler.js';
 import type { SystemEvent } from './system-events.js';
 import type { ExitReason, Shutdown } from './tree.js';
-import { activeNodes, ActorHost, holdOwnEvents, hostActor, releaseOwnEvents, sendOwnEvent, stopActor, type HostedActor } from './xstate-adapter.js';
+import { activeNodes, ActorHost, holdOwnEvents, hostActor, releaseOwnEvents, sendOwnEvent, stopActor, type HostedActor, type HostedSnapshot } from './xstate-adapter.js';
 
 const KILLED: ExitReason = Object.freeze({ kind: 'killed', detail: 'shutdown time ran out' });
 
@@ -334,9 +334,11 @@ export class InlineExecutor extends ActorHost implements Executor, Runnable, Ask
       return;
     }
     const actor = this.actor as HostedActor;
-    const handling = handlingOf(this.acceptanceNow(actor), message.type);
+    // The state the message finds: read once (checks, guards and the resume point do not change it).
+    const before = actor.getSnapshot();
+    const handling = handlingOf(this.acceptanceOf(before), message.type);
     if (handling === undefined) {
-      runtime.notUnderstood(message, 'unhandled-performative', `${process.path} does not handle ${message.type} in state ${JSON.stringify(actor.getSnapshot().value)}`);
+      runtime.notUnderstood(message, 'unhandled-performative', `${process.path} does not handle ${message.type} in state ${JSON.stringify(before.value)}`);
       return;
     }
     let event = message;
@@ -351,19 +353,18 @@ export class InlineExecutor extends ActorHost implements Executor, Runnable, Ask
     }
     // The state before this message: what 'resume' restarts from if handling it crashes (guards included).
     // Not a state in the middle of busy work: resuming there would start that work (a hung call) again.
-    if (process.onRestart === 'resume' && !this.isBusy()) this.lastGoodSnapshot = actor.getSnapshot();
+    if (process.onRestart === 'resume' && !this.isBusy()) this.lastGoodSnapshot = before;
     // Only when every transition for it is guarded: guards run twice then (XState wants them pure).
     if (handling === 'guarded' && !this.allows(actor, event, message)) return;
     this.lamport = (this.lamport > message.lamport ? this.lamport : message.lamport) + 1;
     process.accept(message);
     process.noteHandled(0);
-    const before = actor.getSnapshot();
     if (before !== this.afterMessage) this.progress++; // something besides messages moved it since the last
     this.current = message;
     actor.send(event);
     this.current = undefined;
     const after = actor.getSnapshot();
-    if (activeNodes(after) !== activeNodes(before)) this.progress++; // the message moved it to other states
+    if (activeNodes(after) !== this.acceptNodes) this.progress++; // the message moved it to other states
     this.afterMessage = after;
   }
 
@@ -387,8 +388,8 @@ export class InlineExecutor extends ActorHost implements Executor, Runnable, Ask
     return allowed;
   }
 
-  private acceptanceNow(actor: HostedActor): Acceptance {
-    const nodes = activeNodes(actor.getSnapshot());
+  private acceptanceOf(snapshot: HostedSnapshot): Acceptance {
+    const nodes = activeNodes(snapshot);
     if (nodes !== this.acceptNodes || this.acceptance === undefined) {
       this.acceptNodes = nodes;
       this.acceptance = acceptanceOf(nodes);
